@@ -1,0 +1,11 @@
+using AspireBatch.Simulator.Services;
+
+namespace AspireBatch.Simulator.Apis;
+
+/// <summary>The dependencies of the endpoint handlers, bound with [AsParameters].</summary>
+public sealed record SimulatorServices(
+    SimulatorRuntime Runtime,
+    RateLimiter RateLimiter,
+    SimulatorCounters Counters,
+    TimeProvider Time,
+    IHostApplicationLifetime Lifetime);

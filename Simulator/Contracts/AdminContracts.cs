@@ -1,0 +1,40 @@
+using System.Text.Json.Serialization;
+
+namespace AspireBatch.Simulator.Contracts;
+
+/// <summary>Body of <c>PUT /admin/config</c>: only the fields present (and not null) change. Unknown fields are rejected.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record SimulatorConfigPatch(
+    string[]? Models = null,
+    int? LatencyMs = null,
+    int? LatencyJitterMs = null,
+    int? RequestsPerMinute = null,
+    int? TokensPerMinute = null,
+    double? Error500Rate = null,
+    double? Error503Rate = null,
+    double? TimeoutRate = null,
+    int? TimeoutHangMs = null,
+    double? ResetRate = null,
+    double? MalformedJsonRate = null,
+    int? Seed = null);
+
+/// <summary>Counters of <c>GET /admin/stats</c>, about the /v1 API only, since start or the last reset.</summary>
+public sealed record SimulatorStats(
+    long TotalRequests,
+    IReadOnlyDictionary<int, long> StatusCodes,
+    long RateLimited,
+    long RateLimitedByRequests,
+    long RateLimitedByTokens,
+    FaultCounts Faults,
+    long PromptTokens,
+    long CompletionTokens,
+    long Aborted,
+    long InFlight,
+    long MaxInFlight,
+    DateTimeOffset Since);
+
+/// <summary>Faults injected, by kind.</summary>
+public sealed record FaultCounts(long Error500, long Error503, long Timeout, long Reset, long MalformedJson)
+{
+    public long Total => Error500 + Error503 + Timeout + Reset + MalformedJson;
+}

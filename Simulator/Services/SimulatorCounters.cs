@@ -1,0 +1,131 @@
+using AspireBatch.Simulator.Contracts;
+
+namespace AspireBatch.Simulator.Services;
+
+/// <summary>Lock-free counters of the /v1 API (Interlocked on plain fields), read as a <see cref="SimulatorStats"/> snapshot.</summary>
+public sealed class SimulatorCounters(TimeProvider time)
+{
+    private const int MaxStatusCode = 600;
+
+    private readonly long[] _statusCodes = new long[MaxStatusCode];
+    private readonly long[] _faults = new long[Enum.GetValues<FaultKind>().Length];
+    private long _totalRequests;
+    private long _rateLimitedByRequests;
+    private long _rateLimitedByTokens;
+    private long _promptTokens;
+    private long _completionTokens;
+    private long _aborted;
+    private long _inFlight;
+    private long _maxInFlight;
+    private long _sinceUtcTicks = time.GetUtcNow().UtcTicks;
+
+    public void RequestStarted()
+    {
+        Interlocked.Increment(ref _totalRequests);
+        var inFlight = Interlocked.Increment(ref _inFlight);
+        var max = Volatile.Read(ref _maxInFlight);
+        while (inFlight > max)
+        {
+            var seen = Interlocked.CompareExchange(ref _maxInFlight, inFlight, max);
+            if (seen == max)
+            {
+                break;
+            }
+
+            max = seen;
+        }
+    }
+
+    /// <summary>Ends a request: <paramref name="statusCode"/> is null when the connection was aborted without a response.</summary>
+    public void RequestFinished(int? statusCode)
+    {
+        Interlocked.Decrement(ref _inFlight);
+        if (statusCode is >= 0 and < MaxStatusCode)
+        {
+            Interlocked.Increment(ref _statusCodes[statusCode.Value]);
+        }
+        else
+        {
+            Interlocked.Increment(ref _aborted);
+        }
+    }
+
+    public void RateLimited(RateLimitKind kind)
+    {
+        if (kind == RateLimitKind.Tokens)
+        {
+            Interlocked.Increment(ref _rateLimitedByTokens);
+        }
+        else
+        {
+            Interlocked.Increment(ref _rateLimitedByRequests);
+        }
+    }
+
+    public void Fault(FaultKind kind) => Interlocked.Increment(ref _faults[(int)kind]);
+
+    public void TokensServed(int prompt, int completion)
+    {
+        Interlocked.Add(ref _promptTokens, prompt);
+        Interlocked.Add(ref _completionTokens, completion);
+    }
+
+    /// <summary>Zeroes every counter; requests in flight stay counted as in flight (and as the new maximum).</summary>
+    public void Reset()
+    {
+        for (var i = 0; i < _statusCodes.Length; i++)
+        {
+            Interlocked.Exchange(ref _statusCodes[i], 0);
+        }
+
+        for (var i = 0; i < _faults.Length; i++)
+        {
+            Interlocked.Exchange(ref _faults[i], 0);
+        }
+
+        Interlocked.Exchange(ref _totalRequests, 0);
+        Interlocked.Exchange(ref _rateLimitedByRequests, 0);
+        Interlocked.Exchange(ref _rateLimitedByTokens, 0);
+        Interlocked.Exchange(ref _promptTokens, 0);
+        Interlocked.Exchange(ref _completionTokens, 0);
+        Interlocked.Exchange(ref _aborted, 0);
+        Interlocked.Exchange(ref _maxInFlight, Volatile.Read(ref _inFlight));
+        Interlocked.Exchange(ref _sinceUtcTicks, time.GetUtcNow().UtcTicks);
+    }
+
+    public SimulatorStats Snapshot()
+    {
+        var statusCodes = new SortedDictionary<int, long>();
+        for (var code = 0; code < _statusCodes.Length; code++)
+        {
+            var count = Volatile.Read(ref _statusCodes[code]);
+            if (count > 0)
+            {
+                statusCodes[code] = count;
+            }
+        }
+
+        var byRequests = Volatile.Read(ref _rateLimitedByRequests);
+        var byTokens = Volatile.Read(ref _rateLimitedByTokens);
+        return new SimulatorStats(
+            TotalRequests: Volatile.Read(ref _totalRequests),
+            StatusCodes: statusCodes,
+            RateLimited: byRequests + byTokens,
+            RateLimitedByRequests: byRequests,
+            RateLimitedByTokens: byTokens,
+            Faults: new FaultCounts(
+                Error500: Count(FaultKind.Error500),
+                Error503: Count(FaultKind.Error503),
+                Timeout: Count(FaultKind.Timeout),
+                Reset: Count(FaultKind.Reset),
+                MalformedJson: Count(FaultKind.MalformedJson)),
+            PromptTokens: Volatile.Read(ref _promptTokens),
+            CompletionTokens: Volatile.Read(ref _completionTokens),
+            Aborted: Volatile.Read(ref _aborted),
+            InFlight: Volatile.Read(ref _inFlight),
+            MaxInFlight: Volatile.Read(ref _maxInFlight),
+            Since: new DateTimeOffset(Interlocked.Read(ref _sinceUtcTicks), TimeSpan.Zero));
+    }
+
+    private long Count(FaultKind kind) => Volatile.Read(ref _faults[(int)kind]);
+}

@@ -1,0 +1,67 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
+
+namespace AspireBatch.Simulator;
+
+/// <summary>
+/// Settings of the simulator, section <c>Simulator</c>. The values below mirror appsettings.json so that the
+/// simulator behaves the same when it is hosted in-process by tests whose content root has no appsettings.json.
+/// At run time the admin API replaces the current instance with a changed copy (see <see cref="Services.SimulatorRuntime"/>):
+/// a published instance is never mutated.
+/// </summary>
+public sealed record SimulatorOptions
+{
+    public const string SectionName = "Simulator";
+
+    public static readonly IReadOnlyList<string> DefaultModels = ["deepseek-chat", "gpt-4.1", "claude-sonnet-4-5", "gemini-2.5-flash"];
+
+    /// <summary>The bearer key every /v1 request must carry. Set at start only; never returned by the admin API.</summary>
+    [Required, MinLength(1)]
+    [JsonIgnore]
+    public string ApiKey { get; set; } = "sim-dev-key";
+
+    /// <summary>
+    /// Model names served. Left empty here and filled with <see cref="DefaultModels"/> by a post-configure step when
+    /// configuration names none: the configuration binder appends to an array default instead of replacing it.
+    /// </summary>
+    [MinLength(1)]
+    public string[] Models { get; set; } = [];
+
+    /// <summary>Mean added latency of a chat completion.</summary>
+    [Range(0, 600_000)]
+    public int LatencyMs { get; set; } = 20;
+
+    /// <summary>Uniform jitter, +/- this many milliseconds around <see cref="LatencyMs"/> (never below zero).</summary>
+    [Range(0, 600_000)]
+    public int LatencyJitterMs { get; set; } = 10;
+
+    /// <summary>Accepted chat completions per sliding 60 s window; 0 = unlimited.</summary>
+    [Range(0, int.MaxValue)]
+    public int RequestsPerMinute { get; set; }
+
+    /// <summary>Accepted tokens (prompt + completion) per sliding 60 s window; 0 = unlimited.</summary>
+    [Range(0, int.MaxValue)]
+    public int TokensPerMinute { get; set; }
+
+    [Range(0.0, 1.0)]
+    public double Error500Rate { get; set; }
+
+    [Range(0.0, 1.0)]
+    public double Error503Rate { get; set; }
+
+    [Range(0.0, 1.0)]
+    public double TimeoutRate { get; set; }
+
+    /// <summary>How long a timeout fault hangs before answering 504 (unless the client gives up first).</summary>
+    [Range(0, int.MaxValue)]
+    public int TimeoutHangMs { get; set; } = 60_000;
+
+    [Range(0.0, 1.0)]
+    public double ResetRate { get; set; }
+
+    [Range(0.0, 1.0)]
+    public double MalformedJsonRate { get; set; }
+
+    /// <summary>Seed of the fault draws; 0 = a random seed.</summary>
+    public int Seed { get; set; }
+}

@@ -1,0 +1,29 @@
+using AspireBatch.Simulator.Services;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace AspireBatch.Simulator;
+
+public static class SimulatorServiceExtensions
+{
+    public static IHostApplicationBuilder AddSimulatorServices(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<SimulatorOptions>()
+            .BindConfiguration(SimulatorOptions.SectionName)
+            .PostConfigure(options =>
+            {
+                if (options.Models.Length == 0)
+                {
+                    options.Models = [.. SimulatorOptions.DefaultModels];
+                }
+            })
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        builder.Services.AddProblemDetails();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<SimulatorRuntime>();
+        builder.Services.AddSingleton<RateLimiter>();
+        builder.Services.AddSingleton<SimulatorCounters>();
+        return builder;
+    }
+}
