@@ -1,0 +1,221 @@
+using AspireBatch.Api.Services;
+using AspireBatch.Api.Services.Import;
+using AspireBatch.Contracts;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace AspireBatch.Api.Apis;
+
+/// <summary>The multipart form that creates a job: a file plus what to do with each record.</summary>
+public sealed class CreateJobForm
+{
+    public IFormFile? File { get; set; }
+    /// <summary>jsonl, csv or openai-batch; taken from the file name when absent.</summary>
+    public string? Format { get; set; }
+    /// <summary>A model, an alias or a route. For OpenAI Batch files it may be left out: the lines' model is used.</summary>
+    public string? Model { get; set; }
+    public string? Name { get; set; }
+    public string? SystemTemplate { get; set; }
+    public string? UserTemplate { get; set; }
+    public string? IdField { get; set; }
+    public double? Temperature { get; set; }
+    public int? MaxTokens { get; set; }
+    /// <summary>OpenAI response_format as JSON, e.g. {"type":"json_object"}.</summary>
+    public string? ResponseFormat { get; set; }
+    /// <summary>Free JSON object kept with the job.</summary>
+    public string? Metadata { get; set; }
+    public decimal? BudgetUsd { get; set; }
+    public bool StartPaused { get; set; }
+}
+
+public sealed record JobCreated(JobDto Job, JobEstimate Estimate);
+
+public static class JobsApi
+{
+    public static RouteGroupBuilder MapJobsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/jobs").WithTags("Jobs").RequireAuthorization();
+
+        api.MapPost("/", CreateJob).WithName("CreateJob").DisableAntiforgery()
+            .WithSummary("Create a job from an uploaded file")
+            .WithDescription("Multipart form: `file` (JSONL records, CSV with a header, or OpenAI Batch JSONL), `model`, `userTemplate` with {{field}} placeholders, optional `systemTemplate`, `temperature`, `maxTokens`, `responseFormat`, `name`, `metadata`, `budgetUsd`, `startPaused`. Example: `curl -H 'Authorization: Bearer dev-api-key' -F file=@reviews.jsonl -F model=gpt-3.5-turbo -F 'userTemplate=Classify the sentiment: {{text}}' http://localhost:5200/api/jobs`. A file with bad lines creates nothing and answers 400 with the line numbers.");
+        api.MapPost("/preview", PreviewJob).WithName("PreviewJob").DisableAntiforgery()
+            .WithSummary("Validate a file and render the template on its first records, with the estimate; creates nothing");
+        api.MapGet("/", ListJobs).WithName("ListJobs").WithSummary("List jobs, newest first, with paging and filters");
+        api.MapGet("/{id:guid}", GetJob).WithName("GetJob").WithSummary("A job with counters, rate, ETA, tokens and cost so far");
+        api.MapPost("/{id:guid}/pause", PauseJob).WithName("PauseJob").WithSummary("Stop starting new calls; calls in flight finish");
+        api.MapPost("/{id:guid}/resume", ResumeJob).WithName("ResumeJob").WithSummary("Resume a paused job");
+        api.MapPost("/{id:guid}/cancel", CancelJob).WithName("CancelJob").WithSummary("Cancel pending items; finished results stay exportable");
+        api.MapPost("/{id:guid}/retry-failed", RetryFailed).WithName("RetryFailedItems").WithSummary("Requeue failed items, all or those with one error code");
+        api.MapPut("/{id:guid}/settings", UpdateSettings).WithName("UpdateJobSettings").WithSummary("Change a job's rate cap or budget while it runs");
+        api.MapGet("/{id:guid}/items", ListItems).WithName("ListItems").WithSummary("A job's items, paged, filtered by state and error code");
+        api.MapGet("/{id:guid}/items/{itemId:long}", GetItem).WithName("GetItem").WithSummary("One item with its request, response and every attempt");
+        api.MapGet("/{id:guid}/export", Export).WithName("ExportResults")
+            .WithSummary("Stream results: format=jsonl (full records), openai (OpenAI batch output lines) or csv (fields=a,b adds record fields)");
+        return api;
+    }
+
+    public static async Task<Results<Created<JobCreated>, ProblemHttpResult>> CreateJob(
+        [FromForm] CreateJobForm form, [AsParameters] JobServices services, CancellationToken cancellationToken)
+    {
+        if (ToImportRequest(form) is not { } request)
+        {
+            return FileMissing(form);
+        }
+        await using var content = form.File!.OpenReadStream();
+        var outcome = await services.Importer.ImportAsync(request, content, cancellationToken);
+        if (outcome is not ImportCreated created)
+        {
+            return Rejected((ImportRejected)outcome);
+        }
+        await services.Events.PublishAsync("job", created.JobId);
+        var job = (await services.Queries.GetAsync(created.JobId, cancellationToken))!;
+        return TypedResults.Created($"/api/jobs/{job.Id}", new JobCreated(job, created.Estimate));
+    }
+
+    public static async Task<Results<Ok<TemplatePreview>, ProblemHttpResult>> PreviewJob(
+        [FromForm] CreateJobForm form, [AsParameters] JobServices services, CancellationToken cancellationToken)
+    {
+        if (ToImportRequest(form) is not { } request)
+        {
+            return FileMissing(form);
+        }
+        await using var content = form.File!.OpenReadStream();
+        return await services.Importer.PreviewAsync(request, content, cancellationToken) switch
+        {
+            ImportPreview preview => TypedResults.Ok(preview.Preview),
+            var rejected => Rejected((ImportRejected)rejected),
+        };
+    }
+
+    public static async Task<Results<Ok<PagedResult<JobDto>>, ProblemHttpResult>> ListJobs(
+        [AsParameters] JobServices services, JobState? state, string? model, DateTimeOffset? from, DateTimeOffset? to,
+        CancellationToken cancellationToken, int page = 1, int pageSize = 20)
+    {
+        if (page < 1 || pageSize is < 1 or > 500)
+        {
+            return TypedResults.Problem("page must be 1 or more and pageSize between 1 and 500", statusCode: 400);
+        }
+        return TypedResults.Ok(await services.Queries.ListAsync(new JobFilter(state, model, from, to), page, pageSize, cancellationToken));
+    }
+
+    public static async Task<Results<Ok<JobDto>, NotFound>> GetJob(Guid id, [AsParameters] JobServices services, CancellationToken cancellationToken) =>
+        await services.Queries.GetAsync(id, cancellationToken) is { } job ? TypedResults.Ok(job) : TypedResults.NotFound();
+
+    public static async Task<Results<Ok<JobDto>, NotFound, ProblemHttpResult>> PauseJob(Guid id, [AsParameters] JobServices services, CancellationToken cancellationToken) =>
+        await Answer(id, await services.Commands.PauseAsync(id, null, cancellationToken), services, cancellationToken);
+
+    public static async Task<Results<Ok<JobDto>, NotFound, ProblemHttpResult>> ResumeJob(Guid id, [AsParameters] JobServices services, CancellationToken cancellationToken) =>
+        await Answer(id, await services.Commands.ResumeAsync(id, cancellationToken), services, cancellationToken);
+
+    public static async Task<Results<Ok<JobDto>, NotFound, ProblemHttpResult>> CancelJob(Guid id, [AsParameters] JobServices services, CancellationToken cancellationToken) =>
+        await Answer(id, await services.Commands.CancelAsync(id, cancellationToken), services, cancellationToken);
+
+    public static async Task<Results<Ok<RetryFailedResult>, NotFound, ProblemHttpResult>> RetryFailed(
+        Guid id, RetryFailedRequest? request, [AsParameters] JobServices services, CancellationToken cancellationToken)
+    {
+        var result = await services.Commands.RetryFailedAsync(id, request?.ErrorCode, cancellationToken);
+        return result.Outcome switch
+        {
+            CommandOutcome.NotFound => TypedResults.NotFound(),
+            CommandOutcome.Conflict => TypedResults.Problem(result.Message, statusCode: 409),
+            _ => TypedResults.Ok(new RetryFailedResult(result.Affected)),
+        };
+    }
+
+    public static async Task<Results<Ok<JobDto>, NotFound, ProblemHttpResult>> UpdateSettings(
+        Guid id, JobSettingsRequest request, [AsParameters] JobServices services, CancellationToken cancellationToken)
+    {
+        if (request.RequestsPerMinuteCap is < 1 || request.BudgetUsd is <= 0)
+        {
+            return TypedResults.Problem("requestsPerMinuteCap must be 1 or more and budgetUsd positive (or null to remove them)", statusCode: 400);
+        }
+        return await Answer(id, await services.Commands.UpdateSettingsAsync(id, request, cancellationToken), services, cancellationToken);
+    }
+
+    public static async Task<Results<Ok<PagedResult<ItemSummaryDto>>, NotFound, ProblemHttpResult>> ListItems(
+        Guid id, [AsParameters] JobServices services, ItemState? state, string? errorCode, CancellationToken cancellationToken, int page = 1, int pageSize = 50)
+    {
+        if (page < 1 || pageSize is < 1 or > 1000)
+        {
+            return TypedResults.Problem("page must be 1 or more and pageSize between 1 and 1000", statusCode: 400);
+        }
+        return await services.Queries.ItemsAsync(id, state, errorCode, page, pageSize, cancellationToken) is { } items
+            ? TypedResults.Ok(items)
+            : TypedResults.NotFound();
+    }
+
+    public static async Task<Results<Ok<ItemDetailDto>, NotFound>> GetItem(Guid id, long itemId, [AsParameters] JobServices services, CancellationToken cancellationToken) =>
+        await services.Queries.ItemAsync(id, itemId, cancellationToken) is { } item ? TypedResults.Ok(item) : TypedResults.NotFound();
+
+    public static async Task<Results<PushStreamHttpResult, NotFound, ProblemHttpResult>> Export(
+        Guid id, [AsParameters] JobServices services, CancellationToken cancellationToken, string format = "jsonl", string? fields = null, ItemState? state = null)
+    {
+        if (!Enum.TryParse<ExportFormat>(format, ignoreCase: true, out var exportFormat))
+        {
+            return TypedResults.Problem("format must be jsonl, openai or csv", statusCode: 400);
+        }
+        if (await services.Queries.GetAsync(id, cancellationToken) is null)
+        {
+            return TypedResults.NotFound();
+        }
+        var csvFields = (fields ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var states = state is { } s ? new[] { s } : [];
+        var (contentType, extension) = exportFormat == ExportFormat.Csv ? ("text/csv", "csv") : ("application/x-ndjson", "jsonl");
+        return TypedResults.Stream(stream => services.Exporter.WriteAsync(stream, id, exportFormat, csvFields, states, cancellationToken),
+            contentType, $"job-{id}-{exportFormat.ToString().ToLowerInvariant()}.{extension}");
+    }
+
+    private static async Task<Results<Ok<JobDto>, NotFound, ProblemHttpResult>> Answer(Guid id, CommandResult result, JobServices services, CancellationToken cancellationToken) =>
+        result.Outcome switch
+        {
+            CommandOutcome.NotFound => TypedResults.NotFound(),
+            CommandOutcome.Conflict => TypedResults.Problem(result.Message, statusCode: 409, title: "Conflict"),
+            _ => TypedResults.Ok((await services.Queries.GetAsync(id, cancellationToken))!),
+        };
+
+    private static JobImportRequest? ToImportRequest(CreateJobForm form)
+    {
+        if (form.File is null || form.File.Length == 0)
+        {
+            return null;
+        }
+        var format = (form.Format ?? Path.GetExtension(form.File.FileName)).Trim('.').ToLowerInvariant() switch
+        {
+            "csv" => JobInputFormat.Csv,
+            "openai-batch" or "openai" or "batch" => JobInputFormat.OpenAiBatch,
+            _ => JobInputFormat.Jsonl,
+        };
+        return new JobImportRequest(format, form.Model, form.Name, form.SystemTemplate, form.UserTemplate, form.IdField ?? "id",
+            form.Temperature, form.MaxTokens, form.ResponseFormat, form.Metadata, form.BudgetUsd, form.StartPaused);
+    }
+
+    private static ProblemHttpResult FileMissing(CreateJobForm form) => TypedResults.Problem(
+        form.File is null ? "Send the records as a multipart field named `file`." : "The file is empty: it has no records.",
+        title: form.File is null ? "No file" : "Empty file", statusCode: 400);
+
+    private static ProblemHttpResult Rejected(ImportRejected rejected)
+    {
+        var first = rejected.Errors[0];
+        var extensions = new Dictionary<string, object?>
+        {
+            ["errors"] = rejected.Errors.Select(e => new { line = e.Line, message = e.Message }).ToList(),
+        };
+        if (rejected.KnownModels is not null)
+        {
+            extensions["knownModels"] = rejected.KnownModels;
+        }
+        return TypedResults.Problem(
+            detail: first.Line > 0 ? $"line {first.Line}: {first.Message}" : first.Message,
+            title: rejected.Title, statusCode: 400, extensions: extensions);
+    }
+}
+
+public sealed class JobServices(JobImporter importer, JobQueries queries, JobCommands commands, ResultExporter exporter, LiveEvents events)
+{
+    public JobImporter Importer { get; } = importer;
+    public JobQueries Queries { get; } = queries;
+    public JobCommands Commands { get; } = commands;
+    public ResultExporter Exporter { get; } = exporter;
+    public LiveEvents Events { get; } = events;
+}

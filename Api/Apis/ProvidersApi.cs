@@ -1,0 +1,206 @@
+using AspireBatch.Api.Services;
+using AspireBatch.Contracts;
+using AspireBatch.Data;
+using AspireBatch.Data.Entities;
+using AspireBatch.Data.Services;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace AspireBatch.Api.Apis;
+
+public static class ProvidersApi
+{
+    public static RouteGroupBuilder MapProvidersApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api").WithTags("Providers and models").RequireAuthorization();
+        api.MapGet("/providers", ListProviders).WithName("ListProviders").WithSummary("Providers with their models and prices; keys are never returned");
+        api.MapGet("/providers/{id:guid}", GetProvider).WithName("GetProvider");
+        api.MapPost("/providers", CreateProvider).WithName("CreateProvider")
+            .WithSummary("Register an OpenAI-compatible provider")
+            .WithDescription("Example body: {\"name\":\"deepseek\",\"baseUrl\":\"https://api.deepseek.com/v1\",\"apiKey\":\"sk-...\",\"requestsPerMinute\":3000}. The key is stored encrypted; answers show only its last 4 characters.");
+        api.MapPut("/providers/{id:guid}", UpdateProvider).WithName("UpdateProvider").WithSummary("Replace a provider's settings; a null apiKey keeps the stored key");
+        api.MapDelete("/providers/{id:guid}", DeleteProvider).WithName("DeleteProvider");
+        api.MapPost("/providers/{id:guid}/test", TestProvider).WithName("TestProvider").WithSummary("Call the provider's /models: status, latency and model list");
+        api.MapPut("/providers/{id:guid}/models/{model}", PutModel).WithName("PutModelPrice").WithSummary("Add a model to a provider or change its price (USD per million tokens)");
+        api.MapDelete("/providers/{id:guid}/models/{model}", DeleteModel).WithName("DeleteModel");
+        api.MapGet("/catalog", GetCatalog).WithName("GetCatalog").WithSummary("Every model, alias and route a job may name");
+        api.MapPut("/aliases/{alias}", PutAlias).WithName("PutAlias").WithSummary("Point an alias at a model (gpt-4 -> gpt-4.1)");
+        api.MapDelete("/aliases/{alias}", DeleteAlias).WithName("DeleteAlias");
+        return api;
+    }
+
+    public static async Task<Ok<List<ProviderDto>>> ListProviders(BatchDbContext db, CancellationToken cancellationToken)
+    {
+        var providers = await db.Providers.AsNoTracking().Include(p => p.Models).OrderBy(p => p.Name).ToListAsync(cancellationToken);
+        return TypedResults.Ok(providers.Select(ToDto).ToList());
+    }
+
+    public static async Task<Results<Ok<ProviderDto>, NotFound>> GetProvider(Guid id, BatchDbContext db, CancellationToken cancellationToken) =>
+        await db.Providers.AsNoTracking().Include(p => p.Models).FirstOrDefaultAsync(p => p.Id == id, cancellationToken) is { } provider
+            ? TypedResults.Ok(ToDto(provider))
+            : TypedResults.NotFound();
+
+    public static async Task<Results<Created<ProviderDto>, ValidationProblem, ProblemHttpResult>> CreateProvider(
+        ProviderRequest request, BatchDbContext db, ProviderKeyProtector keys, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (Validate(request) is { Count: > 0 } errors)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+        if (await db.Providers.AnyAsync(p => p.Name == request.Name, cancellationToken))
+        {
+            return TypedResults.Problem($"a provider named \"{request.Name}\" exists", statusCode: 409, title: "Conflict");
+        }
+        var now = time.GetUtcNow();
+        var provider = new Provider { Id = Guid.CreateVersion7(), Name = request.Name, BaseUrl = request.BaseUrl, CreatedAt = now };
+        Apply(provider, request, keys, now);
+        db.Providers.Add(provider);
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Created($"/api/providers/{provider.Id}", ToDto(provider));
+    }
+
+    public static async Task<Results<Ok<ProviderDto>, NotFound, ValidationProblem, ProblemHttpResult>> UpdateProvider(
+        Guid id, ProviderRequest request, BatchDbContext db, ProviderKeyProtector keys, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (Validate(request) is { Count: > 0 } errors)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+        var provider = await db.Providers.Include(p => p.Models).FirstOrDefaultAsync(p => p.Id == id, cancellationToken);
+        if (provider is null)
+        {
+            return TypedResults.NotFound();
+        }
+        if (await db.Providers.AnyAsync(p => p.Name == request.Name && p.Id != id, cancellationToken))
+        {
+            return TypedResults.Problem($"a provider named \"{request.Name}\" exists", statusCode: 409, title: "Conflict");
+        }
+        Apply(provider, request, keys, time.GetUtcNow());
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Ok(ToDto(provider));
+    }
+
+    public static async Task<Results<NoContent, NotFound, ProblemHttpResult>> DeleteProvider(Guid id, BatchDbContext db, CancellationToken cancellationToken)
+    {
+        if (!await db.Providers.AnyAsync(p => p.Id == id, cancellationToken))
+        {
+            return TypedResults.NotFound();
+        }
+        if (await db.RouteTargets.AnyAsync(t => t.ProviderId == id, cancellationToken) || await db.Jobs.AnyAsync(j => j.ProviderId == id, cancellationToken))
+        {
+            return TypedResults.Problem("the provider is used by a route or a job; remove it from those first (or disable it)", statusCode: 409, title: "Conflict");
+        }
+        await db.Providers.Where(p => p.Id == id).ExecuteDeleteAsync(cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    public static async Task<Results<Ok<ConnectionTestResult>, NotFound>> TestProvider(
+        Guid id, BatchDbContext db, ProviderKeyProtector keys, ProviderConnectionTester tester, CancellationToken cancellationToken)
+    {
+        var provider = await db.Providers.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken);
+        if (provider is null)
+        {
+            return TypedResults.NotFound();
+        }
+        var key = provider.EncryptedApiKey is { } encrypted ? keys.Unprotect(encrypted) : null;
+        return TypedResults.Ok(await tester.TestAsync(provider.BaseUrl, key, TimeSpan.FromSeconds(provider.ConnectTimeoutSeconds), cancellationToken));
+    }
+
+    public static async Task<Results<Ok<ModelPriceDto>, NotFound, ValidationProblem>> PutModel(
+        Guid id, string model, ModelPriceDto price, BatchDbContext db, CancellationToken cancellationToken)
+    {
+        if (price.InputPricePerMTok < 0 || price.OutputPricePerMTok < 0)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["price"] = ["prices cannot be negative"] });
+        }
+        if (!await db.Providers.AnyAsync(p => p.Id == id, cancellationToken))
+        {
+            return TypedResults.NotFound();
+        }
+        var entity = await db.ProviderModels.FirstOrDefaultAsync(m => m.ProviderId == id && m.Name == model, cancellationToken);
+        if (entity is null)
+        {
+            entity = new ProviderModel { Id = Guid.CreateVersion7(), ProviderId = id, Name = model };
+            db.ProviderModels.Add(entity);
+        }
+        entity.InputPricePerMTok = price.InputPricePerMTok;
+        entity.OutputPricePerMTok = price.OutputPricePerMTok;
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Ok(new ModelPriceDto(entity.Name, entity.InputPricePerMTok, entity.OutputPricePerMTok));
+    }
+
+    public static async Task<Results<NoContent, NotFound>> DeleteModel(Guid id, string model, BatchDbContext db, CancellationToken cancellationToken) =>
+        await db.ProviderModels.Where(m => m.ProviderId == id && m.Name == model).ExecuteDeleteAsync(cancellationToken) > 0
+            ? TypedResults.NoContent()
+            : TypedResults.NotFound();
+
+    public static async Task<Ok<CatalogDto>> GetCatalog(CatalogService catalog, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await catalog.GetAsync(cancellationToken));
+
+    public static async Task<Results<Ok<ModelAliasDto>, ValidationProblem>> PutAlias(string alias, ModelAliasDto request, BatchDbContext db, CancellationToken cancellationToken)
+    {
+        if (!await db.ProviderModels.AnyAsync(m => m.Name == request.ModelName, cancellationToken))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["modelName"] = [$"no provider serves \"{request.ModelName}\""] });
+        }
+        var entity = await db.ModelAliases.FirstOrDefaultAsync(a => a.Alias == alias, cancellationToken);
+        if (entity is null)
+        {
+            db.ModelAliases.Add(new ModelAlias { Alias = alias, ModelName = request.ModelName });
+        }
+        else
+        {
+            entity.ModelName = request.ModelName;
+        }
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Ok(new ModelAliasDto(alias, request.ModelName));
+    }
+
+    public static async Task<Results<NoContent, NotFound>> DeleteAlias(string alias, BatchDbContext db, CancellationToken cancellationToken) =>
+        await db.ModelAliases.Where(a => a.Alias == alias).ExecuteDeleteAsync(cancellationToken) > 0 ? TypedResults.NoContent() : TypedResults.NotFound();
+
+    private static Dictionary<string, string[]> Validate(ProviderRequest request)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100)
+        {
+            errors["name"] = ["a name of 1 to 100 characters is required"];
+        }
+        if (!Uri.TryCreate(request.BaseUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            errors["baseUrl"] = ["an absolute http(s) URL is required, e.g. https://api.openai.com/v1"];
+        }
+        if (request.TimeoutSeconds is < 1 or > 600 || request.ConnectTimeoutSeconds is < 1 or > 120)
+        {
+            errors["timeouts"] = ["timeoutSeconds must be 1-600 and connectTimeoutSeconds 1-120"];
+        }
+        if (request.RequestsPerMinute is < 1 || request.TokensPerMinute is < 1 || request.MaxConcurrency is < 1)
+        {
+            errors["limits"] = ["limits must be 1 or more, or null for none"];
+        }
+        return errors;
+    }
+
+    private static void Apply(Provider provider, ProviderRequest request, ProviderKeyProtector keys, DateTimeOffset now)
+    {
+        provider.Name = request.Name;
+        provider.BaseUrl = request.BaseUrl.TrimEnd('/');
+        provider.TimeoutSeconds = request.TimeoutSeconds;
+        provider.ConnectTimeoutSeconds = request.ConnectTimeoutSeconds;
+        provider.RequestsPerMinute = request.RequestsPerMinute;
+        provider.TokensPerMinute = request.TokensPerMinute;
+        provider.MaxConcurrency = request.MaxConcurrency;
+        provider.Enabled = request.Enabled;
+        provider.UpdatedAt = now;
+        if (request.ApiKey is { } key)
+        {
+            provider.EncryptedApiKey = key.Length == 0 ? null : keys.Protect(key);
+            provider.ApiKeyLast4 = key.Length == 0 ? null : ProviderKeyProtector.LastFour(key);
+        }
+    }
+
+    public static ProviderDto ToDto(Provider p) => new(p.Id, p.Name, p.BaseUrl, p.EncryptedApiKey is not null, p.ApiKeyLast4,
+        p.TimeoutSeconds, p.ConnectTimeoutSeconds, p.RequestsPerMinute, p.TokensPerMinute, p.MaxConcurrency, p.Enabled,
+        p.Models.OrderBy(m => m.Name).Select(m => new ModelPriceDto(m.Name, m.InputPricePerMTok, m.OutputPricePerMTok)).ToList(),
+        p.CreatedAt, p.UpdatedAt);
+}

@@ -1,0 +1,218 @@
+using System.Text.Json;
+using AspireBatch.Api.Services;
+using AspireBatch.Contracts;
+using AspireBatch.Data;
+using AspireBatch.Data.Entities;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Route = AspireBatch.Data.Entities.Route;
+
+namespace AspireBatch.Api.Apis;
+
+public static class RoutesApi
+{
+    public static RouteGroupBuilder MapRoutesApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api").WithTags("Routes and rollback").RequireAuthorization();
+        api.MapGet("/routes", ListRoutes).WithName("ListRoutes");
+        api.MapGet("/routes/{id:guid}", GetRoute).WithName("GetRoute");
+        api.MapPost("/routes", CreateRoute).WithName("CreateRoute")
+            .WithSummary("A named route: ordered targets (provider + model); the first is active, the next ones are fallbacks")
+            .WithDescription("Example body: {\"name\":\"reviews\",\"targets\":[{\"provider\":\"deepseek\",\"model\":\"deepseek-chat\"},{\"provider\":\"openai\",\"model\":\"gpt-4.1\"}]}");
+        api.MapPut("/routes/{id:guid}", UpdateRoute).WithName("UpdateRoute");
+        api.MapDelete("/routes/{id:guid}", DeleteRoute).WithName("DeleteRoute");
+        api.MapPost("/routes/{id:guid}/rollback", Rollback).WithName("RollbackRoute").WithSummary("Move the active target to the next one (or toPosition), with a reason");
+        api.MapPost("/routes/{id:guid}/rollforward", RollForward).WithName("RollForwardRoute").WithSummary("Move the active target back to the previous one (or toPosition), with a reason");
+        api.MapGet("/routes/{id:guid}/events", RouteEvents).WithName("ListRouteEvents").WithSummary("Every switch of the route, newest first");
+        api.MapGet("/rollbacks", RecentEvents).WithName("ListRollbacks").WithSummary("Recent switches of every route");
+        return api;
+    }
+
+    public static async Task<Ok<List<RouteDto>>> ListRoutes(BatchDbContext db, CancellationToken cancellationToken)
+    {
+        var routes = await db.Routes.AsNoTracking().Include(r => r.Targets).ThenInclude(t => t.Provider).OrderBy(r => r.Name).ToListAsync(cancellationToken);
+        return TypedResults.Ok(routes.Select(ToDto).ToList());
+    }
+
+    public static async Task<Results<Ok<RouteDto>, NotFound>> GetRoute(Guid id, BatchDbContext db, CancellationToken cancellationToken) =>
+        await Load(db, id, cancellationToken) is { } route ? TypedResults.Ok(ToDto(route)) : TypedResults.NotFound();
+
+    public static async Task<Results<Created<RouteDto>, ValidationProblem, ProblemHttpResult>> CreateRoute(
+        RouteRequest request, BatchDbContext db, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var (targets, errors) = await ResolveTargets(request, db, cancellationToken);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+        if (await db.Routes.AnyAsync(r => r.Name == request.Name, cancellationToken))
+        {
+            return TypedResults.Problem($"a route named \"{request.Name}\" exists", statusCode: 409, title: "Conflict");
+        }
+        var route = new Route { Id = Guid.CreateVersion7(), Name = request.Name, CreatedAt = time.GetUtcNow(), Targets = targets };
+        ApplyThresholds(route, request.Thresholds ?? new RouteThresholds());
+        db.Routes.Add(route);
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Created($"/api/routes/{route.Id}", ToDto((await Load(db, route.Id, cancellationToken))!));
+    }
+
+    public static async Task<Results<Ok<RouteDto>, NotFound, ValidationProblem>> UpdateRoute(
+        Guid id, RouteRequest request, BatchDbContext db, CancellationToken cancellationToken)
+    {
+        var route = await db.Routes.Include(r => r.Targets).FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
+        if (route is null)
+        {
+            return TypedResults.NotFound();
+        }
+        var (targets, errors) = await ResolveTargets(request, db, cancellationToken);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+        db.RouteTargets.RemoveRange(route.Targets);
+        await db.SaveChangesAsync(cancellationToken);
+        route.Name = request.Name;
+        route.Targets = targets;
+        route.ActiveTargetPosition = Math.Min(route.ActiveTargetPosition, targets.Count - 1);
+        ApplyThresholds(route, request.Thresholds ?? ThresholdsOf(route));
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Ok(ToDto((await Load(db, id, cancellationToken))!));
+    }
+
+    public static async Task<Results<NoContent, NotFound, ProblemHttpResult>> DeleteRoute(Guid id, BatchDbContext db, CancellationToken cancellationToken)
+    {
+        if (await db.Jobs.AnyAsync(j => j.RouteId == id, cancellationToken))
+        {
+            return TypedResults.Problem("jobs use this route; it cannot be deleted", statusCode: 409, title: "Conflict");
+        }
+        return await db.Routes.Where(r => r.Id == id).ExecuteDeleteAsync(cancellationToken) > 0 ? TypedResults.NoContent() : TypedResults.NotFound();
+    }
+
+    public static Task<Results<Ok<RouteDto>, NotFound, ProblemHttpResult>> Rollback(Guid id, RouteSwitchRequest request, BatchDbContext db, LiveEvents events, TimeProvider time, CancellationToken cancellationToken) =>
+        Switch(id, request, +1, db, events, time, cancellationToken);
+
+    public static Task<Results<Ok<RouteDto>, NotFound, ProblemHttpResult>> RollForward(Guid id, RouteSwitchRequest request, BatchDbContext db, LiveEvents events, TimeProvider time, CancellationToken cancellationToken) =>
+        Switch(id, request, -1, db, events, time, cancellationToken);
+
+    public static async Task<Ok<List<RollbackEventDto>>> RouteEvents(Guid id, BatchDbContext db, CancellationToken cancellationToken, int limit = 100) =>
+        TypedResults.Ok(await EventsQuery(db, db.RollbackEvents.Where(e => e.RouteId == id), Math.Clamp(limit, 1, 1000), cancellationToken));
+
+    public static async Task<Ok<List<RollbackEventDto>>> RecentEvents(BatchDbContext db, CancellationToken cancellationToken, int limit = 20) =>
+        TypedResults.Ok(await EventsQuery(db, db.RollbackEvents, Math.Clamp(limit, 1, 1000), cancellationToken));
+
+    private static async Task<Results<Ok<RouteDto>, NotFound, ProblemHttpResult>> Switch(
+        Guid id, RouteSwitchRequest request, int direction, BatchDbContext db, LiveEvents events, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(request.Reason))
+        {
+            return TypedResults.Problem("a reason is required: it is kept in the route's history", statusCode: 400);
+        }
+        var route = await Load(db, id, cancellationToken, tracking: true);
+        if (route is null)
+        {
+            return TypedResults.NotFound();
+        }
+        var ordered = route.Targets.OrderBy(t => t.Position).ToList();
+        var to = request.ToPosition ?? route.ActiveTargetPosition + direction;
+        if (to < 0 || to >= ordered.Count || to == route.ActiveTargetPosition)
+        {
+            return TypedResults.Problem($"the route has targets 0 to {ordered.Count - 1} and target {route.ActiveTargetPosition} is active; it cannot move to {to}", statusCode: 409, title: "Conflict");
+        }
+        var now = time.GetUtcNow();
+        db.RollbackEvents.Add(new RollbackEvent
+        {
+            RouteId = route.Id,
+            FromPosition = route.ActiveTargetPosition,
+            ToPosition = to,
+            FromTarget = Describe(ordered[route.ActiveTargetPosition]),
+            ToTarget = Describe(ordered[to]),
+            Reason = request.Reason,
+            Automatic = false,
+            Figures = JsonSerializer.Serialize(new { manual = true, direction = to > route.ActiveTargetPosition ? "rollback" : "rollforward" }),
+            CreatedAt = now,
+        });
+        route.ActiveTargetPosition = to;
+        route.SwitchedAt = now;
+        await db.SaveChangesAsync(cancellationToken);
+        await events.PublishAsync("route", routeId: id);
+        return TypedResults.Ok(ToDto(route));
+    }
+
+    private static async Task<List<RollbackEventDto>> EventsQuery(BatchDbContext db, IQueryable<RollbackEvent> query, int limit, CancellationToken cancellationToken)
+    {
+        var names = await db.Routes.AsNoTracking().ToDictionaryAsync(r => r.Id, r => r.Name, cancellationToken);
+        var events = await query.AsNoTracking().OrderByDescending(e => e.Id).Take(limit).ToListAsync(cancellationToken);
+        return events.Select(e => new RollbackEventDto(e.Id, e.RouteId, names.GetValueOrDefault(e.RouteId, "?"), e.FromPosition, e.ToPosition,
+            e.FromTarget, e.ToTarget, e.Reason, e.Automatic, e.Figures, e.CreatedAt)).ToList();
+    }
+
+    private static async Task<(List<RouteTarget> Targets, Dictionary<string, string[]> Errors)> ResolveTargets(RouteRequest request, BatchDbContext db, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100)
+        {
+            errors["name"] = ["a name of 1 to 100 characters is required"];
+        }
+        if (request.Targets is not { Count: > 0 })
+        {
+            errors["targets"] = ["at least one target (provider + model) is required"];
+            return ([], errors);
+        }
+        var providers = await db.Providers.AsNoTracking().Include(p => p.Models).ToListAsync(cancellationToken);
+        var targets = new List<RouteTarget>();
+        var problems = new List<string>();
+        foreach (var (target, position) in request.Targets.Select((t, i) => (t, i)))
+        {
+            var provider = providers.FirstOrDefault(p => p.Name == target.Provider);
+            if (provider is null)
+            {
+                problems.Add($"target {position}: no provider named \"{target.Provider}\"");
+            }
+            else if (provider.Models.All(m => m.Name != target.Model))
+            {
+                problems.Add($"target {position}: {provider.Name} has no model \"{target.Model}\" (it has {string.Join(", ", provider.Models.Select(m => m.Name))})");
+            }
+            else
+            {
+                targets.Add(new RouteTarget { Id = Guid.CreateVersion7(), Position = position, ProviderId = provider.Id, ModelName = target.Model });
+            }
+        }
+        if (problems.Count > 0)
+        {
+            errors["targets"] = problems.ToArray();
+        }
+        var t = request.Thresholds;
+        if (t is not null && (t.MaxErrorRate is < 0 or > 1 || t.MinSuccessRate is < 0 or > 1 || t.MaxMeanLatencyMs <= 0 || t.WindowSeconds < 10 || t.EvaluationIntervalSeconds < 1 || t.MinCalls < 1))
+        {
+            errors["thresholds"] = ["rates are 0..1, latency positive, window >= 10 s, interval >= 1 s, minCalls >= 1"];
+        }
+        return (targets, errors);
+    }
+
+    private static void ApplyThresholds(Route route, RouteThresholds t)
+    {
+        route.MaxErrorRate = t.MaxErrorRate;
+        route.MaxMeanLatencyMs = t.MaxMeanLatencyMs;
+        route.MinSuccessRate = t.MinSuccessRate;
+        route.WindowSeconds = t.WindowSeconds;
+        route.EvaluationIntervalSeconds = t.EvaluationIntervalSeconds;
+        route.MinCalls = t.MinCalls;
+        route.AutoRollback = t.AutoRollback;
+        route.AutoRollForward = t.AutoRollForward;
+    }
+
+    private static RouteThresholds ThresholdsOf(Route r) =>
+        new(r.MaxErrorRate, r.MaxMeanLatencyMs, r.MinSuccessRate, r.WindowSeconds, r.EvaluationIntervalSeconds, r.MinCalls, r.AutoRollback, r.AutoRollForward);
+
+    private static Task<Route?> Load(BatchDbContext db, Guid id, CancellationToken cancellationToken, bool tracking = false)
+    {
+        var query = db.Routes.Include(r => r.Targets).ThenInclude(t => t.Provider).Where(r => r.Id == id);
+        return (tracking ? query : query.AsNoTracking()).FirstOrDefaultAsync(cancellationToken);
+    }
+
+    private static string Describe(RouteTarget target) => $"{target.Provider?.Name}/{target.ModelName}";
+
+    public static RouteDto ToDto(Route r) => new(r.Id, r.Name, r.ActiveTargetPosition,
+        r.Targets.OrderBy(t => t.Position).Select(t => new RouteTargetDto(t.Position, t.ProviderId, t.Provider?.Name ?? "?", t.ModelName)).ToList(),
+        ThresholdsOf(r), r.CreatedAt, r.SwitchedAt);
+}

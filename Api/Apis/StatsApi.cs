@@ -1,0 +1,37 @@
+using AspireBatch.Api.Services;
+using AspireBatch.Contracts;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace AspireBatch.Api.Apis;
+
+public static class StatsApi
+{
+    public static RouteGroupBuilder MapStatsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/stats").WithTags("Usage and cost").RequireAuthorization();
+        api.MapGet("/overview", Overview).WithName("GetOverview").WithSummary("Running jobs, calls/tokens/cost of the last hour and day, recent rollbacks");
+        api.MapGet("/usage", Usage).WithName("GetUsage").WithSummary("Calls, tokens, cost and latency grouped by model or provider (groupBy=model|provider)");
+        api.MapGet("/daily", Daily).WithName("GetDailyUsage").WithSummary("Usage per day and model or provider");
+        api.MapGet("/compare", Compare).WithName("CompareProviders")
+            .WithSummary("Before/after on measured calls: before and after are provider/model targets, monthlyCalls the volume to project");
+        return api;
+    }
+
+    public static async Task<Ok<OverviewDto>> Overview(UsageQueries usage, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await usage.OverviewAsync(cancellationToken));
+
+    public static async Task<Results<Ok<List<UsageByKey>>, ProblemHttpResult>> Usage(UsageQueries usage, CancellationToken cancellationToken, string groupBy = "model", DateTimeOffset? from = null, DateTimeOffset? to = null) =>
+        groupBy is "model" or "provider"
+            ? TypedResults.Ok(await usage.ByKeyAsync(groupBy, from, to, cancellationToken))
+            : TypedResults.Problem("groupBy must be model or provider", statusCode: 400);
+
+    public static async Task<Results<Ok<List<UsageByDay>>, ProblemHttpResult>> Daily(UsageQueries usage, CancellationToken cancellationToken, string groupBy = "model", int days = 30) =>
+        groupBy is "model" or "provider" && days is >= 1 and <= 366
+            ? TypedResults.Ok(await usage.DailyAsync(groupBy, days, cancellationToken))
+            : TypedResults.Problem("groupBy must be model or provider and days 1-366", statusCode: 400);
+
+    public static async Task<Results<Ok<ProviderComparison>, ProblemHttpResult>> Compare(UsageQueries usage, string before, string after, CancellationToken cancellationToken, long monthlyCalls = 1_000_000) =>
+        monthlyCalls >= 0 && before.Contains('/') && after.Contains('/')
+            ? TypedResults.Ok(await usage.CompareAsync(before, after, monthlyCalls, cancellationToken))
+            : TypedResults.Problem("before and after are provider/model (e.g. sim-primary/deepseek-chat) and monthlyCalls is 0 or more", statusCode: 400);
+}

@@ -1,0 +1,19 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AspireBatch.Api.Infrastructure;
+
+public sealed class ApiOptions
+{
+    /// <summary>The bearer key every call needs (AppHost parameter api-key).</summary>
+    [Required, MinLength(8)]
+    public string Key { get; set; } = "";
+
+    [Range(1, long.MaxValue)]
+    public long MaxUploadBytes { get; set; } = 1L << 30;
+
+    [Range(1024, int.MaxValue)]
+    public int MaxLineBytes { get; set; } = 1 << 20;
+
+    [Range(1, 1000)]
+    public int MaxReportedErrors { get; set; } = 20;
+}

@@ -1,0 +1,68 @@
+using AspireBatch.Api.Services;
+using AspireBatch.Data;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.OpenApi;
+using Scalar.AspNetCore;
+
+namespace AspireBatch.Api.Infrastructure;
+
+internal static class ApplicationServiceExtensions
+{
+    public static void AddApplicationServices(this WebApplicationBuilder builder)
+    {
+        builder.AddBatchData();
+        builder.AddRedisClient("redis");
+        builder.Services.AddOptions<ApiOptions>().BindConfiguration("Api").ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(TimeProvider.System);
+
+        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorization();
+        builder.Services.AddProblemDetails();
+        builder.Services.Configure<FormOptions>(o => o.MultipartBodyLengthLimit = long.MaxValue);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = null);
+        builder.Services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info = new OpenApiInfo
+            {
+                Title = "AspireBatch API",
+                Version = "v1",
+                Description = "Run millions of records through any OpenAI-compatible model. Every call needs `Authorization: Bearer <api-key>`.",
+            };
+            document.Components ??= new OpenApiComponents();
+            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+            document.Components.SecuritySchemes["bearer"] = new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "The AppHost parameter api-key.",
+            };
+            document.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("bearer", document)] = [] }];
+            return Task.CompletedTask;
+        }));
+
+        builder.Services.AddScoped<CatalogService>();
+        builder.Services.AddScoped<JobImporter>();
+        builder.Services.AddScoped<JobQueries>();
+        builder.Services.AddScoped<JobCommands>();
+        builder.Services.AddScoped<UsageQueries>();
+        builder.Services.AddSingleton<LiveEvents>();
+        builder.Services.AddSingleton<ResultExporter>();
+        // A connection test reports what one call does: no retries.
+#pragma warning disable EXTEXP0001 // Removing the default retry handler is the documented way to opt one client out.
+        builder.Services.AddHttpClient(ProviderConnectionTester.HttpClientName).RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
+        builder.Services.AddScoped<ProviderConnectionTester>();
+    }
+
+    public static void UseApiDefaults(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapOpenApi().AllowAnonymous();
+        app.MapScalarApiReference(options => options.WithTitle("AspireBatch API")).AllowAnonymous();
+    }
+}

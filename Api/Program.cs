@@ -1,0 +1,16 @@
+using AspireBatch.Api.Apis;
+using AspireBatch.Api.Infrastructure;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddApplicationServices();
+
+var app = builder.Build();
+app.UseApiDefaults();
+app.MapDefaultEndpoints();
+app.MapProvidersApi();
+app.MapRoutesApi();
+app.MapJobsApi();
+app.MapStatsApi();
+
+app.Run();

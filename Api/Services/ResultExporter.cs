@@ -1,0 +1,176 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using AspireBatch.Contracts;
+using CsvHelper;
+using Npgsql;
+
+namespace AspireBatch.Api.Services;
+
+public enum ExportFormat { Jsonl, OpenAi, Csv }
+
+/// <summary>Streams a job's results row by row from Postgres to the response; a million items never sit in memory.</summary>
+public sealed class ResultExporter(NpgsqlDataSource dataSource)
+{
+    private const string Query = """
+        SELECT i.id, i.custom_id, i.line_number, i.state, i.payload::text, i.response_text, i.response_body, i.finish_reason,
+               i.input_tokens, i.output_tokens, i.cost_usd, i.latency_ms, p.name, i.model_name, i.response_model, i.attempts,
+               i.status_code, i.error_code, i.error_message
+        FROM items i LEFT JOIN providers p ON p.id = i.provider_id
+        WHERE i.job_id = @job AND (cardinality(@states) = 0 OR i.state = ANY(@states))
+        ORDER BY i.id
+        """;
+
+    public async Task WriteAsync(Stream output, Guid jobId, ExportFormat format, IReadOnlyList<string> csvFields, ItemState[] states, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(Query, connection);
+        command.Parameters.AddWithValue("job", jobId);
+        command.Parameters.AddWithValue("states", states.Select(s => (int)s).ToArray());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (format == ExportFormat.Csv)
+        {
+            await WriteCsvAsync(output, reader, csvFields, cancellationToken);
+            return;
+        }
+        var buffer = new MemoryStream();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            buffer.SetLength(0);
+            await using (var json = new Utf8JsonWriter(buffer))
+            {
+                if (format == ExportFormat.OpenAi)
+                {
+                    WriteOpenAiLine(json, reader);
+                }
+                else
+                {
+                    WriteResultLine(json, reader);
+                }
+            }
+            buffer.WriteByte((byte)'\n');
+            await output.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), cancellationToken);
+        }
+    }
+
+    private static void WriteResultLine(Utf8JsonWriter json, NpgsqlDataReader r)
+    {
+        json.WriteStartObject();
+        json.WriteString("id", r.GetString(1));
+        json.WriteNumber("line", r.GetInt32(2));
+        json.WriteString("state", ((ItemState)r.GetInt32(3)).ToString().ToLowerInvariant());
+        WriteNullableString(json, "answer", r, 5);
+        WriteNullableString(json, "finish_reason", r, 7);
+        WriteNullableNumber(json, "input_tokens", r, 8);
+        WriteNullableNumber(json, "output_tokens", r, 9);
+        if (r.IsDBNull(10)) json.WriteNull("cost_usd"); else json.WriteNumber("cost_usd", r.GetDecimal(10));
+        WriteNullableNumber(json, "latency_ms", r, 11);
+        WriteNullableString(json, "provider", r, 12);
+        WriteNullableString(json, "model", r, 13);
+        WriteNullableString(json, "response_model", r, 14);
+        json.WriteNumber("attempts", r.GetInt32(15));
+        if (r.IsDBNull(17))
+        {
+            json.WriteNull("error");
+        }
+        else
+        {
+            json.WriteStartObject("error");
+            json.WriteString("code", r.GetString(17));
+            WriteNullableString(json, "message", r, 18);
+            json.WriteEndObject();
+        }
+        json.WritePropertyName("record");
+        json.WriteRawValue(r.GetString(4));
+        json.WriteEndObject();
+    }
+
+    /// <summary>OpenAI's batch output line: {"id","custom_id","response":{"status_code","request_id","body"},"error"}.</summary>
+    public static void WriteOpenAiLine(Utf8JsonWriter json, NpgsqlDataReader r)
+    {
+        var itemId = r.GetInt64(0);
+        var state = (ItemState)r.GetInt32(3);
+        json.WriteStartObject();
+        json.WriteString("id", $"batch_req_{itemId:x16}");
+        json.WriteString("custom_id", r.GetString(1));
+        if (state == ItemState.Succeeded && !r.IsDBNull(6))
+        {
+            json.WriteStartObject("response");
+            json.WriteNumber("status_code", r.IsDBNull(16) ? 200 : r.GetInt32(16));
+            json.WriteString("request_id", $"req_{itemId:x16}");
+            json.WritePropertyName("body");
+            json.WriteRawValue(r.GetString(6));
+            json.WriteEndObject();
+            json.WriteNull("error");
+        }
+        else
+        {
+            if (r.IsDBNull(16))
+            {
+                json.WriteNull("response");
+            }
+            else
+            {
+                json.WriteStartObject("response");
+                json.WriteNumber("status_code", r.GetInt32(16));
+                json.WriteString("request_id", $"req_{itemId:x16}");
+                json.WritePropertyName("body");
+                if (!r.IsDBNull(6) && IsJson(r.GetString(6))) json.WriteRawValue(r.GetString(6)); else json.WriteNull("body");
+                json.WriteEndObject();
+            }
+            json.WriteStartObject("error");
+            json.WriteString("code", r.IsDBNull(17) ? state.ToString().ToLowerInvariant() : r.GetString(17));
+            json.WriteString("message", r.IsDBNull(18) ? $"the request was {state.ToString().ToLowerInvariant()}" : r.GetString(18));
+            json.WriteEndObject();
+        }
+        json.WriteEndObject();
+    }
+
+    private static async Task WriteCsvAsync(Stream output, NpgsqlDataReader reader, IReadOnlyList<string> fields, CancellationToken cancellationToken)
+    {
+        await using var text = new StreamWriter(output, new UTF8Encoding(false), leaveOpen: true);
+        await using var csv = new CsvWriter(text, CultureInfo.InvariantCulture);
+        foreach (var header in new[] { "id" }.Concat(fields).Concat(["answer", "input_tokens", "output_tokens", "cost_usd", "state", "error"]))
+        {
+            csv.WriteField(header);
+        }
+        await csv.NextRecordAsync();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            csv.WriteField(reader.GetString(1));
+            if (fields.Count > 0)
+            {
+                using var record = JsonDocument.Parse(reader.GetString(4));
+                foreach (var field in fields)
+                {
+                    csv.WriteField(record.RootElement.TryGetProperty(field, out var value)
+                        ? value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText()
+                        : "");
+                }
+            }
+            csv.WriteField(reader.IsDBNull(5) ? "" : reader.GetString(5));
+            csv.WriteField(reader.IsDBNull(8) ? "" : reader.GetInt32(8).ToString(CultureInfo.InvariantCulture));
+            csv.WriteField(reader.IsDBNull(9) ? "" : reader.GetInt32(9).ToString(CultureInfo.InvariantCulture));
+            csv.WriteField(reader.IsDBNull(10) ? "" : reader.GetDecimal(10).ToString(CultureInfo.InvariantCulture));
+            csv.WriteField(((ItemState)reader.GetInt32(3)).ToString().ToLowerInvariant());
+            csv.WriteField(reader.IsDBNull(17) ? "" : $"{reader.GetString(17)}: {(reader.IsDBNull(18) ? "" : reader.GetString(18))}");
+            await csv.NextRecordAsync();
+        }
+        await csv.FlushAsync();
+    }
+
+    private static void WriteNullableString(Utf8JsonWriter json, string name, NpgsqlDataReader r, int ordinal)
+    {
+        if (r.IsDBNull(ordinal)) json.WriteNull(name); else json.WriteString(name, r.GetString(ordinal));
+    }
+
+    private static void WriteNullableNumber(Utf8JsonWriter json, string name, NpgsqlDataReader r, int ordinal)
+    {
+        if (r.IsDBNull(ordinal)) json.WriteNull(name); else json.WriteNumber(name, r.GetInt32(ordinal));
+    }
+
+    private static bool IsJson(string text)
+    {
+        try { using var _ = JsonDocument.Parse(text); return true; } catch (JsonException) { return false; }
+    }
+}

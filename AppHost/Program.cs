@@ -1,0 +1,41 @@
+using AspireBatch.AppHost;
+using AspireBatch.AppHost.Infrastructure;
+
+var builder = DistributedApplication.CreateBuilder(args);
+
+var infrastructure = builder.AddBatchInfrastructure();
+var apiKey = builder.AddParameter("api-key", secret: true);
+var operatorUser = builder.AddParameter("operator-user");
+var operatorPassword = builder.AddParameter("operator-password", secret: true);
+var simulatorKey = builder.AddParameter("simulator-key", secret: true);
+
+var simPrimary = builder.AddSimulator("sim-primary", port: 5301, latencyMs: 40, simulatorKey);
+var simFallback = builder.AddSimulator("sim-fallback", port: 5302, latencyMs: 250, simulatorKey);
+
+var migrator = builder.AddProject<Projects.AspireBatch_Migrator>("migrator")
+    .WithInfrastructure(infrastructure)
+    .WithSeedProvider(0, simPrimary, simulatorKey)
+    .WithSeedProvider(1, simFallback, simulatorKey);
+
+var api = builder.AddProject<Projects.AspireBatch_Api>("api")
+    .WithInfrastructure(infrastructure)
+    .WithEnvironment("Api__Key", apiKey)
+    .WithHttpHealthCheck("/health")
+    .WaitForCompletion(migrator);
+
+builder.AddProject<Projects.AspireBatch_Worker>("worker")
+    .WithInfrastructure(infrastructure)
+    .WithReplicas(builder.Configuration.GetValue("Worker:Replicas", 2))
+    .WithHttpHealthCheck("/health")
+    .WaitForCompletion(migrator);
+
+builder.AddProject<Projects.AspireBatch_Dashboard>("dashboard")
+    .WithReference(api)
+    .WithReference(infrastructure.Redis)
+    .WithEnvironment("Api__Key", apiKey)
+    .WithEnvironment("Operator__User", operatorUser)
+    .WithEnvironment("Operator__Password", operatorPassword)
+    .WithHttpHealthCheck("/health")
+    .WaitFor(api);
+
+builder.Build().Run();

@@ -1,0 +1,97 @@
+namespace AspireBatch.Contracts;
+
+public sealed record JobDto(
+    Guid Id,
+    string? Name,
+    JobState State,
+    string? StateReason,
+    JobInputFormat InputFormat,
+    string RequestedModel,
+    string? RouteName,
+    string? ProviderName,
+    string? ModelName,
+    double? Temperature,
+    int? MaxTokens,
+    string? SystemTemplate,
+    string? UserTemplate,
+    JobCounters Counters,
+    JobEstimate Estimate,
+    decimal? BudgetUsd,
+    int? RequestsPerMinuteCap,
+    string? TraceId,
+    bool IsBatch,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? CompletedAt);
+
+/// <summary>Progress read from counters kept with every batch of results; rate is items per second since start.</summary>
+public sealed record JobCounters(
+    int Total,
+    int Pending,
+    int Succeeded,
+    int Failed,
+    int Cancelled,
+    long InputTokens,
+    long OutputTokens,
+    decimal CostUsd,
+    double ItemsPerSecond,
+    double? EtaSeconds)
+{
+    public int Done => Succeeded + Failed + Cancelled;
+    public double Progress => Total == 0 ? 0 : (double)Done / Total;
+}
+
+/// <summary>What a job will cost at most before it runs: input tokens counted with a tokenizer, output bounded by max_tokens.</summary>
+public sealed record JobEstimate(int Items, long InputTokens, long MaxOutputTokens, decimal CostBoundUsd, string PricedModel);
+
+public sealed record ItemSummaryDto(
+    long Id,
+    string CustomId,
+    int LineNumber,
+    ItemState State,
+    int Attempts,
+    string? ErrorCode,
+    string? ErrorMessage,
+    int? InputTokens,
+    int? OutputTokens,
+    decimal? CostUsd,
+    int? LatencyMs,
+    string? ProviderName,
+    string? ModelName,
+    DateTimeOffset? CompletedAt);
+
+public sealed record ItemDetailDto(
+    ItemSummaryDto Summary,
+    string Payload,
+    string RenderedRequest,
+    string? ResponseText,
+    string? ResponseBody,
+    string? FinishReason,
+    string? ResponseModel,
+    int? StatusCode,
+    IReadOnlyList<AttemptDto> AttemptHistory);
+
+public sealed record AttemptDto(
+    int Number,
+    string ProviderName,
+    string ModelName,
+    int? StatusCode,
+    string? ErrorCode,
+    string? ErrorMessage,
+    int LatencyMs,
+    int WaitMs,
+    bool Fallback,
+    DateTimeOffset StartedAt);
+
+public sealed record PagedResult<T>(IReadOnlyList<T> Items, int Page, int PageSize, long TotalCount);
+
+public sealed record RetryFailedRequest(string? ErrorCode = null);
+
+public sealed record RetryFailedResult(int Requeued);
+
+public sealed record JobSettingsRequest(int? RequestsPerMinuteCap, decimal? BudgetUsd);
+
+/// <summary>A template rendered on a file's first records, before a job is created.</summary>
+public sealed record TemplatePreview(IReadOnlyList<RenderedRecord> Records, JobEstimate Estimate);
+
+public sealed record RenderedRecord(string Id, int LineNumber, string? System, string User);

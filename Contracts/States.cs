@@ -1,0 +1,34 @@
+namespace AspireBatch.Contracts;
+
+/// <summary>Life of a job. Stored as its integer value; never reorder.</summary>
+public enum JobState
+{
+    Validating = 0,
+    Queued = 1,
+    Running = 2,
+    Paused = 3,
+    Completed = 4,
+    Failed = 5,
+    Cancelled = 6,
+}
+
+/// <summary>Life of one record of a job. Stored as its integer value; never reorder.</summary>
+public enum ItemState
+{
+    Pending = 0,
+    Running = 1,
+    Succeeded = 2,
+    Failed = 3,
+    Cancelled = 4,
+}
+
+/// <summary>How a job's records became chat requests.</summary>
+public enum JobInputFormat
+{
+    /// <summary>JSONL records with an id and fields, rendered through the job's prompt template.</summary>
+    Jsonl = 0,
+    /// <summary>CSV with a header row and an id column, rendered through the prompt template.</summary>
+    Csv = 1,
+    /// <summary>OpenAI Batch input lines: custom_id, method, url and a chat-completions body.</summary>
+    OpenAiBatch = 2,
+}

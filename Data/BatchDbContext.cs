@@ -1,0 +1,41 @@
+using AspireBatch.Data.Entities;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+
+namespace AspireBatch.Data;
+
+public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : DbContext(options), IDataProtectionKeyContext
+{
+    public DbSet<Provider> Providers => Set<Provider>();
+    public DbSet<ProviderModel> ProviderModels => Set<ProviderModel>();
+    public DbSet<ModelAlias> ModelAliases => Set<ModelAlias>();
+    public DbSet<Route> Routes => Set<Route>();
+    public DbSet<RouteTarget> RouteTargets => Set<RouteTarget>();
+    public DbSet<RollbackEvent> RollbackEvents => Set<RollbackEvent>();
+    public DbSet<Job> Jobs => Set<Job>();
+    public DbSet<Item> Items => Set<Item>();
+    public DbSet<Attempt> Attempts => Set<Attempt>();
+    public DbSet<StoredFile> Files => Set<StoredFile>();
+    /// <summary>Data Protection keys, shared by every service so each can read provider keys.</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(BatchDbContext).Assembly);
+        modelBuilder.Entity<DataProtectionKey>().ToTable("data_protection_keys");
+    }
+
+    public static void Configure(DbContextOptionsBuilder options) => options.UseSnakeCaseNamingConvention();
+}
+
+/// <summary>Lets `dotnet ef migrations add` build the model without a running database.</summary>
+internal sealed class DesignTimeFactory : IDesignTimeDbContextFactory<BatchDbContext>
+{
+    public BatchDbContext CreateDbContext(string[] args)
+    {
+        var options = new DbContextOptionsBuilder<BatchDbContext>().UseNpgsql("Host=localhost;Database=batchdb");
+        BatchDbContext.Configure(options);
+        return new BatchDbContext(options.Options);
+    }
+}

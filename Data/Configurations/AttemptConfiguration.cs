@@ -1,0 +1,23 @@
+using AspireBatch.Data.Entities;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace AspireBatch.Data.Configurations;
+
+internal sealed class AttemptConfiguration : IEntityTypeConfiguration<Attempt>
+{
+    public void Configure(EntityTypeBuilder<Attempt> builder)
+    {
+        builder.ToTable("attempts");
+        builder.Property(a => a.Id).UseIdentityAlwaysColumn();
+        builder.Property(a => a.ProviderName).HasMaxLength(100);
+        builder.Property(a => a.ModelName).HasMaxLength(200);
+        builder.Property(a => a.ErrorCode).HasMaxLength(100);
+        builder.HasIndex(a => a.ItemId);
+        builder.Property(a => a.CostUsd).HasPrecision(20, 10);
+        // Usage reports group calls by time, provider and model.
+        builder.HasIndex(a => new { a.StartedAt });
+        builder.HasIndex(a => new { a.ProviderName, a.ModelName, a.StartedAt });
+        builder.HasOne<Item>().WithMany().HasForeignKey(a => a.ItemId).OnDelete(DeleteBehavior.Cascade);
+    }
+}

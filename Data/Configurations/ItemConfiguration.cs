@@ -1,0 +1,29 @@
+using AspireBatch.Data.Entities;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace AspireBatch.Data.Configurations;
+
+internal sealed class ItemConfiguration : IEntityTypeConfiguration<Item>
+{
+    public void Configure(EntityTypeBuilder<Item> builder)
+    {
+        builder.ToTable("items");
+        builder.Property(i => i.Id).UseIdentityAlwaysColumn();
+        builder.Property(i => i.CustomId).HasMaxLength(512);
+        builder.Property(i => i.Payload).HasColumnType("jsonb");
+        builder.Property(i => i.CostUsd).HasPrecision(20, 10);
+        builder.Property(i => i.ErrorCode).HasMaxLength(100);
+        builder.HasOne<Job>().WithMany().HasForeignKey(i => i.JobId).OnDelete(DeleteBehavior.Cascade);
+
+        // One record per id within a job; also the lookup for the OpenAI custom_id.
+        builder.HasIndex(i => new { i.JobId, i.CustomId }).IsUnique();
+        // Claiming the next pending items of a job stays an index scan at millions of rows.
+        builder.HasIndex(i => new { i.JobId, i.Id }).HasFilter("state = 0").HasDatabaseName("ix_items_pending");
+        // The lease sweeper only looks at running items.
+        builder.HasIndex(i => i.LeaseExpiresAt).HasFilter("state = 1").HasDatabaseName("ix_items_running_lease");
+        // Paging and filtering a job's items by state and error.
+        builder.HasIndex(i => new { i.JobId, i.State, i.Id });
+        builder.HasIndex(i => new { i.JobId, i.ErrorCode }).HasFilter("state = 3").HasDatabaseName("ix_items_failed_error");
+    }
+}

@@ -1,0 +1,25 @@
+using AspireBatch.Data.Entities;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace AspireBatch.Data.Configurations;
+
+internal sealed class JobConfiguration : IEntityTypeConfiguration<Job>
+{
+    public void Configure(EntityTypeBuilder<Job> builder)
+    {
+        builder.ToTable("jobs");
+        builder.Property(j => j.Name).HasMaxLength(200);
+        builder.Property(j => j.RequestedModel).HasMaxLength(200);
+        builder.Property(j => j.ModelName).HasMaxLength(200);
+        builder.Property(j => j.ResponseFormat).HasColumnType("jsonb");
+        builder.Property(j => j.Metadata).HasColumnType("jsonb");
+        builder.Property(j => j.CostUsd).HasPrecision(20, 10);
+        builder.Property(j => j.EstimatedCostBoundUsd).HasPrecision(20, 10);
+        builder.Property(j => j.BudgetUsd).HasPrecision(20, 10);
+        builder.HasIndex(j => j.State);
+        builder.HasIndex(j => j.CreatedAt);
+        builder.HasOne<Route>().WithMany().HasForeignKey(j => j.RouteId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<Provider>().WithMany().HasForeignKey(j => j.ProviderId).OnDelete(DeleteBehavior.Restrict);
+    }
+}

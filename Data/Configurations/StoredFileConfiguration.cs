@@ -1,0 +1,19 @@
+using AspireBatch.Data.Entities;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace AspireBatch.Data.Configurations;
+
+internal sealed class StoredFileConfiguration : IEntityTypeConfiguration<StoredFile>
+{
+    public void Configure(EntityTypeBuilder<StoredFile> builder)
+    {
+        builder.ToTable("files");
+        builder.Property(f => f.Id).HasMaxLength(64);
+        builder.Property(f => f.FileName).HasMaxLength(500);
+        builder.Property(f => f.Purpose).HasMaxLength(50);
+        builder.Property(f => f.OutputKind).HasMaxLength(20);
+        builder.HasIndex(f => f.CreatedAt);
+        builder.HasIndex(f => f.JobId);
+    }
+}

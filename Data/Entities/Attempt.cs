@@ -1,0 +1,25 @@
+namespace AspireBatch.Data.Entities;
+
+/// <summary>One call to a provider for an item: kept for every try, charged only when it answered.</summary>
+public sealed class Attempt
+{
+    public long Id { get; set; }
+    public long ItemId { get; set; }
+    public Guid JobId { get; set; }
+    public int Number { get; set; }
+    public Guid? ProviderId { get; set; }
+    public required string ProviderName { get; set; }
+    public required string ModelName { get; set; }
+    public int? StatusCode { get; set; }
+    public string? ErrorCode { get; set; }
+    public string? ErrorMessage { get; set; }
+    public int LatencyMs { get; set; }
+    /// <summary>Time waited before this attempt (backoff or Retry-After).</summary>
+    public int WaitMs { get; set; }
+    public bool Fallback { get; set; }
+    public int? InputTokens { get; set; }
+    public int? OutputTokens { get; set; }
+    /// <summary>Charged only on the attempt that answered; failed attempts cost nothing.</summary>
+    public decimal? CostUsd { get; set; }
+    public DateTimeOffset StartedAt { get; set; }
+}

@@ -1,0 +1,53 @@
+using AspireBatch.Contracts;
+
+namespace AspireBatch.Data.Entities;
+
+/// <summary>
+/// One run of many records through a model. Counters are maintained with every batch of results,
+/// so reading progress never counts items.
+/// </summary>
+public sealed class Job
+{
+    public Guid Id { get; set; }
+    public string? Name { get; set; }
+    public JobState State { get; set; }
+    public JobInputFormat InputFormat { get; set; }
+    /// <summary>What the user asked for: a model, an alias or a route name.</summary>
+    public required string RequestedModel { get; set; }
+    public Guid? RouteId { get; set; }
+    /// <summary>Set when the job runs on one provider's model rather than a route.</summary>
+    public Guid? ProviderId { get; set; }
+    public string? ModelName { get; set; }
+    public string? SystemTemplate { get; set; }
+    public string? UserTemplate { get; set; }
+    public double? Temperature { get; set; }
+    public int? MaxTokens { get; set; }
+    /// <summary>OpenAI response_format object as JSON.</summary>
+    public string? ResponseFormat { get; set; }
+    /// <summary>User metadata as a JSON object.</summary>
+    public string? Metadata { get; set; }
+    public int? RequestsPerMinuteCap { get; set; }
+    public decimal? BudgetUsd { get; set; }
+    public string? StateReason { get; set; }
+
+    public int TotalItems { get; set; }
+    public int SucceededItems { get; set; }
+    public int FailedItems { get; set; }
+    public int CancelledItems { get; set; }
+    public long InputTokens { get; set; }
+    public long OutputTokens { get; set; }
+    public decimal CostUsd { get; set; }
+
+    public long EstimatedInputTokens { get; set; }
+    public decimal EstimatedCostBoundUsd { get; set; }
+
+    /// <summary>W3C traceparent of the request that created the job, so a job's work joins its trace.</summary>
+    public string? TraceParent { get; set; }
+    public string? InputFileId { get; set; }
+    public bool IsBatch { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? CompletedAt { get; set; }
+    public DateTimeOffset? CancelledAt { get; set; }
+}

@@ -1,0 +1,12 @@
+namespace AspireBatch.Data.Entities;
+
+/// <summary>A model a provider serves, with its price in USD per million tokens.</summary>
+public sealed class ProviderModel
+{
+    public Guid Id { get; set; }
+    public Guid ProviderId { get; set; }
+    public Provider? Provider { get; set; }
+    public required string Name { get; set; }
+    public decimal InputPricePerMTok { get; set; }
+    public decimal OutputPricePerMTok { get; set; }
+}

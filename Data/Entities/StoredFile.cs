@@ -1,0 +1,15 @@
+namespace AspireBatch.Data.Entities;
+
+/// <summary>An uploaded file (OpenAI Files API); batch output and error files are produced from items on demand.</summary>
+public sealed class StoredFile
+{
+    public required string Id { get; set; }
+    public required string FileName { get; set; }
+    public required string Purpose { get; set; }
+    public long Bytes { get; set; }
+    public byte[] Content { get; set; } = [];
+    /// <summary>For batch_output files: the job whose results the file shows; null for uploads.</summary>
+    public Guid? JobId { get; set; }
+    public string? OutputKind { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+}

@@ -1,0 +1,38 @@
+using System.Diagnostics;
+using AspireBatch.Data;
+using AspireBatch.Data.Seeding;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AspireBatch.Migrator;
+
+/// <summary>Applies migrations and seeds the catalog, then exits; Api and Worker wait for it to complete.</summary>
+internal sealed class MigrationService(
+    IServiceProvider services,
+    IOptions<SeedOptions> seed,
+    IHostApplicationLifetime lifetime,
+    ILogger<MigrationService> logger) : BackgroundService
+{
+    private static readonly ActivitySource Source = new(Extensions.TelemetryName);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var activity = Source.StartActivity("migrate database");
+        try
+        {
+            await using var scope = services.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<BatchDbContext>();
+            // The database server may still be warming up; EF's execution strategy retries transient failures.
+            await db.Database.MigrateAsync(stoppingToken);
+            await scope.ServiceProvider.GetRequiredService<CatalogSeeder>().SeedAsync(seed.Value, stoppingToken);
+            logger.LogInformation("Database migrated and catalog seeded ({Providers} seeded providers)", seed.Value.Providers.Count);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            activity?.AddException(e);
+            logger.LogError(e, "Migration failed");
+            Environment.ExitCode = 1;
+        }
+        lifetime.StopApplication();
+    }
+}
