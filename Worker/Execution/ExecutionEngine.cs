@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using AspireBatch.Contracts;
+using Microsoft.Extensions.Options;
+
+namespace AspireBatch.Worker.Execution;
+
+/// <summary>
+/// Keeps up to MaxInFlight calls running: claims items of running jobs in batches sized to the free slots
+/// (round-robin over jobs), processes each on its own task and hands the outcome to the ResultWriter.
+/// </summary>
+public sealed class ExecutionEngine(
+    ItemStore store,
+    JobDirectory jobs,
+    TargetDirectory targets,
+    ModelCaller caller,
+    ResultWriter results,
+    LeaseKeeper leases,
+    IOptions<WorkerOptions> options,
+    ILogger<ExecutionEngine> logger) : BackgroundService
+{
+    private int _inFlight;
+    private int _nextJob;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        logger.LogInformation("Worker ready to claim work: {MaxInFlight} calls in flight, lease {Lease} s", settings.MaxInFlight, settings.LeaseSeconds);
+        using var slotFreed = new SemaphoreSlim(0);
+        var running = new ConcurrentDictionary<long, Task>();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await jobs.RefreshAsync(force: false, stoppingToken);
+                var claimed = await ClaimAsync(settings.MaxInFlight - Volatile.Read(ref _inFlight), stoppingToken);
+                foreach (var item in claimed)
+                {
+                    Interlocked.Increment(ref _inFlight);
+                    leases.Hold(item.LeaseToken);
+                    running[item.Id] = Task.Run(async () =>
+                    {
+                        try
+                        {
+                            await ProcessAsync(item, stoppingToken);
+                        }
+                        finally
+                        {
+                            leases.Release(item.LeaseToken);
+                            Interlocked.Decrement(ref _inFlight);
+                            running.TryRemove(item.Id, out _);
+                            slotFreed.Release();
+                        }
+                    }, CancellationToken.None);
+                }
+                if (claimed.Count == 0 || Volatile.Read(ref _inFlight) >= settings.MaxInFlight)
+                {
+                    // Wake when a slot frees up, or poll again for new work.
+                    await slotFreed.WaitAsync(settings.PollMilliseconds, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "Claiming work failed; trying again shortly");
+                await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
+            }
+        }
+        // Let calls in flight finish so their (paid) results are written.
+        await Task.WhenAll(running.Values);
+    }
+
+    private async Task<IReadOnlyList<ClaimedItem>> ClaimAsync(int free, CancellationToken cancellationToken)
+    {
+        var running = jobs.Running.ToList();
+        if (free <= 0 || running.Count == 0)
+        {
+            return [];
+        }
+        var claimed = new List<ClaimedItem>();
+        for (var i = 0; i < running.Count && claimed.Count < free; i++)
+        {
+            var job = running[(_nextJob + i) % running.Count];
+            claimed.AddRange(await store.ClaimAsync(job.Id, free - claimed.Count, options.Value.LeaseSeconds, cancellationToken));
+        }
+        _nextJob++;
+        return claimed;
+    }
+
+    private async Task ProcessAsync(ClaimedItem item, CancellationToken stoppingToken)
+    {
+        var job = jobs.Get(item.JobId);
+        ItemOutcome outcome;
+        var links = job?.TraceParent is { } parent && ActivityContext.TryParse(parent, null, out var jobContext)
+            ? new[] { new ActivityLink(jobContext) }
+            : null;
+        // Each item is its own trace, linked to the request that created the job.
+        using var activity = WorkerTelemetry.Source.StartActivity("process item", ActivityKind.Internal, parentContext: default, links: links);
+        activity?.SetTag("aspirebatch.job.id", item.JobId);
+        activity?.SetTag("aspirebatch.item.id", item.Id);
+        activity?.SetTag("aspirebatch.item.custom_id", item.CustomId);
+        if (job is null)
+        {
+            outcome = Halted(item);
+        }
+        else
+        {
+            try
+            {
+                var chain = await targets.ChainAsync(job.RouteId, job.ProviderId, job.ModelName, stoppingToken);
+                outcome = await caller.ProcessAsync(item, job, chain, stoppingToken);
+            }
+            catch (JobHaltedException)
+            {
+                outcome = Halted(item);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                // Shutting down mid-call: give the item back; its lease would free it anyway.
+                outcome = new ItemOutcome(item, ItemState.Pending);
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "Item {ItemId} of job {JobId} failed unexpectedly", item.Id, item.JobId);
+                outcome = new ItemOutcome(item, ItemState.Failed, ErrorCode: "internal_error", ErrorMessage: e.Message);
+            }
+        }
+        activity?.SetTag("aspirebatch.item.state", outcome.State.ToString().ToLowerInvariant());
+        if (outcome.State == ItemState.Failed)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, outcome.ErrorCode);
+        }
+        await results.AddAsync(outcome);
+    }
+
+    /// <summary>The job stopped while the item waited: a paused job gets it back, a cancelled one cancels it.</summary>
+    private ItemOutcome Halted(ClaimedItem item) =>
+        new(item, jobs.StateOf(item.JobId) == JobState.Cancelled ? ItemState.Cancelled : ItemState.Pending);
+}

@@ -1,0 +1,75 @@
+using AspireBatch.Contracts;
+using AspireBatch.Data.Domain;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace AspireBatch.Worker.Execution;
+
+/// <summary>A running job as the Worker needs it: where its calls go and how its items become requests.</summary>
+public sealed record RunningJob(Guid Id, Guid? RouteId, Guid? ProviderId, string? ModelName, ChatRequestBuilder Requests, string? TraceParent);
+
+/// <summary>
+/// The jobs workers may take items from, refreshed about every second. A job that leaves this set (paused,
+/// cancelled) gets no new calls; items waiting to retry are released.
+/// </summary>
+public sealed class JobDirectory(NpgsqlDataSource dataSource, IOptions<WorkerOptions> options, TimeProvider time)
+{
+    private IReadOnlyDictionary<Guid, RunningJob> _running = new Dictionary<Guid, RunningJob>();
+    private IReadOnlyDictionary<Guid, JobState> _states = new Dictionary<Guid, JobState>();
+    private DateTimeOffset _loadedAt = DateTimeOffset.MinValue;
+
+    public IReadOnlyCollection<RunningJob> Running => _running.Values.ToList();
+
+    public bool IsRunning(Guid jobId) => _running.ContainsKey(jobId);
+
+    public JobState? StateOf(Guid jobId) => _states.TryGetValue(jobId, out var state) ? state : null;
+
+    public RunningJob? Get(Guid jobId) => _running.GetValueOrDefault(jobId);
+
+    public async Task RefreshAsync(bool force, CancellationToken cancellationToken)
+    {
+        if (!force && time.GetUtcNow() - _loadedAt < TimeSpan.FromMilliseconds(options.Value.JobRefreshMilliseconds))
+        {
+            return;
+        }
+        // Queued jobs start here: the first worker to look moves them to running.
+        await using (var start = dataSource.CreateCommand("UPDATE jobs SET state = 2, started_at = coalesce(started_at, now()) WHERE state = 1"))
+        {
+            await start.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using var command = dataSource.CreateCommand("""
+            SELECT id, state, route_id, provider_id, model_name, input_format, system_template, user_template, temperature,
+                   max_tokens, response_format::text, trace_parent
+            FROM jobs WHERE state IN (2, 3) OR (state = 6 AND cancelled_at > now() - interval '10 minutes')
+            """);
+        var running = new Dictionary<Guid, RunningJob>();
+        var states = new Dictionary<Guid, JobState>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var id = reader.GetGuid(0);
+            var state = (JobState)reader.GetInt32(1);
+            states[id] = state;
+            if (state != JobState.Running)
+            {
+                continue;
+            }
+            var existing = _running.GetValueOrDefault(id);
+            running[id] = existing ?? new RunningJob(id,
+                reader.IsDBNull(2) ? null : reader.GetGuid(2),
+                reader.IsDBNull(3) ? null : reader.GetGuid(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4),
+                new ChatRequestBuilder(new JobRequestSettings(
+                    (JobInputFormat)reader.GetInt32(5),
+                    reader.IsDBNull(6) ? null : reader.GetString(6),
+                    reader.IsDBNull(7) ? null : reader.GetString(7),
+                    reader.IsDBNull(8) ? null : reader.GetDouble(8),
+                    reader.IsDBNull(9) ? null : reader.GetInt32(9),
+                    reader.IsDBNull(10) ? null : reader.GetString(10))),
+                reader.IsDBNull(11) ? null : reader.GetString(11));
+        }
+        _running = running;
+        _states = states;
+        _loadedAt = time.GetUtcNow();
+    }
+}

@@ -1,0 +1,45 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+
+namespace AspireBatch.Worker.Execution;
+
+/// <summary>
+/// Renews the leases this worker holds while their calls run, and returns the items of dead workers to the queue
+/// once their leases expire.
+/// </summary>
+public sealed class LeaseKeeper(ItemStore store, IOptions<WorkerOptions> options, ILogger<LeaseKeeper> logger) : BackgroundService
+{
+    private readonly ConcurrentDictionary<Guid, int> _held = new();
+
+    public void Hold(Guid token) => _held.AddOrUpdate(token, 1, (_, n) => n + 1);
+
+    public void Release(Guid token)
+    {
+        if (_held.AddOrUpdate(token, 0, (_, n) => n - 1) <= 0)
+        {
+            _held.TryRemove(token, out _);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var lease = options.Value.LeaseSeconds;
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, lease / 4.0)));
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await store.RenewAsync(_held.Keys.ToArray(), lease, stoppingToken);
+                var returned = await store.SweepExpiredAsync(stoppingToken);
+                if (returned > 0)
+                {
+                    logger.LogWarning("{Count} item(s) of a stopped worker went back to the queue after their lease expired", returned);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogError(e, "Renewing leases failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+using AspireBatch.Data;
+using AspireBatch.Data.Services;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AspireBatch.Worker.Execution;
+
+/// <summary>A provider's model ready to call: where, with which key (decrypted only in memory), at what price.</summary>
+public sealed record CallTarget(
+    Guid ProviderId,
+    string ProviderName,
+    Uri BaseUrl,
+    string? ApiKey,
+    string Model,
+    decimal InputPricePerMTok,
+    decimal OutputPricePerMTok,
+    TimeSpan Timeout,
+    TimeSpan ConnectTimeout)
+{
+    public string Describe => $"{ProviderName}/{Model}";
+}
+
+/// <summary>
+/// Providers, prices and routes, reloaded every few seconds so edits (a new key, a price, a rollback) reach running
+/// jobs without a restart.
+/// </summary>
+public sealed class TargetDirectory(IServiceScopeFactory scopes, ProviderKeyProtector keys, IOptions<WorkerOptions> options, TimeProvider time, ILogger<TargetDirectory> logger)
+{
+    private sealed record Snapshot(
+        IReadOnlyDictionary<(Guid Provider, string Model), CallTarget> Targets,
+        IReadOnlyDictionary<Guid, RouteSnapshot> Routes,
+        DateTimeOffset LoadedAt);
+
+    public sealed record RouteSnapshot(Guid Id, string Name, int ActivePosition, IReadOnlyList<(Guid Provider, string Model)> Targets);
+
+    private Snapshot? _snapshot;
+    private readonly SemaphoreSlim _reload = new(1, 1);
+
+    /// <summary>The targets a job's item tries in order: the route's active target, then the ones after it.</summary>
+    public async Task<IReadOnlyList<CallTarget>> ChainAsync(Guid? routeId, Guid? providerId, string? model, CancellationToken cancellationToken)
+    {
+        var snapshot = await CurrentAsync(cancellationToken);
+        if (routeId is { } id && snapshot.Routes.TryGetValue(id, out var route))
+        {
+            return route.Targets.Skip(route.ActivePosition)
+                .Select(t => snapshot.Targets.GetValueOrDefault(t))
+                .OfType<CallTarget>().ToList();
+        }
+        return providerId is { } p && model is not null && snapshot.Targets.TryGetValue((p, model), out var target) ? [target] : [];
+    }
+
+    public async Task<RouteSnapshot?> RouteAsync(Guid routeId, CancellationToken cancellationToken) =>
+        (await CurrentAsync(cancellationToken)).Routes.GetValueOrDefault(routeId);
+
+    public void Invalidate() => _snapshot = null;
+
+    private async Task<Snapshot> CurrentAsync(CancellationToken cancellationToken)
+    {
+        var snapshot = _snapshot;
+        if (snapshot is not null && time.GetUtcNow() - snapshot.LoadedAt < TimeSpan.FromSeconds(options.Value.CatalogRefreshSeconds))
+        {
+            return snapshot;
+        }
+        await _reload.WaitAsync(cancellationToken);
+        try
+        {
+            if (_snapshot is { } fresh && time.GetUtcNow() - fresh.LoadedAt < TimeSpan.FromSeconds(options.Value.CatalogRefreshSeconds))
+            {
+                return fresh;
+            }
+            try
+            {
+                _snapshot = await LoadAsync(cancellationToken);
+            }
+            catch (Exception e) when (snapshot is not null && e is not OperationCanceledException)
+            {
+                // Keep working on the last known catalog while the database is briefly away.
+                logger.LogWarning(e, "Could not reload providers and routes; using the copy from {LoadedAt}", snapshot.LoadedAt);
+                _snapshot = snapshot with { LoadedAt = time.GetUtcNow() };
+            }
+            return _snapshot!;
+        }
+        finally
+        {
+            _reload.Release();
+        }
+    }
+
+    private async Task<Snapshot> LoadAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<BatchDbContext>();
+        var providers = await db.Providers.AsNoTracking().Include(p => p.Models).Where(p => p.Enabled).ToListAsync(cancellationToken);
+        var routes = await db.Routes.AsNoTracking().Include(r => r.Targets).ToListAsync(cancellationToken);
+        var targets = new Dictionary<(Guid, string), CallTarget>();
+        foreach (var provider in providers)
+        {
+            var key = provider.EncryptedApiKey is { } encrypted ? keys.Unprotect(encrypted) : null;
+            var baseUrl = new Uri(provider.BaseUrl.TrimEnd('/') + "/");
+            foreach (var model in provider.Models)
+            {
+                targets[(provider.Id, model.Name)] = new CallTarget(provider.Id, provider.Name, baseUrl, key, model.Name,
+                    model.InputPricePerMTok, model.OutputPricePerMTok,
+                    TimeSpan.FromSeconds(provider.TimeoutSeconds), TimeSpan.FromSeconds(provider.ConnectTimeoutSeconds));
+            }
+        }
+        var routeSnapshots = routes.ToDictionary(r => r.Id, r => new RouteSnapshot(r.Id, r.Name, r.ActiveTargetPosition,
+            r.Targets.OrderBy(t => t.Position).Select(t => (t.ProviderId, t.ModelName)).ToList()));
+        return new Snapshot(targets, routeSnapshots, time.GetUtcNow());
+    }
+}

@@ -1,0 +1,10 @@
+using AspireBatch.Worker;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddWorkerServices();
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+
+app.Run();

@@ -1,0 +1,40 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AspireBatch.Worker;
+
+public sealed class WorkerOptions
+{
+    /// <summary>Calls this worker keeps in flight at once (the playbook's 50).</summary>
+    [Range(1, 10_000)]
+    public int MaxInFlight { get; set; } = 50;
+
+    /// <summary>How long a claim holds an item; renewed while the call runs, so only a dead worker's items expire.</summary>
+    [Range(5, 3600)]
+    public int LeaseSeconds { get; set; } = 60;
+
+    [Range(10, 10_000)]
+    public int PollMilliseconds { get; set; } = 200;
+
+    [Range(1, 10_000)]
+    public int ResultBatchSize { get; set; } = 200;
+
+    [Range(1, 10_000)]
+    public int ResultFlushMilliseconds { get; set; } = 100;
+
+    /// <summary>Calls per target before the item falls back or fails (the playbook's 5).</summary>
+    [Range(1, 20)]
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>The longest wait between attempts, Retry-After included (the playbook's 60 s).</summary>
+    [Range(1, 3600)]
+    public int MaxRetryDelaySeconds { get; set; } = 60;
+
+    [Range(1, 60_000)]
+    public int BaseRetryDelayMilliseconds { get; set; } = 500;
+
+    [Range(1, 600)]
+    public int CatalogRefreshSeconds { get; set; } = 2;
+
+    [Range(50, 60_000)]
+    public int JobRefreshMilliseconds { get; set; } = 1000;
+}
