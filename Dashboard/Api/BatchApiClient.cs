@@ -1,0 +1,200 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using AspireBatch.Contracts;
+
+namespace AspireBatch.Dashboard.Api;
+
+public sealed record JobCreatedDto(JobDto Job, JobEstimate Estimate);
+
+public sealed record JobQuery(int Page = 1, int PageSize = 20, JobState? State = null, string? Model = null, DateTimeOffset? From = null, DateTimeOffset? To = null);
+
+public sealed record ItemQuery(int Page = 1, int PageSize = 50, ItemState? State = null, string? ErrorCode = null);
+
+/// <summary>An export as the Api streams it; dispose it to release the connection.</summary>
+public sealed class ExportStream(HttpResponseMessage response, Stream content) : IAsyncDisposable
+{
+    public Stream Content { get; } = content;
+    public string ContentType { get; } = response.Content.Headers.ContentType?.ToString() ?? "application/octet-stream";
+    public string? FileName { get; } = response.Content.Headers.ContentDisposition?.FileNameStar ?? response.Content.Headers.ContentDisposition?.FileName?.Trim('"');
+
+    public async ValueTask DisposeAsync()
+    {
+        await Content.DisposeAsync();
+        response.Dispose();
+    }
+}
+
+/// <summary>
+/// The Dashboard's only way to the data: one method per Api endpoint. Failures come out as <see cref="ApiProblemException"/>.
+/// Uploads and exports go through a client without retries or timeouts (a retried upload would create the job twice).
+/// </summary>
+public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
+{
+    public const string StreamingClientName = "api-streams";
+
+    // Providers, models and aliases
+    public Task<List<ProviderDto>> GetProvidersAsync(CancellationToken cancellationToken) => GetAsync<List<ProviderDto>>("api/providers", cancellationToken);
+    public Task<ProviderDto> GetProviderAsync(Guid id, CancellationToken cancellationToken) => GetAsync<ProviderDto>($"api/providers/{id}", cancellationToken);
+    public Task<ProviderDto> CreateProviderAsync(ProviderRequest request, CancellationToken cancellationToken) => SendAsync<ProviderDto>(HttpMethod.Post, "api/providers", request, cancellationToken);
+    public Task<ProviderDto> UpdateProviderAsync(Guid id, ProviderRequest request, CancellationToken cancellationToken) => SendAsync<ProviderDto>(HttpMethod.Put, $"api/providers/{id}", request, cancellationToken);
+    public Task DeleteProviderAsync(Guid id, CancellationToken cancellationToken) => SendAsync(HttpMethod.Delete, $"api/providers/{id}", null, cancellationToken);
+    public Task<ConnectionTestResult> TestProviderAsync(Guid id, CancellationToken cancellationToken) => SendAsync<ConnectionTestResult>(HttpMethod.Post, $"api/providers/{id}/test", null, cancellationToken);
+    public Task<ModelPriceDto> PutModelAsync(Guid providerId, ModelPriceDto price, CancellationToken cancellationToken) =>
+        SendAsync<ModelPriceDto>(HttpMethod.Put, $"api/providers/{providerId}/models/{Uri.EscapeDataString(price.Name)}", price, cancellationToken);
+    public Task DeleteModelAsync(Guid providerId, string model, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Delete, $"api/providers/{providerId}/models/{Uri.EscapeDataString(model)}", null, cancellationToken);
+    public Task<CatalogDto> GetCatalogAsync(CancellationToken cancellationToken) => GetAsync<CatalogDto>("api/catalog", cancellationToken);
+    public Task<ModelAliasDto> PutAliasAsync(ModelAliasDto alias, CancellationToken cancellationToken) =>
+        SendAsync<ModelAliasDto>(HttpMethod.Put, $"api/aliases/{Uri.EscapeDataString(alias.Alias)}", alias, cancellationToken);
+    public Task DeleteAliasAsync(string alias, CancellationToken cancellationToken) => SendAsync(HttpMethod.Delete, $"api/aliases/{Uri.EscapeDataString(alias)}", null, cancellationToken);
+
+    // Routes and rollback
+    public Task<List<RouteDto>> GetRoutesAsync(CancellationToken cancellationToken) => GetAsync<List<RouteDto>>("api/routes", cancellationToken);
+    public Task<RouteDto> GetRouteAsync(Guid id, CancellationToken cancellationToken) => GetAsync<RouteDto>($"api/routes/{id}", cancellationToken);
+    public Task<RouteDto> CreateRouteAsync(RouteRequest request, CancellationToken cancellationToken) => SendAsync<RouteDto>(HttpMethod.Post, "api/routes", request, cancellationToken);
+    public Task<RouteDto> UpdateRouteAsync(Guid id, RouteRequest request, CancellationToken cancellationToken) => SendAsync<RouteDto>(HttpMethod.Put, $"api/routes/{id}", request, cancellationToken);
+    public Task<RouteDto> RollbackAsync(Guid id, RouteSwitchRequest request, CancellationToken cancellationToken) => SendAsync<RouteDto>(HttpMethod.Post, $"api/routes/{id}/rollback", request, cancellationToken);
+    public Task<RouteDto> RollForwardAsync(Guid id, RouteSwitchRequest request, CancellationToken cancellationToken) => SendAsync<RouteDto>(HttpMethod.Post, $"api/routes/{id}/rollforward", request, cancellationToken);
+    public Task<List<RollbackEventDto>> GetRouteEventsAsync(Guid id, CancellationToken cancellationToken) => GetAsync<List<RollbackEventDto>>($"api/routes/{id}/events", cancellationToken);
+    public Task<List<RollbackEventDto>> GetRecentRollbacksAsync(int limit, CancellationToken cancellationToken) => GetAsync<List<RollbackEventDto>>($"api/rollbacks?limit={limit}", cancellationToken);
+
+    // Jobs and items
+    public Task<JobCreatedDto> CreateJobAsync(JobForm form, Stream file, string fileName, CancellationToken cancellationToken) =>
+        UploadAsync<JobCreatedDto>("api/jobs", form, file, fileName, cancellationToken);
+    public Task<TemplatePreview> PreviewJobAsync(JobForm form, Stream file, string fileName, CancellationToken cancellationToken) =>
+        UploadAsync<TemplatePreview>("api/jobs/preview", form, file, fileName, cancellationToken);
+    public Task<PagedResult<JobDto>> GetJobsAsync(JobQuery query, CancellationToken cancellationToken) => GetAsync<PagedResult<JobDto>>(JobsUri(query), cancellationToken);
+    public Task<JobDto> GetJobAsync(Guid id, CancellationToken cancellationToken) => GetAsync<JobDto>($"api/jobs/{id}", cancellationToken);
+    public Task<JobDto> PauseJobAsync(Guid id, CancellationToken cancellationToken) => SendAsync<JobDto>(HttpMethod.Post, $"api/jobs/{id}/pause", null, cancellationToken);
+    public Task<JobDto> ResumeJobAsync(Guid id, CancellationToken cancellationToken) => SendAsync<JobDto>(HttpMethod.Post, $"api/jobs/{id}/resume", null, cancellationToken);
+    public Task<JobDto> CancelJobAsync(Guid id, CancellationToken cancellationToken) => SendAsync<JobDto>(HttpMethod.Post, $"api/jobs/{id}/cancel", null, cancellationToken);
+    public Task<RetryFailedResult> RetryFailedAsync(Guid id, string? errorCode, CancellationToken cancellationToken) =>
+        SendAsync<RetryFailedResult>(HttpMethod.Post, $"api/jobs/{id}/retry-failed", new RetryFailedRequest(errorCode), cancellationToken);
+    public Task<JobDto> UpdateJobSettingsAsync(Guid id, JobSettingsRequest request, CancellationToken cancellationToken) =>
+        SendAsync<JobDto>(HttpMethod.Put, $"api/jobs/{id}/settings", request, cancellationToken);
+    public Task<PagedResult<ItemSummaryDto>> GetItemsAsync(Guid id, ItemQuery query, CancellationToken cancellationToken) =>
+        GetAsync<PagedResult<ItemSummaryDto>>(ItemsUri(id, query), cancellationToken);
+    public Task<ItemDetailDto> GetItemAsync(Guid id, long itemId, CancellationToken cancellationToken) => GetAsync<ItemDetailDto>($"api/jobs/{id}/items/{itemId}", cancellationToken);
+
+    public async Task<ExportStream> OpenExportAsync(Guid id, string format, CancellationToken cancellationToken)
+    {
+        var client = factory.CreateClient(StreamingClientName);
+        var response = await Guard(() => client.GetAsync($"api/jobs/{id}/export?format={Uri.EscapeDataString(format)}", HttpCompletionOption.ResponseHeadersRead, cancellationToken));
+        await EnsureSuccessAsync(response, cancellationToken);
+        return new ExportStream(response, await response.Content.ReadAsStreamAsync(cancellationToken));
+    }
+
+    // Usage and cost
+    public Task<OverviewDto> GetOverviewAsync(CancellationToken cancellationToken) => GetAsync<OverviewDto>("api/stats/overview", cancellationToken);
+    public Task<List<UsageByKey>> GetUsageAsync(string groupBy, DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken) =>
+        GetAsync<List<UsageByKey>>(Query("api/stats/usage", ("groupBy", groupBy), ("from", Iso(from)), ("to", Iso(to))), cancellationToken);
+    public Task<List<UsageByDay>> GetDailyAsync(string groupBy, int days, CancellationToken cancellationToken) =>
+        GetAsync<List<UsageByDay>>(Query("api/stats/daily", ("groupBy", groupBy), ("days", days.ToString(CultureInfo.InvariantCulture))), cancellationToken);
+    public Task<ProviderComparison> CompareAsync(string before, string after, long monthlyCalls, CancellationToken cancellationToken) =>
+        GetAsync<ProviderComparison>(Query("api/stats/compare", ("before", before), ("after", after), ("monthlyCalls", monthlyCalls.ToString(CultureInfo.InvariantCulture))), cancellationToken);
+
+    public static string JobsUri(JobQuery q) => Query("api/jobs",
+        ("page", q.Page.ToString(CultureInfo.InvariantCulture)),
+        ("pageSize", q.PageSize.ToString(CultureInfo.InvariantCulture)),
+        ("state", q.State is { } s ? ((int)s).ToString(CultureInfo.InvariantCulture) : null),
+        ("model", q.Model),
+        ("from", Iso(q.From)),
+        ("to", Iso(q.To)));
+
+    public static string ItemsUri(Guid id, ItemQuery q) => Query($"api/jobs/{id}/items",
+        ("page", q.Page.ToString(CultureInfo.InvariantCulture)),
+        ("pageSize", q.PageSize.ToString(CultureInfo.InvariantCulture)),
+        ("state", q.State is { } s ? ((int)s).ToString(CultureInfo.InvariantCulture) : null),
+        ("errorCode", q.ErrorCode));
+
+    private static string? Iso(DateTimeOffset? value) => value?.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
+
+    private static string Query(string path, params (string Name, string? Value)[] parameters)
+    {
+        var present = parameters.Where(p => !string.IsNullOrWhiteSpace(p.Value)).Select(p => $"{p.Name}={Uri.EscapeDataString(p.Value!)}").ToList();
+        return present.Count == 0 ? path : $"{path}?{string.Join('&', present)}";
+    }
+
+    private async Task<T> GetAsync<T>(string uri, CancellationToken cancellationToken)
+    {
+        using var response = await Guard(() => http.GetAsync(uri, cancellationToken));
+        return await ReadAsync<T>(response, cancellationToken);
+    }
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string uri, object? body, CancellationToken cancellationToken)
+    {
+        using var response = await SendRawAsync(method, uri, body, cancellationToken);
+        return await ReadAsync<T>(response, cancellationToken);
+    }
+
+    private async Task SendAsync(HttpMethod method, string uri, object? body, CancellationToken cancellationToken)
+    {
+        using var response = await SendRawAsync(method, uri, body, cancellationToken);
+        await EnsureSuccessAsync(response, cancellationToken);
+    }
+
+    private Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string uri, object? body, CancellationToken cancellationToken)
+    {
+        var request = new HttpRequestMessage(method, uri);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body, body.GetType());
+        }
+        return Guard(async () =>
+        {
+            using (request)
+            {
+                return await http.SendAsync(request, cancellationToken);
+            }
+        });
+    }
+
+    private async Task<T> UploadAsync<T>(string uri, JobForm form, Stream file, string fileName, CancellationToken cancellationToken)
+    {
+        var client = factory.CreateClient(StreamingClientName);
+        using var content = form.ToContent(file, fileName);
+        using var response = await Guard(() => client.PostAsync(uri, content, cancellationToken));
+        return await ReadAsync<T>(response, cancellationToken);
+    }
+
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        await EnsureSuccessAsync(response, cancellationToken);
+        var value = await response.Content.ReadFromJsonAsync<T>(cancellationToken);
+        return value ?? throw new ApiProblemException(new ApiProblem((int)response.StatusCode, "The Api answered with an empty body", null, [], new Dictionary<string, string[]>()));
+    }
+
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+        var body = response.StatusCode == HttpStatusCode.NotFound && response.Content.Headers.ContentLength == 0
+            ? null
+            : await response.Content.ReadAsStringAsync(cancellationToken);
+        throw new ApiProblemException(ApiProblem.FromResponse((int)response.StatusCode, body));
+    }
+
+    /// <summary>Turns transport failures (Api down, timeouts, circuit open) into problems a page can show.</summary>
+    private static async Task<HttpResponseMessage> Guard(Func<Task<HttpResponseMessage>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (HttpRequestException e)
+        {
+            throw new ApiProblemException(ApiProblem.Unreachable(e.Message));
+        }
+        catch (Polly.Timeout.TimeoutRejectedException e)
+        {
+            throw new ApiProblemException(ApiProblem.Unreachable($"the Api did not answer in time ({e.Message})"));
+        }
+        catch (Polly.CircuitBreaker.BrokenCircuitException e)
+        {
+            throw new ApiProblemException(ApiProblem.Unreachable($"calls to the Api are paused after repeated failures ({e.Message})"));
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+
+namespace AspireBatch.Dashboard.Api;
+
+/// <summary>What the New job page sends with the file, for both preview and create.</summary>
+public sealed class JobForm
+{
+    /// <summary>jsonl, csv or openai-batch; null lets the Api decide from the file name.</summary>
+    public string? Format { get; set; }
+    public string? Model { get; set; }
+    public string? Name { get; set; }
+    public string? SystemTemplate { get; set; }
+    public string? UserTemplate { get; set; }
+    public string? IdField { get; set; }
+    public double? Temperature { get; set; }
+    public int? MaxTokens { get; set; }
+    public string? ResponseFormat { get; set; }
+    public string? Metadata { get; set; }
+    public decimal? BudgetUsd { get; set; }
+    public bool StartPaused { get; set; }
+
+    public MultipartFormDataContent ToContent(Stream file, string fileName)
+    {
+        var content = new MultipartFormDataContent();
+        var fileContent = new StreamContent(file);
+        fileContent.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        content.Add(fileContent, "file", fileName);
+        Add(content, "format", Format);
+        Add(content, "model", Model);
+        Add(content, "name", Name);
+        Add(content, "systemTemplate", SystemTemplate);
+        Add(content, "userTemplate", UserTemplate);
+        Add(content, "idField", IdField);
+        Add(content, "temperature", Temperature?.ToString(CultureInfo.InvariantCulture));
+        Add(content, "maxTokens", MaxTokens?.ToString(CultureInfo.InvariantCulture));
+        Add(content, "responseFormat", ResponseFormat);
+        Add(content, "metadata", Metadata);
+        Add(content, "budgetUsd", BudgetUsd?.ToString(CultureInfo.InvariantCulture));
+        Add(content, "startPaused", StartPaused ? "true" : "false");
+        return content;
+    }
+
+    private static void Add(MultipartFormDataContent content, string name, string? value)
+    {
+        if (!string.IsNullOrWhiteSpace(value))
+        {
+            content.Add(new StringContent(value), name);
+        }
+    }
+}

@@ -1,0 +1,216 @@
+using AspireBatch.Contracts;
+using AspireBatch.Dashboard.Api;
+using AspireBatch.Dashboard.Components.Pages.Jobs.Components;
+using AspireBatch.Dashboard.Components.Shared;
+using AspireBatch.Dashboard.Formatting;
+using AspireBatch.Dashboard.Infrastructure;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.Options;
+using MudBlazor;
+
+namespace AspireBatch.Dashboard.Components.Pages.Jobs;
+
+public partial class JobDetail
+{
+    private JobDto? _job;
+    private bool _notFound;
+    private bool _acting;
+    private readonly JobSampler _sampler = new();
+    private MudDataGrid<ItemSummaryDto>? _items;
+    private ItemState? _itemState;
+    private string? _errorCode;
+    private bool _drawerOpen;
+    private ItemDetailDto? _item;
+    private DateTimeOffset _lastItemsReload = DateTimeOffset.MinValue;
+    private DateTimeOffset _lastLatency = DateTimeOffset.MinValue;
+    private HashSet<string> _seenErrorCodes = [];
+
+    [Parameter] public Guid Id { get; set; }
+    [Inject] private IOptions<DashboardOptions> Options { get; set; } = default!;
+
+    private string? TraceUrl => _job?.TraceId is { Length: > 0 } traceId
+        ? $"{Options.Value.AspireDashboardUrl.TrimEnd('/')}/traces/detail/{traceId}"
+        : null;
+
+    private bool IsActive => _job?.State is JobState.Running or JobState.Queued or JobState.Validating;
+
+    protected override async Task OnInitializedAsync()
+    {
+        await LoadJobAsync();
+        ReloadOnLiveEvents(e => e.JobId == Id, OnJobChangedAsync);
+        StartFallbackTimer(TimeSpan.FromSeconds(5), () => IsActive);
+    }
+
+    private async Task LoadJobAsync()
+    {
+        var job = await CallAsync(token => Api.GetJobAsync(Id, token), problem =>
+        {
+            if (problem.Status == 404)
+            {
+                _notFound = true;
+            }
+            else
+            {
+                Snackbar.Add(problem.Summary, Severity.Warning);
+            }
+        });
+        if (job is null)
+        {
+            return;
+        }
+        _job = job;
+        var now = DateTimeOffset.UtcNow;
+        if (job.State == JobState.Running && now - _lastLatency > TimeSpan.FromSeconds(5) && (job.ModelName ?? job.RequestedModel) is { } model)
+        {
+            _lastLatency = now;
+            var usage = await CallAsync(token => Api.GetUsageAsync("model", now.AddMinutes(-1), null, token), _ => { });
+            if (usage?.FirstOrDefault(u => u.Key == model) is { } byModel)
+            {
+                _sampler.SetLatency(byModel.Usage.MeanLatencyMs, byModel.Usage.P95LatencyMs);
+            }
+        }
+        _sampler.Add(now, job.Counters);
+    }
+
+    private async Task OnJobChangedAsync()
+    {
+        await LoadJobAsync();
+        // The items grid pages on the server; refresh it now and then, not on every progress event.
+        if (_items is not null && DateTimeOffset.UtcNow - _lastItemsReload > TimeSpan.FromSeconds(3))
+        {
+            await _items.ReloadServerData();
+        }
+    }
+
+    private async Task<GridData<ItemSummaryDto>> LoadItemsAsync(GridState<ItemSummaryDto> state, CancellationToken cancellationToken)
+    {
+        _lastItemsReload = DateTimeOffset.UtcNow;
+        var query = new ItemQuery(state.Page + 1, state.PageSize, _itemState, string.IsNullOrWhiteSpace(_errorCode) ? null : _errorCode.Trim());
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(Aborted, cancellationToken);
+        var page = await CallAsync(_ => Api.GetItemsAsync(Id, query, linked.Token));
+        if (page is null)
+        {
+            return new GridData<ItemSummaryDto> { Items = [], TotalItems = 0 };
+        }
+        foreach (var code in page.Items.Select(i => i.ErrorCode).OfType<string>())
+        {
+            _seenErrorCodes.Add(code);
+        }
+        return new GridData<ItemSummaryDto> { Items = page.Items, TotalItems = (int)Math.Min(page.TotalCount, int.MaxValue) };
+    }
+
+    private Task OnItemStateChanged(ItemState? state)
+    {
+        _itemState = state;
+        return _items?.ReloadServerData() ?? Task.CompletedTask;
+    }
+
+    private Task OnErrorCodeChanged(string? code)
+    {
+        _errorCode = code;
+        return _items?.ReloadServerData() ?? Task.CompletedTask;
+    }
+
+    private async Task OnItemClickAsync(DataGridRowClickEventArgs<ItemSummaryDto> args)
+    {
+        _item = null;
+        _drawerOpen = true;
+        StateHasChanged();
+        _item = await CallAsync(token => Api.GetItemAsync(Id, args.Item.Id, token));
+        if (_item is null)
+        {
+            _drawerOpen = false;
+        }
+    }
+
+    private Task PauseAsync() => ActAsync(token => Api.PauseJobAsync(Id, token), "Paused: calls in flight finish, no new ones start.");
+
+    private Task ResumeAsync() => ActAsync(token => Api.ResumeJobAsync(Id, token), "Resumed.");
+
+    private async Task CancelAsync()
+    {
+        var pending = _job?.Counters.Pending ?? 0;
+        if (await Dialogs.ConfirmAsync("Cancel the job?",
+                $"{Format.Number(pending)} pending items will not run. Finished results stay and can be exported. This cannot be undone.",
+                "Cancel job") is null)
+        {
+            return;
+        }
+        await ActAsync(token => Api.CancelJobAsync(Id, token), "Cancelled.");
+    }
+
+    private async Task RetryFailedAsync()
+    {
+        if (_job is null)
+        {
+            return;
+        }
+        // Error codes seen in the grid, plus a sample of failed items so the picker has something to offer.
+        var failedSample = await CallAsync(token => Api.GetItemsAsync(Id, new ItemQuery(1, 200, ItemState.Failed), token), _ => { });
+        var codes = _seenErrorCodes.Concat(failedSample?.Items.Select(i => i.ErrorCode).OfType<string>() ?? []).Distinct().Order().ToList();
+        var parameters = new DialogParameters<RetryFailedDialog>
+        {
+            { d => d.Failed, _job.Counters.Failed },
+            { d => d.KnownCodes, codes },
+        };
+        var dialog = await Dialogs.ShowAsync<RetryFailedDialog>("Retry failed items", parameters, new DialogOptions { MaxWidth = MaxWidth.Small, FullWidth = true });
+        var result = await dialog.Result;
+        if (result is not { Canceled: false, Data: string scope })
+        {
+            return;
+        }
+        _acting = true;
+        try
+        {
+            var retried = await CallAsync(token => Api.RetryFailedAsync(Id, scope.Length == 0 ? null : scope, token));
+            if (retried is not null)
+            {
+                Snackbar.Add($"{Format.Number(retried.Requeued)} failed items requeued{(scope.Length == 0 ? "" : $" (error code {scope})")}.", Severity.Success);
+                await LoadJobAsync();
+                if (_items is not null)
+                {
+                    await _items.ReloadServerData();
+                }
+            }
+        }
+        finally
+        {
+            _acting = false;
+        }
+    }
+
+    private async Task EditSettingsAsync()
+    {
+        if (_job is null)
+        {
+            return;
+        }
+        var parameters = new DialogParameters<JobSettingsDialog>
+        {
+            { d => d.BudgetUsd, _job.BudgetUsd },
+            { d => d.RequestsPerMinuteCap, _job.RequestsPerMinuteCap },
+        };
+        var dialog = await Dialogs.ShowAsync<JobSettingsDialog>("Budget and rate cap", parameters, new DialogOptions { MaxWidth = MaxWidth.Small, FullWidth = true });
+        if (await dialog.Result is { Canceled: false, Data: JobSettingsRequest request })
+        {
+            await ActAsync(token => Api.UpdateJobSettingsAsync(Id, request, token), "Settings saved.");
+        }
+    }
+
+    private async Task ActAsync(Func<CancellationToken, Task<JobDto>> action, string done)
+    {
+        _acting = true;
+        try
+        {
+            if (await CallAsync(action) is { } job)
+            {
+                _job = job;
+                Snackbar.Add(done, Severity.Success);
+            }
+        }
+        finally
+        {
+            _acting = false;
+        }
+    }
+}

@@ -1,0 +1,185 @@
+using AspireBatch.Dashboard.Api;
+using AspireBatch.Dashboard.Infrastructure;
+using AspireBatch.Contracts;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Forms;
+using Microsoft.Extensions.Options;
+using MudBlazor;
+
+namespace AspireBatch.Dashboard.Components.Pages.Jobs;
+
+public partial class NewJob
+{
+    private readonly JobForm _form = new();
+    private CatalogDto? _catalog;
+    private UploadedFile? _file;
+    private string? _uploadName;
+    private long _uploaded;
+    private long _uploadTotal;
+    private bool _busy;
+    private TemplatePreview? _preview;
+    private ApiProblem? _problem;
+    private long _maxUploadBytes;
+
+    [Inject] private NavigationManager Navigation { get; set; } = default!;
+    [Inject] private IOptions<DashboardOptions> Options { get; set; } = default!;
+
+    private double UploadPercent => _uploadTotal == 0 ? 0 : Math.Floor(100.0 * _uploaded / _uploadTotal);
+
+    private string ModelHelp => _catalog is null
+        ? "Loading the catalog…"
+        : $"{_catalog.Models.Select(m => m.Name).Distinct().Count()} models, {_catalog.Aliases.Count} aliases, {_catalog.Routes.Count} routes";
+
+    protected override async Task OnInitializedAsync()
+    {
+        _maxUploadBytes = Options.Value.MaxUploadBytes;
+        _catalog = await CallAsync(Api.GetCatalogAsync);
+    }
+
+    private Task<IEnumerable<string>> SearchModelsAsync(string? text, CancellationToken cancellationToken)
+    {
+        if (_catalog is null)
+        {
+            return Task.FromResult(Enumerable.Empty<string>());
+        }
+        var names = _catalog.Routes
+            .Concat(_catalog.Aliases.Select(a => a.Alias))
+            .Concat(_catalog.Models.Select(m => m.Name))
+            .Distinct(StringComparer.Ordinal);
+        if (!string.IsNullOrWhiteSpace(text))
+        {
+            names = names.Where(n => n.Contains(text.Trim(), StringComparison.OrdinalIgnoreCase));
+        }
+        return Task.FromResult(names);
+    }
+
+    private string Describe(string name)
+    {
+        if (_catalog is null)
+        {
+            return "";
+        }
+        if (_catalog.Routes.Contains(name))
+        {
+            return "route";
+        }
+        if (_catalog.Aliases.FirstOrDefault(a => a.Alias == name) is { } alias)
+        {
+            return $"alias of {alias.ModelName}";
+        }
+        var served = _catalog.Models.Where(m => m.Name == name).ToList();
+        return served.Count == 0
+            ? ""
+            : string.Join(", ", served.Select(m => $"{m.Provider} ${m.InputPricePerMTok:0.####}/${m.OutputPricePerMTok:0.####} per M"));
+    }
+
+    private async Task OnFileChosenAsync(IBrowserFile? file)
+    {
+        if (file is null)
+        {
+            return;
+        }
+        if (file.Size > _maxUploadBytes)
+        {
+            Snackbar.Add($"{file.Name} is {Formatting.Format.Bytes(file.Size)}; the limit is {Formatting.Format.Bytes(_maxUploadBytes)}.", Severity.Warning);
+            return;
+        }
+        if (_file is not null)
+        {
+            await _file.DisposeAsync();
+            _file = null;
+        }
+        _busy = true;
+        _preview = null;
+        _problem = null;
+        _uploadName = file.Name;
+        _uploaded = 0;
+        _uploadTotal = Math.Max(1, file.Size);
+        var lastRender = DateTime.UtcNow;
+        try
+        {
+            _file = await UploadedFile.SaveAsync(file, _maxUploadBytes, copied =>
+            {
+                _uploaded = copied;
+                if (DateTime.UtcNow - lastRender > TimeSpan.FromMilliseconds(200))
+                {
+                    lastRender = DateTime.UtcNow;
+                    StateHasChanged();
+                }
+            }, Aborted);
+            _uploaded = _uploadTotal;
+            if (_form.Format is null && file.Name.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
+            {
+                _form.Format = "csv";
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            _uploadTotal = 0;
+            Snackbar.Add($"The upload of {file.Name} failed: {e.Message}", Severity.Error);
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+
+    private async Task PreviewAsync()
+    {
+        if (_file is null)
+        {
+            return;
+        }
+        _busy = true;
+        _problem = null;
+        try
+        {
+            await using var content = _file.OpenRead();
+            _preview = await CallAsync(token => Api.PreviewJobAsync(_form, content, _file.Name, token), problem => _problem = problem);
+            if (_preview is not null)
+            {
+                Snackbar.Add($"{Formatting.Format.Number(_preview.Estimate.Items)} records read; at most {Formatting.Format.Usd(_preview.Estimate.CostBoundUsd)}.", Severity.Info);
+            }
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+
+    private async Task SubmitAsync()
+    {
+        if (_file is null)
+        {
+            return;
+        }
+        _busy = true;
+        _problem = null;
+        try
+        {
+            await using var content = _file.OpenRead();
+            var created = await CallAsync(token => Api.CreateJobAsync(_form, content, _file.Name, token), problem => _problem = problem);
+            if (created is not null)
+            {
+                Snackbar.Add($"Job created: {Formatting.Format.Number(created.Estimate.Items)} items, at most {Formatting.Format.Usd(created.Estimate.CostBoundUsd)}.", Severity.Success);
+                Navigation.NavigateTo($"/jobs/{created.Job.Id}");
+            }
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && _file is not null)
+        {
+            _ = _file.DisposeAsync().AsTask();
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AspireBatch.Dashboard.Infrastructure;
+
+/// <summary>How the Dashboard reaches the Api: the bearer key (AppHost parameter api-key) and the service-discovery address.</summary>
+public sealed class ApiOptions
+{
+    [Required(AllowEmptyStrings = false)]
+    public string Key { get; set; } = "";
+
+    [Required]
+    public Uri BaseAddress { get; set; } = new("http://api");
+}
+
+/// <summary>The one operator allowed in (AppHost parameters operator-user and operator-password).</summary>
+public sealed class OperatorOptions
+{
+    [Required(AllowEmptyStrings = false)]
+    public string User { get; set; } = "";
+
+    [Required(AllowEmptyStrings = false)]
+    public string Password { get; set; } = "";
+}
+
+public sealed class DashboardOptions
+{
+    /// <summary>Where the Aspire dashboard's trace view lives; items link to {this}/traces/detail/{traceId}.</summary>
+    [Required]
+    public string AspireDashboardUrl { get; set; } = "http://localhost:18888";
+
+    /// <summary>Largest file an operator may upload; the file is buffered to a temporary file once, then previewed and submitted from there.</summary>
+    [Range(1, long.MaxValue)]
+    public long MaxUploadBytes { get; set; } = 1L << 30;
+}

@@ -1,0 +1,33 @@
+using AspireBatch.Dashboard.Api;
+
+namespace AspireBatch.Dashboard.Infrastructure;
+
+/// <summary>
+/// Streams a job's results from the Api to the operator's browser: the Api needs the bearer key, which stays on the server,
+/// so the download goes through the Dashboard without being buffered.
+/// </summary>
+public static class ExportEndpoint
+{
+    public static void MapExportEndpoint(this WebApplication app) =>
+        app.MapGet("/export/{id:guid}", Export).RequireAuthorization();
+
+    public static async Task<IResult> Export(Guid id, BatchApiClient api, HttpContext context, string format = "jsonl")
+    {
+        ExportStream export;
+        try
+        {
+            export = await api.OpenExportAsync(id, format, context.RequestAborted);
+        }
+        catch (ApiProblemException e)
+        {
+            return Results.Problem(e.Problem.Detail, title: e.Problem.Title, statusCode: e.Problem.Status is >= 400 and < 600 ? e.Problem.Status : 502);
+        }
+        return Results.Stream(async output =>
+        {
+            await using (export)
+            {
+                await export.Content.CopyToAsync(output, context.RequestAborted);
+            }
+        }, export.ContentType, export.FileName ?? $"job-{id}.{(format == "csv" ? "csv" : "jsonl")}");
+    }
+}
