@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using AspireBatch.AppHost;
 using AspireBatch.AppHost.Infrastructure;
 

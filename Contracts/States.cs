@@ -1,6 +1,9 @@
+using System.Text.Json.Serialization;
+
 namespace AspireBatch.Contracts;
 
 /// <summary>Life of a job. Stored as its integer value; never reorder.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<JobState>))]
 public enum JobState
 {
     Validating = 0,
@@ -13,6 +16,7 @@ public enum JobState
 }
 
 /// <summary>Life of one record of a job. Stored as its integer value; never reorder.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ItemState>))]
 public enum ItemState
 {
     Pending = 0,
@@ -23,6 +27,7 @@ public enum ItemState
 }
 
 /// <summary>How a job's records became chat requests.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<JobInputFormat>))]
 public enum JobInputFormat
 {
     /// <summary>JSONL records with an id and fields, rendered through the job's prompt template.</summary>

@@ -1,4 +1,6 @@
 using System.Net.Sockets;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using System.Text;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
@@ -70,7 +72,7 @@ public static class InfrastructureExtensions
         var redisDirectory = Path.Combine(dataDirectory, "redis");
         Directory.CreateDirectory(redisDirectory);
         // redis-server takes its port as an argument, so a shell hands it the port the orchestrator chose.
-        var redis = builder.AddExecutable("redis", "bash", redisDirectory,
+        var redis = builder.AddExecutable("redis-server", "bash", redisDirectory,
                 "-c", "exec \"$0\" --port \"$PORT\" \"$@\"", redisServer,
                 "--bind", "127.0.0.1", "--dir", redisDirectory,
                 "--appendonly", ephemeral ? "no" : "yes", "--save", "")
