@@ -153,7 +153,7 @@ public partial class JobDetail
             { d => d.Failed, _job.Counters.Failed },
             { d => d.KnownCodes, codes },
         };
-        var dialog = await Dialogs.ShowAsync<RetryFailedDialog>("Retry failed items", parameters, new DialogOptions { MaxWidth = MaxWidth.Small, FullWidth = true });
+        var dialog = await Dialogs.ShowAsync<RetryFailedDialog>("Retry failed items", parameters, new DialogOptions { MaxWidth = MaxWidth.Small, FullWidth = true, CloseOnEscapeKey = true });
         var result = await dialog.Result;
         if (result is not { Canceled: false, Data: string scope })
         {
@@ -190,7 +190,7 @@ public partial class JobDetail
             { d => d.BudgetUsd, _job.BudgetUsd },
             { d => d.RequestsPerMinuteCap, _job.RequestsPerMinuteCap },
         };
-        var dialog = await Dialogs.ShowAsync<JobSettingsDialog>("Budget and rate cap", parameters, new DialogOptions { MaxWidth = MaxWidth.Small, FullWidth = true });
+        var dialog = await Dialogs.ShowAsync<JobSettingsDialog>("Budget and rate cap", parameters, new DialogOptions { MaxWidth = MaxWidth.Small, FullWidth = true, CloseOnEscapeKey = true });
         if (await dialog.Result is { Canceled: false, Data: JobSettingsRequest request })
         {
             await ActAsync(token => Api.UpdateJobSettingsAsync(Id, request, token), "Settings saved.");

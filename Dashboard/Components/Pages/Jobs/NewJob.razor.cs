@@ -20,6 +20,7 @@ public partial class NewJob
     private TemplatePreview? _preview;
     private ApiProblem? _problem;
     private long _maxUploadBytes;
+    private bool _ready;
 
     [Inject] private NavigationManager Navigation { get; set; } = default!;
     [Inject] private IOptions<DashboardOptions> Options { get; set; } = default!;
@@ -28,7 +29,9 @@ public partial class NewJob
 
     private string ModelHelp => _catalog is null
         ? "Loading the catalog…"
-        : $"{_catalog.Models.Select(m => m.Name).Distinct().Count()} models, {_catalog.Aliases.Count} aliases, {_catalog.Routes.Count} routes";
+        : !string.IsNullOrWhiteSpace(_form.Model) && Describe(_form.Model.Trim()) is { Length: > 0 } known
+            ? known
+            : $"{_catalog.Models.Select(m => m.Name).Distinct().Count()} models, {_catalog.Aliases.Count} aliases, {_catalog.Routes.Count} routes: start typing";
 
     protected override async Task OnInitializedAsync()
     {
@@ -36,22 +39,23 @@ public partial class NewJob
         _catalog = await CallAsync(Api.GetCatalogAsync);
     }
 
-    private Task<IEnumerable<string>> SearchModelsAsync(string? text, CancellationToken cancellationToken)
+    protected override void OnAfterRender(bool firstRender)
     {
-        if (_catalog is null)
+        if (firstRender)
         {
-            return Task.FromResult(Enumerable.Empty<string>());
+            // The file input's JS was initialised in this render; the next render tells browser tests so.
+            _ready = true;
+            StateHasChanged();
         }
-        var names = _catalog.Routes
+    }
+
+    /// <summary>Routes first, then aliases, then models: what a job may name.</summary>
+    private IEnumerable<string> ModelOptions => _catalog is null
+        ? []
+        : _catalog.Routes
             .Concat(_catalog.Aliases.Select(a => a.Alias))
             .Concat(_catalog.Models.Select(m => m.Name))
             .Distinct(StringComparer.Ordinal);
-        if (!string.IsNullOrWhiteSpace(text))
-        {
-            names = names.Where(n => n.Contains(text.Trim(), StringComparison.OrdinalIgnoreCase));
-        }
-        return Task.FromResult(names);
-    }
 
     private string Describe(string name)
     {
