@@ -1,4 +1,5 @@
 using AspireBatch.AppHost.Infrastructure;
+using Microsoft.Extensions.Configuration;
 
 namespace AspireBatch.AppHost;
 
@@ -11,6 +12,16 @@ internal static class Extensions
         foreach (var dependency in infrastructure.WaitFor)
         {
             project.WaitFor(dependency);
+        }
+        return project;
+    }
+
+    /// <summary>Hands the AppHost's settings of a section (e.g. Worker:LeaseSeconds) to the project as environment.</summary>
+    public static IResourceBuilder<ProjectResource> WithSettingsFrom(this IResourceBuilder<ProjectResource> project, IConfigurationSection section)
+    {
+        foreach (var setting in section.GetChildren().Where(s => s.Value is not null && s.Key is not ("Replicas" or "Key")))
+        {
+            project.WithEnvironment($"{section.Key}__{setting.Key}", setting.Value);
         }
         return project;
     }

@@ -21,12 +21,14 @@ var migrator = builder.AddProject<Projects.AspireBatch_Migrator>("migrator")
 var api = builder.AddProject<Projects.AspireBatch_Api>("api")
     .WithInfrastructure(infrastructure)
     .WithEnvironment("Api__Key", apiKey)
+    .WithSettingsFrom(builder.Configuration.GetSection("Api"))
     .WithHttpHealthCheck("/health")
     .WaitForCompletion(migrator);
 
 builder.AddProject<Projects.AspireBatch_Worker>("worker")
     .WithInfrastructure(infrastructure)
     .WithReplicas(builder.Configuration.GetValue("Worker:Replicas", 2))
+    .WithSettingsFrom(builder.Configuration.GetSection("Worker"))
     .WithHttpHealthCheck("/health")
     .WaitForCompletion(migrator);
 

@@ -2,7 +2,9 @@ using AspireBatch.Api.Services;
 using AspireBatch.Api.Services.Import;
 using AspireBatch.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
+using AspireBatch.Api.Infrastructure;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 
 namespace AspireBatch.Api.Apis;
 
@@ -62,6 +64,10 @@ public static class JobsApi
         {
             return FileMissing(form);
         }
+        if (form.File!.Length > services.Options.Value.MaxUploadBytes)
+        {
+            return TooLarge(services.Options.Value.MaxUploadBytes);
+        }
         await using var content = form.File!.OpenReadStream();
         var outcome = await services.Importer.ImportAsync(request, content, cancellationToken);
         if (outcome is not ImportCreated created)
@@ -79,6 +85,10 @@ public static class JobsApi
         if (ToImportRequest(form) is not { } request)
         {
             return FileMissing(form);
+        }
+        if (form.File!.Length > services.Options.Value.MaxUploadBytes)
+        {
+            return TooLarge(services.Options.Value.MaxUploadBytes);
         }
         await using var content = form.File!.OpenReadStream();
         return await services.Importer.PreviewAsync(request, content, cancellationToken) switch
@@ -194,6 +204,10 @@ public static class JobsApi
         form.File is null ? "Send the records as a multipart field named `file`." : "The file is empty: it has no records.",
         title: form.File is null ? "No file" : "Empty file", statusCode: 400);
 
+    private static ProblemHttpResult TooLarge(long limit) => TypedResults.Problem(
+        $"The file is larger than the limit of {limit:N0} bytes (Api:MaxUploadBytes). Split it into several jobs.",
+        title: "File too large", statusCode: StatusCodes.Status413PayloadTooLarge);
+
     private static ProblemHttpResult Rejected(ImportRejected rejected)
     {
         var first = rejected.Errors[0];
@@ -211,8 +225,9 @@ public static class JobsApi
     }
 }
 
-public sealed class JobServices(JobImporter importer, JobQueries queries, JobCommands commands, ResultExporter exporter, LiveEvents events)
+public sealed class JobServices(JobImporter importer, JobQueries queries, JobCommands commands, ResultExporter exporter, LiveEvents events, IOptions<ApiOptions> options)
 {
+    public IOptions<ApiOptions> Options { get; } = options;
     public JobImporter Importer { get; } = importer;
     public JobQueries Queries { get; } = queries;
     public JobCommands Commands { get; } = commands;

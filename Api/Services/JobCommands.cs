@@ -20,8 +20,16 @@ public sealed class JobCommands(BatchDbContext db, LiveEvents events, TimeProvid
     public Task<CommandResult> ResumeAsync(Guid id, CancellationToken cancellationToken) =>
         TransitionAsync(id, [JobState.Paused], JobState.Running, null, cancellationToken);
 
-    public async Task<CommandResult> CancelAsync(Guid id, CancellationToken cancellationToken)
+    // Aspire's retrying execution strategy runs a transaction as one retriable unit.
+    public Task<CommandResult> CancelAsync(Guid id, CancellationToken cancellationToken) =>
+        db.Database.CreateExecutionStrategy().ExecuteAsync(() => CancelOnceAsync(id, cancellationToken));
+
+    public Task<CommandResult> RetryFailedAsync(Guid id, string? errorCode, CancellationToken cancellationToken) =>
+        db.Database.CreateExecutionStrategy().ExecuteAsync(() => RetryFailedOnceAsync(id, errorCode, cancellationToken));
+
+    private async Task<CommandResult> CancelOnceAsync(Guid id, CancellationToken cancellationToken)
     {
+        db.ChangeTracker.Clear();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var now = time.GetUtcNow();
         var moved = await db.Jobs.Where(j => j.Id == id && j.State != JobState.Completed && j.State != JobState.Failed && j.State != JobState.Cancelled)
@@ -41,8 +49,9 @@ public sealed class JobCommands(BatchDbContext db, LiveEvents events, TimeProvid
         return new(CommandOutcome.Done, Affected: cancelled);
     }
 
-    public async Task<CommandResult> RetryFailedAsync(Guid id, string? errorCode, CancellationToken cancellationToken)
+    private async Task<CommandResult> RetryFailedOnceAsync(Guid id, string? errorCode, CancellationToken cancellationToken)
     {
+        db.ChangeTracker.Clear();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var job = await db.Jobs.FirstOrDefaultAsync(j => j.Id == id, cancellationToken);
         if (job is null)

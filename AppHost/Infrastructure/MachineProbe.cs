@@ -4,7 +4,7 @@ using Microsoft.Extensions.Configuration;
 namespace AspireBatch.AppHost.Infrastructure;
 
 /// <summary>Looks at this machine: container runtimes, PostgreSQL server binaries, redis-server.</summary>
-internal static class MachineProbe
+public static class MachineProbe
 {
     public static MachineFacts Gather(IConfiguration configuration, InfrastructureMode requested)
     {

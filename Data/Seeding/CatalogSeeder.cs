@@ -21,12 +21,13 @@ public sealed class CatalogSeeder(BatchDbContext db, ProviderKeyProtector keys, 
         }
 
         var seeded = new List<Provider>();
-        foreach (var seed in options.Providers.Where(p => p.Name.Length > 0 && p.BaseUrl.Length > 0))
+        foreach (var (seed, order) in options.Providers.Where(p => p.Name.Length > 0 && p.BaseUrl.Length > 0).Select((p, i) => (p, i)))
         {
             var provider = await db.Providers.Include(p => p.Models).FirstOrDefaultAsync(p => p.Name == seed.Name, cancellationToken);
             if (provider is null)
             {
-                provider = new Provider { Id = Guid.CreateVersion7(), Name = seed.Name, BaseUrl = seed.BaseUrl, CreatedAt = now };
+                // Creation order decides ties between providers of one model: the first seeded one is preferred.
+                provider = new Provider { Id = Guid.CreateVersion7(), Name = seed.Name, BaseUrl = seed.BaseUrl, CreatedAt = now.AddMilliseconds(order) };
                 db.Providers.Add(provider);
             }
             provider.BaseUrl = seed.BaseUrl;

@@ -19,6 +19,7 @@ public sealed class ExecutionEngine(
     IOptions<WorkerOptions> options,
     ILogger<ExecutionEngine> logger) : BackgroundService
 {
+    public const string RefusedKeyReason = "the provider refused the API key (401/403): fix the provider's key, retry failed items, then resume";
     private int _inFlight;
     private int _nextJob;
 
@@ -127,6 +128,12 @@ public sealed class ExecutionEngine(
                 logger.LogError(e, "Item {ItemId} of job {JobId} failed unexpectedly", item.Id, item.JobId);
                 outcome = new ItemOutcome(item, ItemState.Failed, ErrorCode: "internal_error", ErrorMessage: e.Message);
             }
+        }
+        if (outcome.StatusCode is 401 or 403 && outcome.State == ItemState.Failed)
+        {
+            // A refused key will be refused for every record: stop this job's calls now, here and (through the database) everywhere.
+            jobs.Halt(item.JobId, JobState.Paused);
+            await store.PauseJobAsync(item.JobId, RefusedKeyReason, CancellationToken.None);
         }
         activity?.SetTag("aspirebatch.item.state", outcome.State.ToString().ToLowerInvariant());
         if (outcome.State == ItemState.Failed)

@@ -26,6 +26,13 @@ public sealed class JobDirectory(NpgsqlDataSource dataSource, IOptions<WorkerOpt
 
     public RunningJob? Get(Guid jobId) => _running.GetValueOrDefault(jobId);
 
+    /// <summary>Stops this worker's calls for a job at once, before the database says so to everyone.</summary>
+    public void Halt(Guid jobId, JobState state)
+    {
+        _running = _running.Where(j => j.Key != jobId).ToDictionary();
+        _states = new Dictionary<Guid, JobState>(_states) { [jobId] = state };
+    }
+
     public async Task RefreshAsync(bool force, CancellationToken cancellationToken)
     {
         if (!force && time.GetUtcNow() - _loadedAt < TimeSpan.FromMilliseconds(options.Value.JobRefreshMilliseconds))

@@ -106,7 +106,7 @@ public sealed class ModelCaller
             {
                 last = await _pipeline.ExecuteAsync(async (ctx, state) =>
                 {
-                    if (state.Number > state.FirstOfTarget && !_jobs.IsRunning(job.Id))
+                    if (!_jobs.IsRunning(job.Id))
                     {
                         throw new JobHaltedException();
                     }

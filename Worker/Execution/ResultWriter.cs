@@ -81,10 +81,6 @@ public sealed class ResultWriter(ItemStore store, IConnectionMultiplexer redis, 
                     telemetry.ItemsCompleted.Add(1, new KeyValuePair<string, object?>("state", outcome.State.ToString().ToLowerInvariant()));
                 }
                 var jobs = batch.Select(o => o.Item.JobId).Distinct().ToArray();
-                foreach (var refused in batch.Where(o => o.StatusCode is 401 or 403).Select(o => o.Item.JobId).Distinct())
-                {
-                    await store.PauseJobAsync(refused, "the provider refused the API key (401/403): fix the provider's key, retry failed items, then resume", CancellationToken.None);
-                }
                 var settled = await store.SettleJobsAsync(jobs, CancellationToken.None);
                 await AnnounceAsync(jobs, settled);
                 return;

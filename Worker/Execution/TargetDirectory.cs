@@ -39,7 +39,18 @@ public sealed class TargetDirectory(IServiceScopeFactory scopes, ProviderKeyProt
     /// <summary>The targets a job's item tries in order: the route's active target, then the ones after it.</summary>
     public async Task<IReadOnlyList<CallTarget>> ChainAsync(Guid? routeId, Guid? providerId, string? model, CancellationToken cancellationToken)
     {
-        var snapshot = await CurrentAsync(cancellationToken);
+        var chain = Chain(await CurrentAsync(cancellationToken), routeId, providerId, model);
+        if (chain.Count == 0)
+        {
+            // A route or provider created a moment ago is not in the copy yet: look again before failing the item.
+            _snapshot = null;
+            chain = Chain(await CurrentAsync(cancellationToken), routeId, providerId, model);
+        }
+        return chain;
+    }
+
+    private static IReadOnlyList<CallTarget> Chain(Snapshot snapshot, Guid? routeId, Guid? providerId, string? model)
+    {
         if (routeId is { } id && snapshot.Routes.TryGetValue(id, out var route))
         {
             return route.Targets.Skip(route.ActivePosition)
@@ -51,8 +62,6 @@ public sealed class TargetDirectory(IServiceScopeFactory scopes, ProviderKeyProt
 
     public async Task<RouteSnapshot?> RouteAsync(Guid routeId, CancellationToken cancellationToken) =>
         (await CurrentAsync(cancellationToken)).Routes.GetValueOrDefault(routeId);
-
-    public void Invalidate() => _snapshot = null;
 
     private async Task<Snapshot> CurrentAsync(CancellationToken cancellationToken)
     {

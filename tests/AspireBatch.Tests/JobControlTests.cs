@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using AspireBatch.Contracts;
+
+namespace AspireBatch.Tests;
+
+/// <summary>Operators control running jobs; crashes and refused keys lose nothing and pay nothing twice.</summary>
+public sealed class JobControlTests(StackFixture stack) : IAsyncLifetime
+{
+    public async ValueTask InitializeAsync() => await stack.ResetSimulatorsAsync();
+
+    public async ValueTask DisposeAsync() => await stack.ResetSimulatorsAsync();
+
+    [Fact]
+    public async Task Pause_stops_new_calls_within_seconds_and_resume_finishes_the_job()
+    {
+        await SetLatency(stack.SimPrimary, 100);
+        var created = await stack.Api.CreateAsync("p.jsonl", JobApiClient.Jsonl(3000, i => new { id = i, text = $"x{i}" }), JobApiClient.Fields("deepseek-chat"));
+        await stack.Api.WaitForAsync(created.Job.Id, j => j.Counters.Succeeded >= 200, TimeSpan.FromMinutes(1));
+
+        var paused = await (await stack.Api.PostAsync($"/api/jobs/{created.Job.Id}/pause", null)).Content.ReadFromJsonAsync<JobDto>(StackFixture.Json);
+        Assert.Equal(JobState.Paused, paused!.State);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var before = await Requests(stack.SimPrimary);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal(before, await Requests(stack.SimPrimary));
+        var held = await stack.Api.GetJobAsync(created.Job.Id);
+        Assert.True(held.Counters.Pending > 0, "the pause came too late to test: every item was already done");
+
+        (await stack.Api.PostAsync($"/api/jobs/{created.Job.Id}/resume", null)).EnsureSuccessStatusCode();
+        await SetLatency(stack.SimPrimary, 5);
+        var done = await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
+        Assert.Equal(3000, done.Counters.Succeeded);
+    }
+
+    [Fact]
+    public async Task Cancel_keeps_finished_results_exportable()
+    {
+        await SetLatency(stack.SimPrimary, 100);
+        var created = await stack.Api.CreateAsync("c.jsonl", JobApiClient.Jsonl(3000, i => new { id = i, text = $"x{i}" }), JobApiClient.Fields("deepseek-chat"));
+        await stack.Api.WaitForAsync(created.Job.Id, j => j.Counters.Succeeded >= 100, TimeSpan.FromMinutes(1));
+        var cancel = await stack.Api.PostAsync($"/api/jobs/{created.Job.Id}/cancel", null);
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+
+        var job = await stack.Api.WaitForAsync(created.Job.Id, j => j.Counters.Done == j.Counters.Total, TimeSpan.FromMinutes(1));
+        Assert.Equal(JobState.Cancelled, job.State);
+        Assert.True(job.Counters.Cancelled > 0);
+        var exported = await stack.Api.ExportAsync(created.Job.Id);
+        Assert.Equal(job.Counters.Succeeded, exported.Count(r => r.GetProperty("state").GetString() == "succeeded"));
+        Assert.All(exported.Where(r => r.GetProperty("state").GetString() == "succeeded"), r => Assert.StartsWith("sim:", r.GetProperty("answer").GetString()));
+
+        var again = await stack.Api.PostAsync($"/api/jobs/{created.Job.Id}/cancel", null);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task Retry_failed_reruns_only_the_failed_items()
+    {
+        await Configure(stack.SimPrimary, new { error500Rate = 1.0 });
+        var route = await CreateRouteAsync("primary-only", ("sim-primary", "deepseek-chat"));
+        var created = await stack.Api.CreateAsync("f.jsonl", JobApiClient.Jsonl(30, i => new { id = i, text = $"x{i}" }), JobApiClient.Fields(route.Name));
+        var failed = await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
+        Assert.Equal(30, failed.Counters.Failed);
+        var item = (await stack.Api.GetFromJsonAsync<PagedResult<ItemSummaryDto>>($"/api/jobs/{created.Job.Id}/items?state=Failed", StackFixture.Json))!.Items[0];
+        Assert.Equal("http_500", item.ErrorCode);
+        var detail = await stack.Api.GetFromJsonAsync<ItemDetailDto>($"/api/jobs/{created.Job.Id}/items/{item.Id}", StackFixture.Json);
+        Assert.Equal(5, detail!.AttemptHistory.Count);
+        Assert.All(detail.AttemptHistory.Skip(1), a => Assert.True(a.WaitMs > 0));
+
+        var none = await (await stack.Api.PostAsJsonAsync($"/api/jobs/{created.Job.Id}/retry-failed", new RetryFailedRequest("http_404"))).Content.ReadFromJsonAsync<RetryFailedResult>(StackFixture.Json);
+        Assert.Equal(0, none!.Requeued);
+
+        await stack.ResetSimulatorsAsync();
+        var succeededBefore = await Requests(stack.SimPrimary);
+        var retried = await (await stack.Api.PostAsJsonAsync($"/api/jobs/{created.Job.Id}/retry-failed", new RetryFailedRequest("http_500"))).Content.ReadFromJsonAsync<RetryFailedResult>(StackFixture.Json);
+        Assert.Equal(30, retried!.Requeued);
+        var done = await stack.Api.WaitForAsync(created.Job.Id, j => j.State == JobState.Completed && j.Counters.Succeeded == 30, TimeSpan.FromMinutes(2));
+        Assert.Equal(0, done.Counters.Failed);
+        Assert.Equal(30, await Requests(stack.SimPrimary) - succeededBefore);
+    }
+
+    [Fact]
+    public async Task A_killed_worker_loses_nothing_and_no_item_is_paid_twice()
+    {
+        await SetLatency(stack.SimPrimary, 30);
+        var created = await stack.Api.CreateAsync("k.jsonl", JobApiClient.Jsonl(6000, i => new { id = $"k{i}", text = $"kill test {i}" }), JobApiClient.Fields("deepseek-chat"));
+        await stack.Api.WaitForAsync(created.Job.Id, j => j.Counters.Succeeded >= 600, TimeSpan.FromMinutes(1));
+
+        var workers = WorkerProcesses();
+        Assert.True(workers.Count >= 2, $"expected two worker processes, found {workers.Count}");
+        workers[0].Kill(); // SIGKILL: no shutdown, no drain, leases left behind.
+        await workers[0].WaitForExitAsync();
+
+        var job = await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(3));
+        Assert.Equal(6000, job.Counters.Succeeded);
+        Assert.Equal(0, job.Counters.Failed);
+        Assert.Equal(6000, await stack.ScalarAsync<long>("SELECT count(*) FROM items WHERE job_id = @job AND state = 2 AND response_text IS NOT NULL", ("job", job.Id)));
+        Assert.Equal(6000, await stack.ScalarAsync<long>("SELECT count(DISTINCT item_id) FROM attempts WHERE job_id = @job AND cost_usd IS NOT NULL", ("job", job.Id)));
+        Assert.Equal(6000, await stack.ScalarAsync<long>("SELECT count(*) FROM attempts WHERE job_id = @job AND cost_usd IS NOT NULL", ("job", job.Id)));
+        Assert.Equal(job.Counters.CostUsd, await stack.ScalarAsync<decimal>("SELECT sum(cost_usd) FROM items WHERE job_id = @job", ("job", job.Id)));
+    }
+
+    [Fact]
+    public async Task A_refused_key_pauses_the_job_with_a_clear_reason()
+    {
+        var sim = stack.SimPrimary.BaseAddress!.ToString().TrimEnd('/');
+        var provider = await (await stack.Api.PostAsJsonAsync("/api/providers", new ProviderRequest("wrong-key-" + Guid.NewGuid().ToString("N")[..6], sim + "/v1", "sk-wrong-key")))
+            .Content.ReadFromJsonAsync<ProviderDto>(StackFixture.Json);
+        (await stack.Api.PutAsJsonAsync($"/api/providers/{provider!.Id}/models/deepseek-chat", new ModelPriceDto("deepseek-chat", 0.42m, 0.42m))).EnsureSuccessStatusCode();
+        var route = await CreateRouteAsync("wrong-key-route", (provider.Name, "deepseek-chat"));
+        var created = await stack.Api.CreateAsync("w.jsonl", JobApiClient.Jsonl(2000, i => new { id = i, text = "x" }), JobApiClient.Fields(route.Name));
+
+        var job = await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Paused, TimeSpan.FromMinutes(1));
+        Assert.Contains("401", job.StateReason);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var settled = await stack.Api.GetJobAsync(created.Job.Id);
+        Assert.True(settled.Counters.Failed < 500, $"the job burned through {settled.Counters.Failed} records before pausing");
+        Assert.True(settled.Counters.Pending > 1000);
+    }
+
+    [Fact]
+    public async Task Items_fall_back_to_the_next_target_when_the_primary_is_down()
+    {
+        await Configure(stack.SimPrimary, new { error503Rate = 1.0 });
+        var route = await CreateRouteAsync("fallback-route", ("sim-primary", "deepseek-chat"), ("sim-fallback", "deepseek-chat"));
+        var created = await stack.Api.CreateAsync("fb.jsonl", JobApiClient.Jsonl(10, i => new { id = i, text = $"f{i}" }), JobApiClient.Fields(route.Name));
+        var job = await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
+        Assert.Equal(10, job.Counters.Succeeded);
+        var items = await stack.Api.GetFromJsonAsync<PagedResult<ItemSummaryDto>>($"/api/jobs/{created.Job.Id}/items", StackFixture.Json);
+        var detail = await stack.Api.GetFromJsonAsync<ItemDetailDto>($"/api/jobs/{created.Job.Id}/items/{items!.Items[0].Id}", StackFixture.Json);
+        Assert.Equal("sim-fallback", detail!.Summary.ProviderName);
+        Assert.Contains(detail.AttemptHistory, a => a.ProviderName == "sim-primary" && a.StatusCode == 503);
+        Assert.Contains(detail.AttemptHistory, a => a.ProviderName == "sim-fallback" && a.StatusCode == 200 && a.Fallback);
+    }
+
+    private async Task<RouteDto> CreateRouteAsync(string prefix, params (string Provider, string Model)[] targets)
+    {
+        var name = $"{prefix}-{Guid.NewGuid().ToString("N")[..6]}";
+        var response = await stack.Api.PostAsJsonAsync("/api/routes", new RouteRequest(name, targets.Select(t => new RouteTargetRequest(t.Provider, t.Model)).ToList()));
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        return (await response.Content.ReadFromJsonAsync<RouteDto>(StackFixture.Json))!;
+    }
+
+    /// <summary>The stack's Worker replicas, found by their command line (process names are cut at 15 characters).</summary>
+    private static List<Process> WorkerProcesses() =>
+        Directory.GetDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
+            .Where(pid => pid > 0)
+            .Where(pid =>
+            {
+                try
+                {
+                    var program = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0')[0];
+                    return program.EndsWith("/AspireBatch.Worker", StringComparison.Ordinal);
+                }
+                catch (IOException)
+                {
+                    return false;
+                }
+            })
+            .Select(Process.GetProcessById)
+            .OrderBy(p => p.Id)
+            .ToList();
+
+    private static async Task SetLatency(HttpClient simulator, int latencyMs) => await Configure(simulator, new { latencyMs });
+
+    private static async Task Configure(HttpClient simulator, object settings) =>
+        (await simulator.PutAsJsonAsync("/admin/config", settings)).EnsureSuccessStatusCode();
+
+    private static async Task<long> Requests(HttpClient simulator)
+    {
+        using var stats = JsonDocument.Parse(await simulator.GetStringAsync("/admin/stats"));
+        return stats.RootElement.GetProperty("totalRequests").GetInt64();
+    }
+}

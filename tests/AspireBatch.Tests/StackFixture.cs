@@ -1,0 +1,141 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+[assembly: AssemblyFixture(typeof(AspireBatch.Tests.StackFixture))]
+
+namespace AspireBatch.Tests;
+
+/// <summary>The real AppHost with throw-away Postgres and Redis, started once for every test in the assembly.</summary>
+public sealed class StackFixture : IAsyncLifetime
+{
+    public const string ApiKey = "test-api-key-123";
+    public const string SimulatorKey = "sim-test-key";
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private DistributedApplication? _app;
+    private readonly ConcurrentQueue<string> _logs = new();
+    private readonly CancellationTokenSource _stopLogs = new();
+
+    public DistributedApplication App => _app ?? throw new InvalidOperationException("the stack is not started");
+    public HttpClient Api { get; private set; } = null!;
+    public HttpClient SimPrimary { get; private set; } = null!;
+    public HttpClient SimFallback { get; private set; } = null!;
+    public string DatabaseConnectionString { get; private set; } = "";
+    public string RedisConnectionString { get; private set; } = "";
+
+    /// <summary>Every line the Api and Workers logged so far.</summary>
+    public IReadOnlyCollection<string> Logs => _logs;
+
+    public async ValueTask InitializeAsync()
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AspireBatch_AppHost>(
+        [
+            "Infrastructure:Ephemeral=true",
+            $"Parameters:api-key={ApiKey}",
+            $"Parameters:simulator-key={SimulatorKey}",
+            "Parameters:operator-user=operator",
+            "Parameters:operator-password=operator-test",
+            // Short leases so a killed worker's items come back within seconds.
+            "Worker:LeaseSeconds=8",
+            "Worker:BaseRetryDelayMilliseconds=100",
+            "Api:MaxUploadBytes=5000000",
+            "Api:MaxLineBytes=100000",
+        ], (options, _) => options.DisableDashboard = true);
+        // Health probes fail by design until each service is up; those retries are not news.
+        builder.Services.AddLogging(logging => logging
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None)
+            .AddFilter("Aspire.Hosting", LogLevel.Warning));
+        _app = await builder.BuildAsync().WaitAsync(StartTimeout);
+        await _app.StartAsync().WaitAsync(StartTimeout);
+        foreach (var resource in new[] { "api", "sim-primary", "sim-fallback", "worker" })
+        {
+            await _app.ResourceNotifications.WaitForResourceHealthyAsync(resource).WaitAsync(StartTimeout);
+        }
+        CaptureLogs("api");
+        CaptureLogs("worker");
+
+        Api = _app.CreateHttpClient("api");
+        Api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+        Api.Timeout = TimeSpan.FromMinutes(5);
+        SimPrimary = _app.CreateHttpClient("sim-primary");
+        SimFallback = _app.CreateHttpClient("sim-fallback");
+        DatabaseConnectionString = (await _app.GetConnectionStringAsync("batchdb"))!;
+        RedisConnectionString = (await _app.GetConnectionStringAsync("redis"))!;
+    }
+
+    private void CaptureLogs(string resource)
+    {
+        var logs = App.Services.GetRequiredService<ResourceLoggerService>();
+        var model = App.Services.GetRequiredService<DistributedApplicationModel>();
+        foreach (var instance in model.Resources.Where(r => r.Name == resource))
+        {
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await foreach (var batch in logs.WatchAsync(instance).WithCancellation(_stopLogs.Token))
+                    {
+                        foreach (var line in batch)
+                        {
+                            _logs.Enqueue(line.Content);
+                        }
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            });
+        }
+    }
+
+    public async Task<NpgsqlConnection> OpenDatabaseAsync()
+    {
+        var connection = new NpgsqlConnection(DatabaseConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    public async Task<T> ScalarAsync<T>(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = await OpenDatabaseAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+        return (T)Convert.ChangeType((await command.ExecuteScalarAsync())!, typeof(T));
+    }
+
+    /// <summary>Puts both simulators back to a clean, fast, fault-free state.</summary>
+    public async Task ResetSimulatorsAsync(int primaryLatencyMs = 5, int fallbackLatencyMs = 5)
+    {
+        foreach (var (client, latency) in new[] { (SimPrimary, primaryLatencyMs), (SimFallback, fallbackLatencyMs) })
+        {
+            (await client.PutAsJsonAsync("/admin/config", new
+            {
+                latencyMs = latency, latencyJitterMs = 0, requestsPerMinute = 0, tokensPerMinute = 0,
+                error500Rate = 0.0, error503Rate = 0.0, timeoutRate = 0.0, resetRate = 0.0, malformedJsonRate = 0.0,
+            })).EnsureSuccessStatusCode();
+            (await client.PostAsync("/admin/reset", null)).EnsureSuccessStatusCode();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopLogs.CancelAsync();
+        if (_app is not null)
+        {
+            await _app.StopAsync().WaitAsync(TimeSpan.FromMinutes(1));
+            await _app.DisposeAsync();
+        }
+    }
+}
