@@ -97,7 +97,7 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
     public static string JobsUri(JobQuery q) => Query("api/jobs",
         ("page", q.Page.ToString(CultureInfo.InvariantCulture)),
         ("pageSize", q.PageSize.ToString(CultureInfo.InvariantCulture)),
-        ("state", q.State is { } s ? ((int)s).ToString(CultureInfo.InvariantCulture) : null),
+        ("state", q.State?.ToString()),
         ("model", q.Model),
         ("from", Iso(q.From)),
         ("to", Iso(q.To)));
@@ -105,7 +105,7 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
     public static string ItemsUri(Guid id, ItemQuery q) => Query($"api/jobs/{id}/items",
         ("page", q.Page.ToString(CultureInfo.InvariantCulture)),
         ("pageSize", q.PageSize.ToString(CultureInfo.InvariantCulture)),
-        ("state", q.State is { } s ? ((int)s).ToString(CultureInfo.InvariantCulture) : null),
+        ("state", q.State?.ToString()),
         ("errorCode", q.ErrorCode));
 
     private static string? Iso(DateTimeOffset? value) => value?.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);

@@ -48,7 +48,7 @@ public sealed class ApiClientTests
     public void Job_list_query_is_encoded()
     {
         var uri = BatchApiClient.JobsUri(new JobQuery(2, 50, JobState.Running, "gpt 4/x", new DateTimeOffset(2025, 1, 2, 0, 0, 0, TimeSpan.FromHours(2)), null));
-        Assert.Equal("api/jobs?page=2&pageSize=50&state=2&model=gpt%204%2Fx&from=2025-01-01T22%3A00%3A00.0000000%2B00%3A00", uri);
+        Assert.Equal("api/jobs?page=2&pageSize=50&state=Running&model=gpt%204%2Fx&from=2025-01-01T22%3A00%3A00.0000000%2B00%3A00", uri);
     }
 
     [Fact]
@@ -56,7 +56,7 @@ public sealed class ApiClientTests
     {
         var id = Guid.Parse("0195a1b2-0000-7000-8000-000000000001");
         Assert.Equal($"api/jobs/{id}/items?page=1&pageSize=50", BatchApiClient.ItemsUri(id, new ItemQuery()));
-        Assert.Equal($"api/jobs/{id}/items?page=3&pageSize=25&state=3&errorCode=rate_limited",
+        Assert.Equal($"api/jobs/{id}/items?page=3&pageSize=25&state=Failed&errorCode=rate_limited",
             BatchApiClient.ItemsUri(id, new ItemQuery(3, 25, ItemState.Failed, "rate_limited")));
     }
 
@@ -79,6 +79,15 @@ public sealed class ApiClientTests
         var e = await Assert.ThrowsAsync<ApiProblemException>(() => api.GetOverviewAsync(Xunit.TestContext.Current.CancellationToken));
         Assert.Equal(0, e.Problem.Status);
         Assert.Contains("connection refused", e.Problem.Summary);
+    }
+
+    [Fact]
+    public async Task Enums_are_read_as_names()
+    {
+        var handler = new StubHandler(HttpStatusCode.OK, """{"items":[{"id":1,"customId":"a","lineNumber":1,"state":"Failed","attempts":1}],"page":1,"pageSize":50,"totalCount":1}""");
+        var api = new BatchApiClient(new HttpClient(handler) { BaseAddress = new Uri("http://api") }, new StubFactory(handler));
+        var page = await api.GetItemsAsync(Guid.NewGuid(), new ItemQuery(), Xunit.TestContext.Current.CancellationToken);
+        Assert.Equal(ItemState.Failed, Assert.Single(page.Items).State);
     }
 
     [Fact]

@@ -58,9 +58,11 @@ public partial class JobDetail
         {
             return;
         }
+        var justFinished = _job?.State == JobState.Running && job.State != JobState.Running;
         _job = job;
         var now = DateTimeOffset.UtcNow;
-        if (job.State == JobState.Running && now - _lastLatency > TimeSpan.FromSeconds(5) && (job.ModelName ?? job.RequestedModel) is { } model)
+        if (((job.State == JobState.Running && now - _lastLatency > TimeSpan.FromSeconds(3)) || justFinished)
+            && (job.ModelName ?? job.RequestedModel) is { } model)
         {
             _lastLatency = now;
             var usage = await CallAsync(token => Api.GetUsageAsync("model", now.AddMinutes(-1), null, token), _ => { });
