@@ -12,5 +12,6 @@ app.MapProvidersApi();
 app.MapRoutesApi();
 app.MapJobsApi();
 app.MapStatsApi();
+app.MapOpenAiBatchApi();
 
 app.Run();

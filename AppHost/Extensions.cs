@@ -23,6 +23,11 @@ internal static class Extensions
         {
             project.WithEnvironment($"{section.Key}__{setting.Key}", setting.Value);
         }
+        if (section.Key == "Worker")
+        {
+            // Each worker falls back to its share of a limit when Redis is away.
+            project.WithEnvironment("Worker__ExpectedReplicas", section["Replicas"] ?? "2");
+        }
         return project;
     }
 

@@ -22,6 +22,7 @@ var api = builder.AddProject<Projects.AspireBatch_Api>("api")
     .WithInfrastructure(infrastructure)
     .WithEnvironment("Api__Key", apiKey)
     .WithSettingsFrom(builder.Configuration.GetSection("Api"))
+    .WithSettingsFrom(builder.Configuration.GetSection("Rollback"))
     .WithHttpHealthCheck("/health")
     .WaitForCompletion(migrator);
 
@@ -29,6 +30,7 @@ builder.AddProject<Projects.AspireBatch_Worker>("worker")
     .WithInfrastructure(infrastructure)
     .WithReplicas(builder.Configuration.GetValue("Worker:Replicas", 2))
     .WithSettingsFrom(builder.Configuration.GetSection("Worker"))
+    .WithSettingsFrom(builder.Configuration.GetSection("Rollback"))
     .WithHttpHealthCheck("/health")
     .WaitForCompletion(migrator);
 

@@ -39,3 +39,9 @@ public sealed record ModelAliasDto(string Alias, string ModelName);
 public sealed record CatalogDto(IReadOnlyList<CatalogModelDto> Models, IReadOnlyList<ModelAliasDto> Aliases, IReadOnlyList<string> Routes);
 
 public sealed record CatalogModelDto(string Name, string Provider, decimal InputPricePerMTok, decimal OutputPricePerMTok);
+
+/// <summary>The last background check of a provider's /models.</summary>
+public sealed record ProviderHealthCheck(bool Healthy, int? StatusCode, long LatencyMs, string Message, DateTimeOffset CheckedAt);
+
+/// <summary>A provider's shared circuit breaker and its last health check.</summary>
+public sealed record ProviderHealthDto(Guid ProviderId, string Name, string Circuit, long ConsecutiveFailures, DateTimeOffset? OpenUntil, ProviderHealthCheck? LastCheck);

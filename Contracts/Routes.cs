@@ -40,3 +40,18 @@ public sealed record RollbackEventDto(
     bool Automatic,
     string? Figures,
     DateTimeOffset CreatedAt);
+
+/// <summary>The active target's sliding-window figures beside the route's thresholds.</summary>
+public sealed record RouteWindowDto(
+    Guid RouteId,
+    string ActiveTarget,
+    long Calls,
+    long Errors,
+    double ErrorRate,
+    double SuccessRate,
+    double MeanLatencyMs,
+    double P95LatencyMs,
+    int WindowSeconds,
+    RouteThresholds Thresholds,
+    bool Judged,
+    string? Breach);

@@ -1,4 +1,6 @@
+using AspireBatch.Data.Live;
 using AspireBatch.Data.Services;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -18,6 +20,19 @@ public static class DataExtensions
             .SetApplicationName("AspireBatch")
             .PersistKeysToDbContext<BatchDbContext>();
         builder.Services.AddSingleton<ProviderKeyProtector>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        return builder;
+    }
+
+    /// <summary>State every service shares through Redis: target windows, circuits, health, and route switches.</summary>
+    public static IHostApplicationBuilder AddLiveState(this IHostApplicationBuilder builder)
+    {
+        builder.AddRedisClient("redis");
+        builder.Services.AddSingleton<TargetWindow>();
+        builder.Services.AddSingleton<ProviderState>();
+        builder.Services.AddOptions<RollbackOptions>().BindConfiguration("Rollback");
+        builder.Services.AddHttpClient(RouteSwitcher.WebhookClient);
+        builder.Services.AddScoped<RouteSwitcher>();
         return builder;
     }
 }

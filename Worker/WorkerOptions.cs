@@ -37,4 +37,15 @@ public sealed class WorkerOptions
 
     [Range(50, 60_000)]
     public int JobRefreshMilliseconds { get; set; } = 1000;
+
+    /// <summary>Failures in a row (5xx, timeouts, connection errors) that open a provider's circuit.</summary>
+    [Range(1, 10_000)]
+    public int CircuitFailureThreshold { get; set; } = 10;
+
+    [Range(1, 3600)]
+    public int CircuitBreakSeconds { get; set; } = 30;
+
+    /// <summary>How often the route monitor and the provider health checks look (the routes' own intervals still apply).</summary>
+    [Range(1, 3600)]
+    public int HealthCheckSeconds { get; set; } = 30;
 }

@@ -1,25 +1,35 @@
 using AspireBatch.Data;
 using AspireBatch.Worker.Execution;
+using AspireBatch.Worker.Limits;
+using AspireBatch.Worker.Monitoring;
 
 namespace AspireBatch.Worker;
 
+#pragma warning disable EXTEXP0001 // a health check reports what one call does: no retries
 internal static class WorkerServiceExtensions
 {
     public static void AddWorkerServices(this WebApplicationBuilder builder)
     {
         builder.AddBatchData();
-        builder.AddRedisClient("redis");
+        builder.AddLiveState();
         builder.Services.AddOptions<WorkerOptions>().BindConfiguration("Worker").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<WorkerTelemetry>();
         builder.Services.AddSingleton<ItemStore>();
         builder.Services.AddSingleton<TargetDirectory>();
         builder.Services.AddSingleton<JobDirectory>();
+        builder.Services.AddSingleton<SharedRateLimiter>();
+        builder.Services.AddSingleton<ConcurrencyGate>();
+        builder.Services.AddSingleton<ProviderGuard>();
         builder.Services.AddSingleton<ModelCaller>();
         builder.Services.AddSingleton<ResultWriter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ResultWriter>());
         builder.Services.AddHostedService<ExecutionEngine>();
         builder.Services.AddSingleton<LeaseKeeper>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());
+        builder.Services.AddSingleton<LeaderLock>();
+        builder.Services.AddHostedService<RouteMonitor>();
+        builder.Services.AddHostedService<ProviderHealthMonitor>();
+        builder.Services.AddHttpClient(ProviderHealthMonitor.HttpClientName).RemoveAllResilienceHandlers();
     }
 }

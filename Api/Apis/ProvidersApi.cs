@@ -2,6 +2,7 @@ using AspireBatch.Api.Services;
 using AspireBatch.Contracts;
 using AspireBatch.Data;
 using AspireBatch.Data.Entities;
+using AspireBatch.Data.Live;
 using AspireBatch.Data.Services;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -15,6 +16,8 @@ public static class ProvidersApi
         var api = app.MapGroup("/api").WithTags("Providers and models").RequireAuthorization();
         api.MapGet("/providers", ListProviders).WithName("ListProviders").WithSummary("Providers with their models and prices; keys are never returned");
         api.MapGet("/providers/{id:guid}", GetProvider).WithName("GetProvider");
+        api.MapGet("/providers/health", ProviderHealth).WithName("GetProviderHealth")
+            .WithSummary("Each provider's circuit breaker (shared by all workers) and its last background health check");
         api.MapPost("/providers", CreateProvider).WithName("CreateProvider")
             .WithSummary("Register an OpenAI-compatible provider")
             .WithDescription("Example body: {\"name\":\"deepseek\",\"baseUrl\":\"https://api.deepseek.com/v1\",\"apiKey\":\"sk-...\",\"requestsPerMinute\":3000}. The key is stored encrypted; answers show only its last 4 characters.");
@@ -33,6 +36,17 @@ public static class ProvidersApi
     {
         var providers = await db.Providers.AsNoTracking().Include(p => p.Models).OrderBy(p => p.Name).ToListAsync(cancellationToken);
         return TypedResults.Ok(providers.Select(ToDto).ToList());
+    }
+
+    public static async Task<Ok<List<ProviderHealthDto>>> ProviderHealth(BatchDbContext db, ProviderState state, CancellationToken cancellationToken)
+    {
+        var providers = await db.Providers.AsNoTracking().OrderBy(p => p.Name).Select(p => new { p.Id, p.Name }).ToListAsync(cancellationToken);
+        var health = new List<ProviderHealthDto>();
+        foreach (var provider in providers)
+        {
+            health.Add(await state.ReadAsync(provider.Id, provider.Name));
+        }
+        return TypedResults.Ok(health);
     }
 
     public static async Task<Results<Ok<ProviderDto>, NotFound>> GetProvider(Guid id, BatchDbContext db, CancellationToken cancellationToken) =>

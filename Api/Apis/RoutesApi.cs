@@ -3,6 +3,7 @@ using AspireBatch.Api.Services;
 using AspireBatch.Contracts;
 using AspireBatch.Data;
 using AspireBatch.Data.Entities;
+using AspireBatch.Data.Live;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Route = AspireBatch.Data.Entities.Route;
@@ -23,6 +24,7 @@ public static class RoutesApi
         api.MapDelete("/routes/{id:guid}", DeleteRoute).WithName("DeleteRoute");
         api.MapPost("/routes/{id:guid}/rollback", Rollback).WithName("RollbackRoute").WithSummary("Move the active target to the next one (or toPosition), with a reason");
         api.MapPost("/routes/{id:guid}/rollforward", RollForward).WithName("RollForwardRoute").WithSummary("Move the active target back to the previous one (or toPosition), with a reason");
+        api.MapGet("/routes/{id:guid}/window", Window).WithName("GetRouteWindow").WithSummary("The active target's sliding-window figures beside the thresholds");
         api.MapGet("/routes/{id:guid}/events", RouteEvents).WithName("ListRouteEvents").WithSummary("Every switch of the route, newest first");
         api.MapGet("/rollbacks", RecentEvents).WithName("ListRollbacks").WithSummary("Recent switches of every route");
         return api;
@@ -88,11 +90,11 @@ public static class RoutesApi
         return await db.Routes.Where(r => r.Id == id).ExecuteDeleteAsync(cancellationToken) > 0 ? TypedResults.NoContent() : TypedResults.NotFound();
     }
 
-    public static Task<Results<Ok<RouteDto>, NotFound, ProblemHttpResult>> Rollback(Guid id, RouteSwitchRequest request, BatchDbContext db, LiveEvents events, TimeProvider time, CancellationToken cancellationToken) =>
-        Switch(id, request, +1, db, events, time, cancellationToken);
+    public static Task<Results<Ok<RouteDto>, NotFound, ProblemHttpResult>> Rollback(Guid id, RouteSwitchRequest request, BatchDbContext db, RouteSwitcher switcher, CancellationToken cancellationToken) =>
+        Switch(id, request, +1, db, switcher, cancellationToken);
 
-    public static Task<Results<Ok<RouteDto>, NotFound, ProblemHttpResult>> RollForward(Guid id, RouteSwitchRequest request, BatchDbContext db, LiveEvents events, TimeProvider time, CancellationToken cancellationToken) =>
-        Switch(id, request, -1, db, events, time, cancellationToken);
+    public static Task<Results<Ok<RouteDto>, NotFound, ProblemHttpResult>> RollForward(Guid id, RouteSwitchRequest request, BatchDbContext db, RouteSwitcher switcher, CancellationToken cancellationToken) =>
+        Switch(id, request, -1, db, switcher, cancellationToken);
 
     public static async Task<Ok<List<RollbackEventDto>>> RouteEvents(Guid id, BatchDbContext db, CancellationToken cancellationToken, int limit = 100) =>
         TypedResults.Ok(await EventsQuery(db, db.RollbackEvents.Where(e => e.RouteId == id), Math.Clamp(limit, 1, 1000), cancellationToken));
@@ -101,41 +103,36 @@ public static class RoutesApi
         TypedResults.Ok(await EventsQuery(db, db.RollbackEvents, Math.Clamp(limit, 1, 1000), cancellationToken));
 
     private static async Task<Results<Ok<RouteDto>, NotFound, ProblemHttpResult>> Switch(
-        Guid id, RouteSwitchRequest request, int direction, BatchDbContext db, LiveEvents events, TimeProvider time, CancellationToken cancellationToken)
+        Guid id, RouteSwitchRequest request, int direction, BatchDbContext db, RouteSwitcher switcher, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.Reason))
         {
             return TypedResults.Problem("a reason is required: it is kept in the route's history", statusCode: 400);
         }
-        var route = await Load(db, id, cancellationToken, tracking: true);
+        var route = await Load(db, id, cancellationToken);
         if (route is null)
         {
             return TypedResults.NotFound();
         }
-        var ordered = route.Targets.OrderBy(t => t.Position).ToList();
         var to = request.ToPosition ?? route.ActiveTargetPosition + direction;
-        if (to < 0 || to >= ordered.Count || to == route.ActiveTargetPosition)
+        var outcome = await switcher.SwitchAsync(id, route.ActiveTargetPosition, to, request.Reason, automatic: false,
+            new { manual = true, direction = to > route.ActiveTargetPosition ? "rollback" : "rollforward" }, cancellationToken);
+        return outcome.Event is null
+            ? TypedResults.Problem(outcome.Problem, statusCode: 409, title: "Conflict")
+            : TypedResults.Ok(ToDto((await Load(db, id, cancellationToken))!));
+    }
+
+    public static async Task<Results<Ok<RouteWindowDto>, NotFound>> Window(Guid id, BatchDbContext db, TargetWindow window, CancellationToken cancellationToken)
+    {
+        var route = await Load(db, id, cancellationToken);
+        if (route is null || route.Targets.OrderBy(t => t.Position).ElementAtOrDefault(route.ActiveTargetPosition) is not { } active)
         {
-            return TypedResults.Problem($"the route has targets 0 to {ordered.Count - 1} and target {route.ActiveTargetPosition} is active; it cannot move to {to}", statusCode: 409, title: "Conflict");
+            return TypedResults.NotFound();
         }
-        var now = time.GetUtcNow();
-        db.RollbackEvents.Add(new RollbackEvent
-        {
-            RouteId = route.Id,
-            FromPosition = route.ActiveTargetPosition,
-            ToPosition = to,
-            FromTarget = Describe(ordered[route.ActiveTargetPosition]),
-            ToTarget = Describe(ordered[to]),
-            Reason = request.Reason,
-            Automatic = false,
-            Figures = JsonSerializer.Serialize(new { manual = true, direction = to > route.ActiveTargetPosition ? "rollback" : "rollforward" }),
-            CreatedAt = now,
-        });
-        route.ActiveTargetPosition = to;
-        route.SwitchedAt = now;
-        await db.SaveChangesAsync(cancellationToken);
-        await events.PublishAsync("route", routeId: id);
-        return TypedResults.Ok(ToDto(route));
+        var figures = await window.ReadAsync(active.ProviderId, active.ModelName, route.WindowSeconds, route.SwitchedAt);
+        var thresholds = ThresholdsOf(route);
+        return TypedResults.Ok(new RouteWindowDto(id, Describe(active), figures.Calls, figures.Errors, figures.ErrorRate, figures.SuccessRate,
+            figures.MeanLatencyMs, figures.P95LatencyMs, figures.WindowSeconds, thresholds, figures.Calls >= route.MinCalls, RouteJudge.Breach(figures, thresholds)));
     }
 
     private static async Task<List<RollbackEventDto>> EventsQuery(BatchDbContext db, IQueryable<RollbackEvent> query, int limit, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
+using AspireBatch.Api.Services.OpenAi;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
@@ -38,6 +39,13 @@ internal sealed class ApiKeyAuthenticationHandler(
     {
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";
+        // OpenAI's API answers in OpenAI's error shape, so SDKs raise their usual authentication error.
+        if (Request.Path.StartsWithSegments("/v1"))
+        {
+            var presented = Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase);
+            await Response.WriteAsJsonAsync(OpenAiFailure.Unauthorized(presented).ToResponse(), Context.RequestAborted);
+            return;
+        }
         await Results.Problem(
             title: "Unauthorized",
             detail: "Send the API key as `Authorization: Bearer <api-key>` (AppHost parameter api-key).",

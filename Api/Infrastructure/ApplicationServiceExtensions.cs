@@ -1,4 +1,5 @@
 using AspireBatch.Api.Services;
+using AspireBatch.Api.Services.OpenAi;
 using AspireBatch.Data;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Features;
@@ -12,7 +13,7 @@ internal static class ApplicationServiceExtensions
     public static void AddApplicationServices(this WebApplicationBuilder builder)
     {
         builder.AddBatchData();
-        builder.AddRedisClient("redis");
+        builder.AddLiveState();
         builder.Services.AddOptions<ApiOptions>().BindConfiguration("Api").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
 
@@ -49,6 +50,8 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddScoped<UsageQueries>();
         builder.Services.AddSingleton<LiveEvents>();
         builder.Services.AddSingleton<ResultExporter>();
+        builder.Services.AddScoped<FileStore>();
+        builder.Services.AddScoped<BatchService>();
         // A connection test reports what one call does: no retries.
 #pragma warning disable EXTEXP0001 // Removing the default retry handler is the documented way to opt one client out.
         builder.Services.AddHttpClient(ProviderConnectionTester.HttpClientName).RemoveAllResilienceHandlers();

@@ -118,6 +118,12 @@ public sealed class ExecutionEngine(
             {
                 outcome = Halted(item);
             }
+            catch (CircuitOpenException)
+            {
+                // Give the provider a moment before the item is claimed again.
+                await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
+                outcome = new ItemOutcome(item, ItemState.Pending);
+            }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 // Shutting down mid-call: give the item back; its lease would free it anyway.

@@ -4,7 +4,7 @@ using NpgsqlTypes;
 
 namespace AspireBatch.Worker.Execution;
 
-public sealed record ClaimedItem(long Id, Guid JobId, string CustomId, string Payload, Guid LeaseToken);
+public sealed record ClaimedItem(long Id, Guid JobId, string CustomId, string Payload, Guid LeaseToken, int EstimatedInputTokens = 0);
 
 /// <summary>One call made for an item, as the ledger keeps it.</summary>
 public sealed record AttemptRecord(
@@ -43,7 +43,7 @@ public sealed class ItemStore(NpgsqlDataSource dataSource)
             UPDATE items SET state = 1, lease_token = @token, lease_expires_at = now() + make_interval(secs => @lease),
                              started_at = coalesce(started_at, now())
             WHERE id IN (SELECT id FROM items WHERE job_id = @job AND state = 0 ORDER BY id LIMIT @count FOR UPDATE SKIP LOCKED)
-            RETURNING id, custom_id, payload::text
+            RETURNING id, custom_id, payload::text, estimated_input_tokens
             """);
         command.Parameters.AddWithValue("token", token);
         command.Parameters.AddWithValue("lease", (double)leaseSeconds);
@@ -53,7 +53,7 @@ public sealed class ItemStore(NpgsqlDataSource dataSource)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            items.Add(new ClaimedItem(reader.GetInt64(0), jobId, reader.GetString(1), reader.GetString(2), token));
+            items.Add(new ClaimedItem(reader.GetInt64(0), jobId, reader.GetString(1), reader.GetString(2), token, reader.GetInt32(3)));
         }
         return items;
     }

@@ -6,7 +6,8 @@ using Npgsql;
 namespace AspireBatch.Worker.Execution;
 
 /// <summary>A running job as the Worker needs it: where its calls go and how its items become requests.</summary>
-public sealed record RunningJob(Guid Id, Guid? RouteId, Guid? ProviderId, string? ModelName, ChatRequestBuilder Requests, string? TraceParent);
+public sealed record RunningJob(Guid Id, Guid? RouteId, Guid? ProviderId, string? ModelName, ChatRequestBuilder Requests, string? TraceParent,
+    int? RequestsPerMinuteCap = null, int? MaxTokens = null);
 
 /// <summary>
 /// The jobs workers may take items from, refreshed about every second. A job that leaves this set (paused,
@@ -46,7 +47,7 @@ public sealed class JobDirectory(NpgsqlDataSource dataSource, IOptions<WorkerOpt
         }
         await using var command = dataSource.CreateCommand("""
             SELECT id, state, route_id, provider_id, model_name, input_format, system_template, user_template, temperature,
-                   max_tokens, response_format::text, trace_parent
+                   max_tokens, response_format::text, trace_parent, requests_per_minute_cap
             FROM jobs WHERE state IN (2, 3) OR (state = 6 AND cancelled_at > now() - interval '10 minutes')
             """);
         var running = new Dictionary<Guid, RunningJob>();
@@ -61,8 +62,10 @@ public sealed class JobDirectory(NpgsqlDataSource dataSource, IOptions<WorkerOpt
             {
                 continue;
             }
+            var cap = reader.IsDBNull(12) ? (int?)null : reader.GetInt32(12);
+            // The request builder is kept; the rate cap is read every time, so a change takes effect within a second.
             var existing = _running.GetValueOrDefault(id);
-            running[id] = existing ?? new RunningJob(id,
+            running[id] = existing is not null ? existing with { RequestsPerMinuteCap = cap } : new RunningJob(id,
                 reader.IsDBNull(2) ? null : reader.GetGuid(2),
                 reader.IsDBNull(3) ? null : reader.GetGuid(3),
                 reader.IsDBNull(4) ? null : reader.GetString(4),
@@ -73,7 +76,9 @@ public sealed class JobDirectory(NpgsqlDataSource dataSource, IOptions<WorkerOpt
                     reader.IsDBNull(8) ? null : reader.GetDouble(8),
                     reader.IsDBNull(9) ? null : reader.GetInt32(9),
                     reader.IsDBNull(10) ? null : reader.GetString(10))),
-                reader.IsDBNull(11) ? null : reader.GetString(11));
+                reader.IsDBNull(11) ? null : reader.GetString(11),
+                cap,
+                reader.IsDBNull(9) ? null : reader.GetInt32(9));
         }
         _running = running;
         _states = states;

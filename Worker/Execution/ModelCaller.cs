@@ -9,6 +9,7 @@ using System.Text.Json.Nodes;
 using AspireBatch.Contracts;
 using AspireBatch.Data.Domain;
 using Microsoft.Extensions.Options;
+using AspireBatch.Worker.Limits;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
@@ -17,6 +18,9 @@ namespace AspireBatch.Worker.Execution;
 
 /// <summary>The job was paused or cancelled while an item waited to retry: the item goes back unpaid.</summary>
 public sealed class JobHaltedException() : Exception("the job is no longer running");
+
+/// <summary>Every target of the item has its circuit open: the item goes back to the queue.</summary>
+public sealed class CircuitOpenException(string target) : Exception($"the circuit of {target} is open");
 
 /// <summary>What one HTTP call to a provider gave.</summary>
 internal sealed record CallResult(
@@ -41,9 +45,11 @@ public sealed class ModelCaller
     private readonly WorkerTelemetry _telemetry;
     private readonly JobDirectory _jobs;
     private readonly TimeProvider _time;
+    private readonly ProviderGuard _guard;
 
-    public ModelCaller(IOptions<WorkerOptions> options, WorkerTelemetry telemetry, JobDirectory jobs, TimeProvider time)
+    public ModelCaller(IOptions<WorkerOptions> options, WorkerTelemetry telemetry, JobDirectory jobs, ProviderGuard guard, TimeProvider time)
     {
+        _guard = guard;
         _options = options.Value;
         _telemetry = telemetry;
         _jobs = jobs;
@@ -98,7 +104,23 @@ public sealed class ModelCaller
                     ["fallback.reason"] = last?.ErrorCode,
                 }));
             }
+            if (await _guard.IsCircuitOpenAsync(target))
+            {
+                if (index == chain.Count - 1 && attempts.Count == 0)
+                {
+                    // No target left to fall back to: the item waits for the circuit rather than failing unpaid.
+                    throw new CircuitOpenException(target.Describe);
+                }
+                // An open circuit sends the item straight to the next target, without a call.
+                attempts.Add(new AttemptRecord(attempts.Count + 1, target.ProviderId, target.ProviderName, target.Model, null, "circuit_open",
+                    $"the circuit of {target.ProviderName} is open", 0, 0, index > 0, _time.GetUtcNow(), null, null, null));
+                last = new CallResult(null, null, "circuit_open", $"the circuit of {target.ProviderName} is open", true, null);
+                lastTarget = target;
+                number = attempts.Count;
+                continue;
+            }
             var body = job.Requests.Build(item.Payload, target.Model).ToJsonString();
+            var estimatedTokens = _guard.EstimateTokens(item, job);
             var waitMs = 0;
             var context = ResilienceContextPool.Shared.Get(cancellationToken);
             context.Properties.Set(AttemptTimeout, target.Timeout);
@@ -111,6 +133,7 @@ public sealed class ModelCaller
                         throw new JobHaltedException();
                     }
                     state.Number++;
+                    await using var slot = await _guard.EnterAsync(target, job, estimatedTokens, ctx.CancellationToken);
                     var started = _time.GetUtcNow();
                     var stopwatch = Stopwatch.StartNew();
                     CallResult result;
@@ -122,8 +145,10 @@ public sealed class ModelCaller
                     {
                         attempts.Add(Record(state.Number, target, null, ErrorCodeOf(e), Describe(e, target), stopwatch, waitMs, index > 0, started));
                         waitMs = (int)RetryDelay(null, state.Number - state.FirstOfTarget - 1).TotalMilliseconds;
+                        await _guard.ObserveAsync(target, estimatedTokens, null, (int)stopwatch.ElapsedMilliseconds);
                         throw;
                     }
+                    await _guard.ObserveAsync(target, estimatedTokens, result, (int)stopwatch.ElapsedMilliseconds);
                     attempts.Add(Record(state.Number, target, result, result.ErrorCode, result.ErrorMessage, stopwatch, waitMs, index > 0, started));
                     waitMs = result.Retryable ? (int)RetryDelay(result.RetryAfter, state.Number - state.FirstOfTarget - 1).TotalMilliseconds : 0;
                     return result;

@@ -15,7 +15,10 @@ public sealed record CallTarget(
     decimal InputPricePerMTok,
     decimal OutputPricePerMTok,
     TimeSpan Timeout,
-    TimeSpan ConnectTimeout)
+    TimeSpan ConnectTimeout,
+    int? RequestsPerMinute = null,
+    int? TokensPerMinute = null,
+    int? MaxConcurrency = null)
 {
     public string Describe => $"{ProviderName}/{Model}";
 }
@@ -110,7 +113,8 @@ public sealed class TargetDirectory(IServiceScopeFactory scopes, ProviderKeyProt
             {
                 targets[(provider.Id, model.Name)] = new CallTarget(provider.Id, provider.Name, baseUrl, key, model.Name,
                     model.InputPricePerMTok, model.OutputPricePerMTok,
-                    TimeSpan.FromSeconds(provider.TimeoutSeconds), TimeSpan.FromSeconds(provider.ConnectTimeoutSeconds));
+                    TimeSpan.FromSeconds(provider.TimeoutSeconds), TimeSpan.FromSeconds(provider.ConnectTimeoutSeconds),
+                    provider.RequestsPerMinute, provider.TokensPerMinute, provider.MaxConcurrency);
             }
         }
         var routeSnapshots = routes.ToDictionary(r => r.Id, r => new RouteSnapshot(r.Id, r.Name, r.ActiveTargetPosition,

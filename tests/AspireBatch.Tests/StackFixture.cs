@@ -5,6 +5,9 @@ using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -35,8 +38,19 @@ public sealed class StackFixture : IAsyncLifetime
     /// <summary>Every line the Api and Workers logged so far.</summary>
     public IReadOnlyCollection<string> Logs => _logs;
 
+    /// <summary>Every rollback announcement the stack posted to the webhook.</summary>
+    public ConcurrentQueue<JsonElement> Webhooks { get; } = new();
+    private WebApplication? _webhookReceiver;
+
     public async ValueTask InitializeAsync()
     {
+        var receiver = WebApplication.CreateSlimBuilder();
+        receiver.WebHost.UseUrls("http://127.0.0.1:0");
+        _webhookReceiver = receiver.Build();
+        _webhookReceiver.MapPost("/hook", (JsonElement body) => { Webhooks.Enqueue(body.Clone()); return Results.Ok(); });
+        await _webhookReceiver.StartAsync();
+        var webhookUrl = _webhookReceiver.Urls.First() + "/hook";
+
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AspireBatch_AppHost>(
         [
             "Infrastructure:Ephemeral=true",
@@ -48,6 +62,8 @@ public sealed class StackFixture : IAsyncLifetime
             "Worker:LeaseSeconds=8",
             "Worker:BaseRetryDelayMilliseconds=100",
             "Api:MaxUploadBytes=5000000",
+            $"Rollback:WebhookUrl={webhookUrl}",
+            "Worker:HealthCheckSeconds=5",
             "Api:MaxLineBytes=100000",
         ], (options, _) => options.DisableDashboard = true);
         // Health probes fail by design until each service is up; those retries are not news.
@@ -132,6 +148,10 @@ public sealed class StackFixture : IAsyncLifetime
     public async ValueTask DisposeAsync()
     {
         await _stopLogs.CancelAsync();
+        if (_webhookReceiver is not null)
+        {
+            await _webhookReceiver.DisposeAsync();
+        }
         if (_app is not null)
         {
             await _app.StopAsync().WaitAsync(TimeSpan.FromMinutes(1));

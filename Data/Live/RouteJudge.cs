@@ -1,0 +1,31 @@
+using System.Globalization;
+using AspireBatch.Contracts;
+
+namespace AspireBatch.Data.Live;
+
+/// <summary>Reads a target's window against a route's thresholds (the playbook's: error rate > 5 %, mean latency > 500 ms, success rate < 95 %).</summary>
+public static class RouteJudge
+{
+    /// <summary>The first threshold crossed, in words, or null when the target is within all of them.</summary>
+    public static string? Breach(WindowFigures figures, RouteThresholds thresholds)
+    {
+        if (figures.Calls == 0)
+        {
+            return null;
+        }
+        var c = CultureInfo.InvariantCulture;
+        if (figures.ErrorRate > thresholds.MaxErrorRate)
+        {
+            return string.Format(c, "error rate {0:P1} > {1:P1}", figures.ErrorRate, thresholds.MaxErrorRate);
+        }
+        if (figures.MeanLatencyMs > thresholds.MaxMeanLatencyMs)
+        {
+            return string.Format(c, "mean latency {0:0} ms > {1:0} ms", figures.MeanLatencyMs, thresholds.MaxMeanLatencyMs);
+        }
+        if (figures.SuccessRate < thresholds.MinSuccessRate)
+        {
+            return string.Format(c, "success rate {0:P1} < {1:P1}", figures.SuccessRate, thresholds.MinSuccessRate);
+        }
+        return null;
+    }
+}

@@ -1,0 +1,91 @@
+using System.Globalization;
+using StackExchange.Redis;
+
+namespace AspireBatch.Data.Live;
+
+/// <summary>A target's calls over the evaluation window, as every worker fed them.</summary>
+public sealed record WindowFigures(long Calls, long Errors, double MeanLatencyMs, double P95LatencyMs, int WindowSeconds)
+{
+    public double ErrorRate => Calls == 0 ? 0 : (double)Errors / Calls;
+    public double SuccessRate => Calls == 0 ? 1 : 1 - ErrorRate;
+}
+
+/// <summary>
+/// A time-bucketed sliding window per provider/model target kept in Redis (10 s buckets), so every worker feeds
+/// the same figures and any service can read them. Latencies go into fixed histogram bins for a p95.
+/// </summary>
+public sealed class TargetWindow(IConnectionMultiplexer redis, TimeProvider time)
+{
+    public const int BucketSeconds = 10;
+    private static readonly int[] BinUpperMs = [50, 100, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000, int.MaxValue];
+
+    private static string Key(Guid providerId, string model, long bucket) => $"aspirebatch:window:{providerId:N}:{model}:{bucket}";
+
+    public async Task RecordAsync(Guid providerId, string model, bool success, int latencyMs)
+    {
+        var bucket = time.GetUtcNow().ToUnixTimeSeconds() / BucketSeconds;
+        var key = Key(providerId, model, bucket);
+        var bin = Array.FindIndex(BinUpperMs, upper => latencyMs <= upper);
+        var batch = redis.GetDatabase().CreateBatch();
+        var tasks = new List<Task>
+        {
+            batch.HashIncrementAsync(key, "calls"),
+            batch.HashIncrementAsync(key, "errors", success ? 0 : 1),
+            batch.HashIncrementAsync(key, "latency", latencyMs),
+            batch.HashIncrementAsync(key, $"bin{bin}"),
+            batch.KeyExpireAsync(key, TimeSpan.FromHours(2)),
+        };
+        batch.Execute();
+        await Task.WhenAll(tasks);
+    }
+
+    public async Task<WindowFigures> ReadAsync(Guid providerId, string model, int windowSeconds, DateTimeOffset? since = null)
+    {
+        var now = time.GetUtcNow().ToUnixTimeSeconds() / BucketSeconds;
+        var first = now - Math.Max(1, windowSeconds / BucketSeconds) + 1;
+        if (since is { } start)
+        {
+            // After a switch the window starts again, so old figures cannot judge the new state.
+            first = Math.Max(first, start.ToUnixTimeSeconds() / BucketSeconds + 1);
+        }
+        var database = redis.GetDatabase();
+        long calls = 0, errors = 0, latency = 0;
+        var bins = new long[BinUpperMs.Length];
+        for (var bucket = first; bucket <= now; bucket++)
+        {
+            foreach (var entry in await database.HashGetAllAsync(Key(providerId, model, bucket)))
+            {
+                var value = (long)entry.Value;
+                switch (entry.Name.ToString())
+                {
+                    case "calls": calls += value; break;
+                    case "errors": errors += value; break;
+                    case "latency": latency += value; break;
+                    case var name when name.StartsWith("bin", StringComparison.Ordinal):
+                        bins[int.Parse(name[3..], CultureInfo.InvariantCulture)] += value;
+                        break;
+                }
+            }
+        }
+        return new WindowFigures(calls, errors, calls == 0 ? 0 : (double)latency / calls, Percentile(bins, calls, 0.95), windowSeconds);
+    }
+
+    private static double Percentile(long[] bins, long total, double quantile)
+    {
+        if (total == 0)
+        {
+            return 0;
+        }
+        var rank = (long)Math.Ceiling(total * quantile);
+        long seen = 0;
+        for (var i = 0; i < bins.Length; i++)
+        {
+            seen += bins[i];
+            if (seen >= rank)
+            {
+                return BinUpperMs[i] == int.MaxValue ? BinUpperMs[i - 1] : BinUpperMs[i];
+            }
+        }
+        return BinUpperMs[^2];
+    }
+}

@@ -1,0 +1,90 @@
+using AspireBatch.Data.Live;
+using AspireBatch.Worker.Execution;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace AspireBatch.Worker.Limits;
+
+/// <summary>
+/// Everything around one call that all workers share: the provider's and the job's rate limits, the provider's
+/// concurrency and circuit breaker, and the target's sliding window that the route monitor judges.
+/// </summary>
+public sealed class ProviderGuard(
+    SharedRateLimiter limiter,
+    ConcurrencyGate concurrency,
+    ProviderState providers,
+    TargetWindow window,
+    IOptions<WorkerOptions> options,
+    ILogger<ProviderGuard> logger)
+{
+    /// <summary>Output tokens assumed before the call when a job sets no max_tokens; corrected with the real usage after.</summary>
+    private const int AssumedOutputTokens = 256;
+
+    public async Task<bool> IsCircuitOpenAsync(CallTarget target)
+    {
+        try
+        {
+            return await providers.IsOpenAsync(target.ProviderId);
+        }
+        catch (RedisException)
+        {
+            return false;
+        }
+    }
+
+    public int EstimateTokens(ClaimedItem item, RunningJob job) => item.EstimatedInputTokens + (job.MaxTokens ?? AssumedOutputTokens);
+
+    /// <summary>Waits for the limits, then takes a concurrency slot (released when the call is over, not during backoff).</summary>
+    public async Task<IAsyncDisposable?> EnterAsync(CallTarget target, RunningJob job, int estimatedTokens, CancellationToken cancellationToken)
+    {
+        var demands = new List<LimitDemand>(3);
+        if (target.RequestsPerMinute is { } rpm)
+        {
+            demands.Add(new($"aspirebatch:rpm:{target.ProviderId:N}", rpm, 1));
+        }
+        if (target.TokensPerMinute is { } tpm)
+        {
+            demands.Add(new($"aspirebatch:tpm:{target.ProviderId:N}", tpm, estimatedTokens));
+        }
+        if (job.RequestsPerMinuteCap is { } cap)
+        {
+            demands.Add(new($"aspirebatch:job-rpm:{job.Id:N}", cap, 1));
+        }
+        await limiter.AcquireAsync(demands, cancellationToken);
+        return target.MaxConcurrency is { } limit
+            ? await concurrency.EnterAsync(target.ProviderId, limit, target.Timeout + TimeSpan.FromSeconds(30), cancellationToken)
+            : null;
+    }
+
+    /// <summary>After a call: reconcile the token estimate, feed the window and the circuit breaker.</summary>
+    internal async Task ObserveAsync(CallTarget target, int estimatedTokens, CallResult? result, int latencyMs)
+    {
+        try
+        {
+            if (target.TokensPerMinute is { } tpm)
+            {
+                var used = result is { Succeeded: true } ? (result.InputTokens ?? 0) + (result.OutputTokens ?? 0) : 0;
+                await limiter.AdjustAsync(new($"aspirebatch:tpm:{target.ProviderId:N}", tpm, 0), used - estimatedTokens);
+            }
+            var success = result is { Succeeded: true };
+            await window.RecordAsync(target.ProviderId, target.Model, success, latencyMs);
+            if (success)
+            {
+                await providers.RecordSuccessAsync(target.ProviderId);
+            }
+            else if (result is null || (result.Retryable && result.StatusCode != 429))
+            {
+                // 5xx, timeouts and broken connections say the provider is unwell; a 429 only says "slower".
+                if (await providers.RecordFailureAsync(target.ProviderId, options.Value.CircuitFailureThreshold, TimeSpan.FromSeconds(options.Value.CircuitBreakSeconds)))
+                {
+                    logger.LogWarning("Circuit of {Provider} is open for {Seconds} s after {Failures} failures in a row",
+                        target.ProviderName, options.Value.CircuitBreakSeconds, options.Value.CircuitFailureThreshold);
+                }
+            }
+        }
+        catch (RedisException e)
+        {
+            logger.LogDebug(e, "Could not record the outcome of a call to {Provider}", target.ProviderName);
+        }
+    }
+}

@@ -1,0 +1,153 @@
+using System.Collections.Concurrent;
+using StackExchange.Redis;
+
+namespace AspireBatch.Worker.Limits;
+
+/// <summary>One limit to take from: a Redis key, its rate per minute, and how many units this call takes.</summary>
+public readonly record struct LimitDemand(string Key, double PerMinute, double Units);
+
+/// <summary>
+/// Rate limits shared by every worker: GCRA (a token bucket without burst) kept in Redis and updated atomically
+/// by one Lua script per call, over several limits at once (provider RPM, provider TPM, the job's own cap).
+/// Calls are spaced evenly at the limit, so a provider that enforces the same limit over a sliding minute never
+/// answers 429 because of us, and the rate reaches the limit. Hand-written because RedisRateLimiting's limiters
+/// take one limit per call and cannot reconcile a token estimate with the real usage afterwards.
+/// When Redis is unreachable each worker keeps going on a conservative local share of each limit.
+/// </summary>
+public sealed class SharedRateLimiter(IConnectionMultiplexer redis, IConfiguration configuration, ILogger<SharedRateLimiter> logger)
+{
+    /// <summary>Spacing 1 % wider than the limit absorbs network jitter between our clock and the provider's.</summary>
+    public const double SafetyMargin = 1.01;
+
+    // KEYS: the limits; ARGV: per key its interval in microseconds per unit and its units. Returns the wait in µs (0 = granted).
+    private const string Script = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+        local wait = 0
+        local tats = {}
+        for i, key in ipairs(KEYS) do
+          local tat = tonumber(redis.call('GET', key) or now)
+          if tat < now then tat = now end
+          tats[i] = tat
+          if tat - now > wait then wait = tat - now end
+        end
+        if wait > 0 then return wait end
+        for i, key in ipairs(KEYS) do
+          local interval = tonumber(ARGV[i * 2 - 1])
+          local units = tonumber(ARGV[i * 2])
+          local tat = tats[i] + interval * units
+          redis.call('SET', key, string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 60000)
+        end
+        return 0
+        """;
+
+    // Gives back (or charges) units after the call, once the real token usage is known.
+    private const string AdjustScript = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+        local tat = tonumber(redis.call('GET', KEYS[1]) or now) + tonumber(ARGV[1])
+        if tat < now then tat = now end
+        redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 60000)
+        return 0
+        """;
+
+    private readonly ConcurrentDictionary<string, LocalBucket> _local = new();
+    private readonly int _workerShare = Math.Max(1, configuration.GetValue("Worker:ExpectedReplicas", 2));
+    private volatile bool _degraded;
+
+    /// <summary>True while Redis is unreachable and limits are enforced locally.</summary>
+    public bool Degraded => _degraded;
+
+    public async Task AcquireAsync(IReadOnlyList<LimitDemand> demands, CancellationToken cancellationToken)
+    {
+        if (demands.Count == 0)
+        {
+            return;
+        }
+        while (true)
+        {
+            var wait = await TryAcquireAsync(demands);
+            if (wait <= TimeSpan.Zero)
+            {
+                return;
+            }
+            await Task.Delay(wait, cancellationToken);
+        }
+    }
+
+    public async Task AdjustAsync(LimitDemand demand, double unitsDelta)
+    {
+        if (unitsDelta == 0)
+        {
+            return;
+        }
+        var micros = unitsDelta * Interval(demand.PerMinute);
+        try
+        {
+            await redis.GetDatabase().ScriptEvaluateAsync(AdjustScript, [demand.Key], [micros]);
+        }
+        catch (RedisException)
+        {
+            _local.GetOrAdd(demand.Key, _ => new LocalBucket()).Adjust(micros * _workerShare);
+        }
+    }
+
+    private async Task<TimeSpan> TryAcquireAsync(IReadOnlyList<LimitDemand> demands)
+    {
+        try
+        {
+            var keys = demands.Select(d => (RedisKey)d.Key).ToArray();
+            var args = demands.SelectMany(d => new RedisValue[] { Interval(d.PerMinute), d.Units }).ToArray();
+            var wait = (long)await redis.GetDatabase().ScriptEvaluateAsync(Script, keys, args);
+            if (_degraded)
+            {
+                _degraded = false;
+                logger.LogWarning("Redis is back: rate limits are shared by all workers again");
+            }
+            return TimeSpan.FromMicroseconds(wait);
+        }
+        catch (RedisException e)
+        {
+            if (!_degraded)
+            {
+                _degraded = true;
+                logger.LogError(e, "Redis is unreachable: enforcing 1/{Share} of each rate limit locally until it is back", _workerShare);
+            }
+            return LocalAcquire(demands);
+        }
+    }
+
+    private TimeSpan LocalAcquire(IReadOnlyList<LimitDemand> demands)
+    {
+        lock (_local)
+        {
+            var buckets = demands.Select(d => _local.GetOrAdd(d.Key, _ => new LocalBucket())).ToList();
+            var wait = buckets.Max(b => b.Wait());
+            if (wait > TimeSpan.Zero)
+            {
+                return wait;
+            }
+            for (var i = 0; i < demands.Count; i++)
+            {
+                buckets[i].Take(Interval(demands[i].PerMinute) * demands[i].Units * _workerShare);
+            }
+            return TimeSpan.Zero;
+        }
+    }
+
+    private static double Interval(double perMinute) => 60_000_000d / perMinute * SafetyMargin;
+
+    /// <summary>The same GCRA in memory, for when Redis is away.</summary>
+    private sealed class LocalBucket
+    {
+        private double _tat = Now();
+
+        public TimeSpan Wait() => TimeSpan.FromMicroseconds(Math.Max(0, _tat - Now()));
+
+        public void Take(double micros) => _tat = Math.Max(_tat, Now()) + micros;
+
+        public void Adjust(double micros) => _tat = Math.Max(Now(), _tat + micros);
+
+        private static double Now() => System.Diagnostics.Stopwatch.GetTimestamp() * 1_000_000d / System.Diagnostics.Stopwatch.Frequency;
+    }
+}

@@ -1,0 +1,177 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using AspireBatch.Contracts;
+
+namespace AspireBatch.Tests;
+
+/// <summary>Limits shared by all workers, Retry-After honoured, timeouts, circuit state, and rollback on routes.</summary>
+public sealed class ResilienceTests(StackFixture stack) : IAsyncLifetime
+{
+    public async ValueTask InitializeAsync() => await stack.ResetSimulatorsAsync();
+
+    public async ValueTask DisposeAsync() => await stack.ResetSimulatorsAsync();
+
+    [Fact]
+    public async Task Retry_after_is_honoured_and_5xx_then_success_completes()
+    {
+        // The simulator's 503 carries Retry-After: 1.
+        await Configure(stack.SimFallback, new { error503Rate = 0.5, seed = 7 });
+        var route = await CreateRouteAsync("retry-after", ("sim-fallback", "deepseek-chat"));
+        var created = await stack.Api.CreateAsync("ra.jsonl", JobApiClient.Jsonl(40, i => new { id = i, text = $"r{i}" }), JobApiClient.Fields(route.Name));
+        var job = await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
+        Assert.Equal(40, job.Counters.Succeeded);
+
+        await using var connection = await stack.OpenDatabaseAsync();
+        await using var command = new Npgsql.NpgsqlCommand("""
+            SELECT a.wait_ms, extract(epoch FROM a.started_at - lag(a.started_at) OVER w) * 1000 - lag(a.latency_ms) OVER w AS gap_ms
+            FROM attempts a WHERE a.job_id = @job WINDOW w AS (PARTITION BY a.item_id ORDER BY a.number)
+            """, connection);
+        command.Parameters.AddWithValue("job", job.Id);
+        var retries = new List<(int Wait, double Gap)>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                if (!reader.IsDBNull(1))
+                {
+                    retries.Add((reader.GetInt32(0), Convert.ToDouble(reader.GetValue(1))));
+                }
+            }
+        }
+        Assert.NotEmpty(retries);
+        Assert.All(retries, r =>
+        {
+            // At least what the provider asked, and not much more (at most 10 % jitter plus scheduling).
+            Assert.InRange(r.Wait, 1000, 1100);
+            Assert.True(r.Gap >= 990, $"the retry came {r.Gap:0} ms after the 503, before Retry-After");
+            Assert.True(r.Gap < 1600, $"the retry came {r.Gap:0} ms after the 503, far later than Retry-After");
+        });
+    }
+
+    [Fact]
+    public async Task A_timed_out_attempt_is_retried()
+    {
+        var sim = stack.SimFallback.BaseAddress!.ToString().TrimEnd('/');
+        var provider = await CreateProviderAsync(new ProviderRequest("slow-" + Suffix(), sim + "/v1", StackFixture.SimulatorKey, TimeoutSeconds: 1));
+        await Configure(stack.SimFallback, new { timeoutRate = 0.4, timeoutHangMs = 5000, seed = 3 });
+        var route = await CreateRouteAsync("timeouts", (provider.Name, "deepseek-chat"));
+        var created = await stack.Api.CreateAsync("t.jsonl", JobApiClient.Jsonl(20, i => new { id = i, text = $"t{i}" }), JobApiClient.Fields(route.Name));
+        var job = await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
+        Assert.Equal(20, job.Counters.Succeeded);
+        Assert.True(await stack.ScalarAsync<long>("SELECT count(*) FROM attempts WHERE job_id = @job AND error_code = 'timeout'", ("job", job.Id)) > 0);
+    }
+
+    [Fact]
+    public async Task Two_workers_share_one_rpm_limit_without_a_429()
+    {
+        const int limit = 600;
+        var sim = stack.SimFallback.BaseAddress!.ToString().TrimEnd('/');
+        var provider = await CreateProviderAsync(new ProviderRequest("limited-" + Suffix(), sim + "/v1", StackFixture.SimulatorKey, RequestsPerMinute: limit));
+        await Configure(stack.SimFallback, new { requestsPerMinute = limit, latencyMs = 20 });
+        var route = await CreateRouteAsync("limited", (provider.Name, "deepseek-chat"));
+        var created = await stack.Api.CreateAsync("l.jsonl", JobApiClient.Jsonl(200, i => new { id = i, text = $"l{i}" }), JobApiClient.Fields(route.Name));
+        var job = await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
+        Assert.Equal(200, job.Counters.Succeeded);
+
+        using var stats = JsonDocument.Parse(await stack.SimFallback.GetStringAsync("/admin/stats"));
+        Assert.Equal(0, stats.RootElement.GetProperty("rateLimited").GetInt64());
+        var span = await stack.ScalarAsync<double>("SELECT extract(epoch FROM max(started_at) - min(started_at)) FROM attempts WHERE job_id = @job", ("job", job.Id));
+        // 200 calls at 10 per second take at least 19.9 s whoever makes them.
+        Assert.True(199 / span <= limit / 60.0 * 1.01, $"{199 / span:0.0} calls/s exceeds the limit of {limit / 60.0:0.0}");
+    }
+
+    [Fact]
+    public async Task A_slow_primary_rolls_the_route_back_and_an_operator_rolls_it_forward()
+    {
+        var route = await CreateRouteAsync("rollback", [("sim-primary", "deepseek-chat"), ("sim-fallback", "deepseek-chat")],
+            new RouteThresholds(EvaluationIntervalSeconds: 2, MinCalls: 5, WindowSeconds: 60));
+        await Configure(stack.SimPrimary, new { latencyMs = 700 });
+        var created = await stack.Api.CreateAsync("rb.jsonl", JobApiClient.Jsonl(300, i => new { id = i, text = $"rb{i}" }), JobApiClient.Fields(route.Name));
+
+        RouteDto current;
+        using (var wait = new CancellationTokenSource(TimeSpan.FromMinutes(1)))
+        {
+            do
+            {
+                await Task.Delay(500, wait.Token);
+                current = (await stack.Api.GetFromJsonAsync<RouteDto>($"/api/routes/{route.Id}", StackFixture.Json))!;
+            }
+            while (current.ActiveTargetPosition == 0);
+        }
+        Assert.Equal(1, current.ActiveTargetPosition);
+        var events = await stack.Api.GetFromJsonAsync<List<RollbackEventDto>>($"/api/routes/{route.Id}/events", StackFixture.Json);
+        var automatic = Assert.Single(events!);
+        Assert.True(automatic.Automatic);
+        Assert.Contains("mean latency", automatic.Reason);
+        Assert.Equal("sim-primary/deepseek-chat", automatic.FromTarget);
+        using (var figures = JsonDocument.Parse(automatic.Figures!))
+        {
+            Assert.True(figures.RootElement.GetProperty("meanLatencyMs").GetDouble() > 500);
+        }
+        await WaitForWebhookAsync(route.Name, automatic: true);
+
+        await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
+        await Configure(stack.SimPrimary, new { latencyMs = 5 });
+        var forward = await stack.Api.PostAsJsonAsync($"/api/routes/{route.Id}/rollforward", new RouteSwitchRequest("primary is fast again"));
+        Assert.True(forward.IsSuccessStatusCode, await forward.Content.ReadAsStringAsync());
+        Assert.Equal(0, (await forward.Content.ReadFromJsonAsync<RouteDto>(StackFixture.Json))!.ActiveTargetPosition);
+        await WaitForWebhookAsync(route.Name, automatic: false);
+        Assert.Equal(2, (await stack.Api.GetFromJsonAsync<List<RollbackEventDto>>($"/api/routes/{route.Id}/events", StackFixture.Json))!.Count);
+
+        var window = await stack.Api.GetFromJsonAsync<RouteWindowDto>($"/api/routes/{route.Id}/window", StackFixture.Json);
+        Assert.Equal("sim-primary/deepseek-chat", window!.ActiveTarget);
+    }
+
+    [Fact]
+    public async Task Provider_health_and_circuits_are_visible()
+    {
+        using var wait = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        List<ProviderHealthDto> health;
+        do
+        {
+            await Task.Delay(500, wait.Token);
+            health = (await stack.Api.GetFromJsonAsync<List<ProviderHealthDto>>("/api/providers/health", StackFixture.Json))!;
+        }
+        while (health.FirstOrDefault(h => h.Name == "sim-primary")?.LastCheck is null);
+        var primary = health.Single(h => h.Name == "sim-primary");
+        Assert.True(primary.LastCheck!.Healthy, primary.LastCheck.Message);
+        Assert.Equal("closed", primary.Circuit);
+    }
+
+    private async Task WaitForWebhookAsync(string route, bool automatic)
+    {
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!stack.Webhooks.Any(w => w.GetProperty("route").GetString() == route && w.GetProperty("automatic").GetBoolean() == automatic))
+        {
+            await Task.Delay(200, wait.Token);
+        }
+        var hook = stack.Webhooks.Last(w => w.GetProperty("route").GetString() == route && w.GetProperty("automatic").GetBoolean() == automatic);
+        foreach (var field in new[] { "from", "to", "reason", "time" })
+        {
+            Assert.True(hook.TryGetProperty(field, out _), $"the webhook has no {field}");
+        }
+    }
+
+    private async Task<ProviderDto> CreateProviderAsync(ProviderRequest request)
+    {
+        var response = await stack.Api.PostAsJsonAsync("/api/providers", request);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        var provider = (await response.Content.ReadFromJsonAsync<ProviderDto>(StackFixture.Json))!;
+        (await stack.Api.PutAsJsonAsync($"/api/providers/{provider.Id}/models/deepseek-chat", new ModelPriceDto("deepseek-chat", 0.42m, 0.42m))).EnsureSuccessStatusCode();
+        return provider;
+    }
+
+    private Task<RouteDto> CreateRouteAsync(string prefix, params (string Provider, string Model)[] targets) => CreateRouteAsync(prefix, targets, null);
+
+    private async Task<RouteDto> CreateRouteAsync(string prefix, (string Provider, string Model)[] targets, RouteThresholds? thresholds)
+    {
+        var response = await stack.Api.PostAsJsonAsync("/api/routes", new RouteRequest($"{prefix}-{Suffix()}", targets.Select(t => new RouteTargetRequest(t.Provider, t.Model)).ToList(), thresholds));
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        return (await response.Content.ReadFromJsonAsync<RouteDto>(StackFixture.Json))!;
+    }
+
+    private static string Suffix() => Guid.NewGuid().ToString("N")[..6];
+
+    private static async Task Configure(HttpClient simulator, object settings) =>
+        (await simulator.PutAsJsonAsync("/admin/config", settings)).EnsureSuccessStatusCode();
+}
