@@ -29,7 +29,10 @@ public sealed class ProviderState(IConnectionMultiplexer redis, TimeProvider tim
         return true;
     }
 
-    public Task RecordSuccessAsync(Guid providerId) => redis.GetDatabase().HashSetAsync(Circuit(providerId), "failures", 0);
+    public Task RecordSuccessAsync(Guid providerId) => RecordSuccessAsync(redis.GetDatabase(), providerId);
+
+    /// <summary>A success closes the run of failures; <paramref name="commands"/> may be a batch.</summary>
+    public static Task RecordSuccessAsync(IDatabaseAsync commands, Guid providerId) => commands.HashSetAsync(Circuit(providerId), "failures", 0);
 
     public Task SaveHealthAsync(Guid providerId, ProviderHealthCheck check) =>
         redis.GetDatabase().StringSetAsync(Health(providerId), JsonSerializer.Serialize(check), TimeSpan.FromHours(1));

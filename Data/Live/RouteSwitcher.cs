@@ -57,12 +57,6 @@ public sealed class RouteSwitcher(
         activity?.SetTag("aspirebatch.route.reason", reason);
 
         var now = time.GetUtcNow();
-        var moved = await db.Routes.Where(r => r.Id == routeId && r.ActiveTargetPosition == expectedFrom)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.ActiveTargetPosition, to).SetProperty(r => r.SwitchedAt, now), cancellationToken);
-        if (moved == 0)
-        {
-            return new(null, "the route's active target changed meanwhile; reload and try again");
-        }
         var figuresJson = figures is null ? null : JsonSerializer.Serialize(figures);
         var entry = new RollbackEvent
         {
@@ -76,8 +70,26 @@ public sealed class RouteSwitcher(
             Figures = figuresJson,
             CreatedAt = now,
         };
-        db.RollbackEvents.Add(entry);
-        await db.SaveChangesAsync(cancellationToken);
+        // The move and its record commit together: nobody sees a switch without its history.
+        var moved = await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
+        {
+            db.ChangeTracker.Clear();
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var count = await db.Routes.Where(r => r.Id == routeId && r.ActiveTargetPosition == expectedFrom)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.ActiveTargetPosition, to).SetProperty(r => r.SwitchedAt, now), cancellationToken);
+            if (count == 0)
+            {
+                return false;
+            }
+            db.RollbackEvents.Add(entry);
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return true;
+        });
+        if (!moved)
+        {
+            return new(null, "the route's active target changed meanwhile; reload and try again");
+        }
         logger.LogWarning("Route {Route} switched from {From} to {To} ({Kind}): {Reason}", route.Name, entry.FromTarget, entry.ToTarget, automatic ? "automatic" : "manual", reason);
 
         await AnnounceAsync(new RouteSwitchAnnouncement(route.Name, routeId, entry.FromTarget, entry.ToTarget, expectedFrom, to, reason, automatic,

@@ -21,7 +21,8 @@ public sealed class TargetWindow(IConnectionMultiplexer redis, TimeProvider time
 
     private static string Key(Guid providerId, string model, long bucket) => $"aspirebatch:window:{providerId:N}:{model}:{bucket}";
 
-    public async Task RecordAsync(Guid providerId, string model, bool success, int latencyMs)
+    /// <summary>Adds a call to the window; <paramref name="alsoInBatch"/> lets a caller send its own commands in the same round trip.</summary>
+    public async Task RecordAsync(Guid providerId, string model, bool success, int latencyMs, Func<IBatch, Task>? alsoInBatch = null)
     {
         var bucket = time.GetUtcNow().ToUnixTimeSeconds() / BucketSeconds;
         var key = Key(providerId, model, bucket);
@@ -29,6 +30,7 @@ public sealed class TargetWindow(IConnectionMultiplexer redis, TimeProvider time
         var batch = redis.GetDatabase().CreateBatch();
         var tasks = new List<Task>
         {
+            alsoInBatch?.Invoke(batch) ?? Task.CompletedTask,
             batch.HashIncrementAsync(key, "calls"),
             batch.HashIncrementAsync(key, "errors", success ? 0 : 1),
             batch.HashIncrementAsync(key, "latency", latencyMs),

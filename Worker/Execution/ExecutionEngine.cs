@@ -54,10 +54,23 @@ public sealed class ExecutionEngine(
                         }
                     }, CancellationToken.None);
                 }
-                if (claimed.Count == 0 || Volatile.Read(ref _inFlight) >= settings.MaxInFlight)
+                if (claimed.Count == 0)
                 {
-                    // Wake when a slot frees up, or poll again for new work.
+                    // Nothing to do (or no slot): look again at the next poll.
                     await slotFreed.WaitAsync(settings.PollMilliseconds, stoppingToken);
+                    continue;
+                }
+                // Claim again once a quarter of the slots is free, or at the next poll: one claim per freed slot
+                // would cost a database round trip per item.
+                var batch = Math.Max(1, settings.MaxInFlight / 4);
+                var deadline = Environment.TickCount64 + settings.PollMilliseconds;
+                while (settings.MaxInFlight - Volatile.Read(ref _inFlight) < batch)
+                {
+                    var remaining = deadline - Environment.TickCount64;
+                    if (remaining <= 0 || !await slotFreed.WaitAsync((int)remaining, stoppingToken))
+                    {
+                        break;
+                    }
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -112,7 +125,7 @@ public sealed class ExecutionEngine(
             try
             {
                 var chain = await targets.ChainAsync(job.RouteId, job.ProviderId, job.ModelName, stoppingToken);
-                outcome = await caller.ProcessAsync(item, job, chain, stoppingToken);
+                outcome = await caller.ProcessAsync(item, job, chain, () => jobs.IsRunning(item.JobId), stoppingToken);
             }
             catch (JobHaltedException)
             {

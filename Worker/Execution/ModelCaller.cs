@@ -23,7 +23,7 @@ public sealed class JobHaltedException() : Exception("the job is no longer runni
 public sealed class CircuitOpenException(string target) : Exception($"the circuit of {target} is open");
 
 /// <summary>What one HTTP call to a provider gave.</summary>
-internal sealed record CallResult(
+public sealed record CallResult(
     int? StatusCode, string? Body, string? ErrorCode, string? ErrorMessage, bool Retryable, TimeSpan? RetryAfter,
     string? Text = null, string? FinishReason = null, int? InputTokens = null, int? OutputTokens = null,
     string? ResponseModel = null, string? ResponseId = null)
@@ -43,16 +43,14 @@ public sealed class ModelCaller
     private readonly ResiliencePipeline<CallResult> _pipeline;
     private readonly WorkerOptions _options;
     private readonly WorkerTelemetry _telemetry;
-    private readonly JobDirectory _jobs;
     private readonly TimeProvider _time;
     private readonly ProviderGuard _guard;
 
-    public ModelCaller(IOptions<WorkerOptions> options, WorkerTelemetry telemetry, JobDirectory jobs, ProviderGuard guard, TimeProvider time)
+    public ModelCaller(IOptions<WorkerOptions> options, WorkerTelemetry telemetry, ProviderGuard guard, TimeProvider time)
     {
         _guard = guard;
         _options = options.Value;
         _telemetry = telemetry;
-        _jobs = jobs;
         _time = time;
         _pipeline = new ResiliencePipelineBuilder<CallResult>()
             .AddRetry(new RetryStrategyOptions<CallResult>
@@ -85,7 +83,8 @@ public sealed class ModelCaller
             .Build();
     }
 
-    public async Task<ItemOutcome> ProcessAsync(ClaimedItem item, RunningJob job, IReadOnlyList<CallTarget> chain, CancellationToken cancellationToken)
+    /// <param name="stillRunning">Asked before every call: false (the job was paused or cancelled) gives the item back.</param>
+    public async Task<ItemOutcome> ProcessAsync(ClaimedItem item, RunningJob job, IReadOnlyList<CallTarget> chain, Func<bool> stillRunning, CancellationToken cancellationToken)
     {
         var attempts = new List<AttemptRecord>();
         CallResult? last = null;
@@ -128,7 +127,7 @@ public sealed class ModelCaller
             {
                 last = await _pipeline.ExecuteAsync(async (ctx, state) =>
                 {
-                    if (!_jobs.IsRunning(job.Id))
+                    if (!stillRunning())
                     {
                         throw new JobHaltedException();
                     }

@@ -20,16 +20,27 @@ public sealed class ProviderGuard(
     /// <summary>Output tokens assumed before the call when a job sets no max_tokens; corrected with the real usage after.</summary>
     private const int AssumedOutputTokens = 256;
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, (bool Open, long CheckedAt)> _circuits = new();
+
+    /// <summary>Whether the provider's circuit is open, asked of Redis at most every 500 ms per provider.</summary>
     public async Task<bool> IsCircuitOpenAsync(CallTarget target)
     {
+        var now = Environment.TickCount64;
+        if (_circuits.TryGetValue(target.ProviderId, out var known) && now - known.CheckedAt < 500)
+        {
+            return known.Open;
+        }
+        bool open;
         try
         {
-            return await providers.IsOpenAsync(target.ProviderId);
+            open = await providers.IsOpenAsync(target.ProviderId);
         }
         catch (RedisException)
         {
-            return false;
+            open = false;
         }
+        _circuits[target.ProviderId] = (open, now);
+        return open;
     }
 
     public int EstimateTokens(ClaimedItem item, RunningJob job) => item.EstimatedInputTokens + (job.MaxTokens ?? AssumedOutputTokens);
@@ -57,7 +68,7 @@ public sealed class ProviderGuard(
     }
 
     /// <summary>After a call: reconcile the token estimate, feed the window and the circuit breaker.</summary>
-    internal async Task ObserveAsync(CallTarget target, int estimatedTokens, CallResult? result, int latencyMs)
+    public async Task ObserveAsync(CallTarget target, int estimatedTokens, CallResult? result, int latencyMs)
     {
         try
         {
@@ -67,12 +78,10 @@ public sealed class ProviderGuard(
                 await limiter.AdjustAsync(new($"aspirebatch:tpm:{target.ProviderId:N}", tpm, 0), used - estimatedTokens);
             }
             var success = result is { Succeeded: true };
-            await window.RecordAsync(target.ProviderId, target.Model, success, latencyMs);
-            if (success)
-            {
-                await providers.RecordSuccessAsync(target.ProviderId);
-            }
-            else if (result is null || (result.Retryable && result.StatusCode != 429))
+            // One round trip: the window and, on success, the end of any run of failures.
+            await window.RecordAsync(target.ProviderId, target.Model, success, latencyMs,
+                success ? batch => ProviderState.RecordSuccessAsync(batch, target.ProviderId) : null);
+            if (!success && (result is null || (result.Retryable && result.StatusCode != 429)))
             {
                 // 5xx, timeouts and broken connections say the provider is unwell; a 429 only says "slower".
                 if (await providers.RecordFailureAsync(target.ProviderId, options.Value.CircuitFailureThreshold, TimeSpan.FromSeconds(options.Value.CircuitBreakSeconds)))

@@ -140,8 +140,16 @@ public sealed class StackFixture : IAsyncLifetime
             {
                 latencyMs = latency, latencyJitterMs = 0, requestsPerMinute = 0, tokensPerMinute = 0,
                 error500Rate = 0.0, error503Rate = 0.0, timeoutRate = 0.0, resetRate = 0.0, malformedJsonRate = 0.0,
+                models = new[] { "deepseek-chat", "gpt-4.1", "claude-sonnet-4-5", "gemini-2.5-flash" },
             })).EnsureSuccessStatusCode();
             (await client.PostAsync("/admin/reset", null)).EnsureSuccessStatusCode();
+        }
+        // A test that broke a simulator on purpose may have opened its circuit: close them all.
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(RedisConnectionString);
+        var server = redis.GetServers()[0];
+        foreach (var key in server.Keys(pattern: "aspirebatch:circuit:*").ToList())
+        {
+            await redis.GetDatabase().KeyDeleteAsync(key);
         }
     }
 

@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using AspireBatch.Contracts;
+using AspireBatch.Data.Domain;
+using AspireBatch.Data.Live;
+using AspireBatch.Worker;
+using AspireBatch.Worker.Execution;
+using AspireBatch.Worker.Limits;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
+using StackExchange.Redis;
+
+namespace AspireBatch.Tests;
+
+/// <summary>The Worker's model caller, run here against the stack's simulators and Redis, exports the spans operators read.</summary>
+public sealed class TelemetryTests(StackFixture stack) : IAsyncLifetime
+{
+    public async ValueTask InitializeAsync() => await stack.ResetSimulatorsAsync();
+
+    public async ValueTask DisposeAsync() => await stack.ResetSimulatorsAsync();
+
+    [Fact]
+    public async Task A_call_a_retry_and_a_fallback_produce_genai_spans_and_events()
+    {
+        var exported = new List<Activity>();
+        using var tracing = Sdk.CreateTracerProviderBuilder().AddSource("AspireBatch").AddInMemoryExporter(exported).Build();
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(stack.RedisConnectionString);
+        var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var options = Options.Create(new WorkerOptions { MaxAttempts = 2, BaseRetryDelayMilliseconds = 50 });
+        var configuration = new ConfigurationBuilder().Build();
+        var guard = new ProviderGuard(new SharedRateLimiter(redis, configuration, NullLogger<SharedRateLimiter>.Instance), new ConcurrencyGate(redis, configuration),
+            new ProviderState(redis, TimeProvider.System), new TargetWindow(redis, TimeProvider.System), options, NullLogger<ProviderGuard>.Instance);
+        using var telemetry = new WorkerTelemetry(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        var caller = new ModelCaller(options, telemetry, guard, TimeProvider.System);
+
+        var providers = await stack.Api.GetFromJsonAsync<List<ProviderDto>>("/api/providers", StackFixture.Json);
+        CallTarget Target(string name) => providers!.Single(p => p.Name == name) is var p
+            ? new CallTarget(p.Id, p.Name, new Uri(p.BaseUrl.TrimEnd('/') + "/"), StackFixture.SimulatorKey, "deepseek-chat", 0.42m, 0.42m, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5))
+            : throw new InvalidOperationException();
+        var job = new RunningJob(Guid.NewGuid(), null, null, "deepseek-chat",
+            new ChatRequestBuilder(new JobRequestSettings(JobInputFormat.Jsonl, null, "Say {{text}}", null, 20, null)), null);
+        var item = new ClaimedItem(1, job.Id, "telemetry-1", """{"id":"telemetry-1","text":"hello"}""", Guid.NewGuid(), 10);
+
+        // The primary answers 503 (retried once), then the item falls back to the second target.
+        (await stack.SimPrimary.PutAsJsonAsync("/admin/config", new { error503Rate = 1.0 })).EnsureSuccessStatusCode();
+        ItemOutcome outcome;
+        using (var parent = WorkerTelemetry.Source.StartActivity("process item"))
+        {
+            outcome = await caller.ProcessAsync(item, job, [Target("sim-primary"), Target("sim-fallback")], () => true, CancellationToken.None);
+        }
+        tracing.ForceFlush();
+
+        Assert.Equal(ItemState.Succeeded, outcome.State);
+        Assert.Equal(3, outcome.Attempts!.Count);
+        var calls = exported.Where(a => a.DisplayName == "chat deepseek-chat").ToList();
+        Assert.Equal(3, calls.Count);
+        Assert.All(calls, c =>
+        {
+            Assert.Equal(ActivityKind.Client, c.Kind);
+            Assert.Equal("chat", c.GetTagItem("gen_ai.operation.name"));
+            Assert.Equal("deepseek-chat", c.GetTagItem("gen_ai.request.model"));
+            Assert.Equal("localhost", c.GetTagItem("server.address"));
+        });
+        var failed = calls.Where(c => (string?)c.GetTagItem("gen_ai.provider.name") == "sim-primary").ToList();
+        Assert.Equal(2, failed.Count);
+        Assert.All(failed, c => Assert.Equal("http_503", c.GetTagItem("error.type")));
+        var answered = calls.Single(c => (string?)c.GetTagItem("gen_ai.provider.name") == "sim-fallback");
+        Assert.Equal("deepseek-chat", answered.GetTagItem("gen_ai.response.model"));
+        Assert.StartsWith("chatcmpl-", (string?)answered.GetTagItem("gen_ai.response.id"));
+        Assert.Equal(outcome.InputTokens, answered.GetTagItem("gen_ai.usage.input_tokens"));
+        Assert.Equal(outcome.OutputTokens, answered.GetTagItem("gen_ai.usage.output_tokens"));
+        Assert.NotNull(answered.GetTagItem("gen_ai.response.finish_reasons"));
+
+        var processing = exported.Single(a => a.DisplayName == "process item");
+        Assert.All(calls, c => Assert.Equal(processing.SpanId, c.ParentSpanId));
+        var retry = Assert.Single(processing.Events, e => e.Name == "retry");
+        Assert.Equal("http_503", retry.Tags.Single(t => t.Key == "retry.cause").Value);
+        Assert.True((long)retry.Tags.Single(t => t.Key == "retry.wait_ms").Value! >= 1000, "the 503 asked for Retry-After: 1");
+        var fallback = Assert.Single(processing.Events, e => e.Name == "fallback");
+        Assert.Equal("sim-primary/deepseek-chat", fallback.Tags.Single(t => t.Key == "fallback.from").Value);
+        Assert.Equal("sim-fallback/deepseek-chat", fallback.Tags.Single(t => t.Key == "fallback.to").Value);
+
+        // Prompt and response text stay out of telemetry.
+        Assert.All(exported.SelectMany(a => a.TagObjects), t => Assert.DoesNotContain("hello", t.Value?.ToString() ?? ""));
+    }
+}
