@@ -20,17 +20,13 @@ public sealed class JobCommands(BatchDbContext db, LiveEvents events, TimeProvid
     public Task<CommandResult> ResumeAsync(Guid id, CancellationToken cancellationToken) =>
         TransitionAsync(id, [JobState.Paused], JobState.Running, null, cancellationToken);
 
-    // Aspire's retrying execution strategy runs a transaction as one retriable unit.
-    public Task<CommandResult> CancelAsync(Guid id, CancellationToken cancellationToken) =>
-        db.Database.CreateExecutionStrategy().ExecuteAsync(() => CancelOnceAsync(id, cancellationToken));
-
-    public Task<CommandResult> RetryFailedAsync(Guid id, string? errorCode, CancellationToken cancellationToken) =>
-        db.Database.CreateExecutionStrategy().ExecuteAsync(() => RetryFailedOnceAsync(id, errorCode, cancellationToken));
-
-    private async Task<CommandResult> CancelOnceAsync(Guid id, CancellationToken cancellationToken)
+    /// <summary>
+    /// Cancels at once: the job stops getting calls within a second. Its pending items are marked cancelled by the
+    /// workers in batches right after (so a million-item job cancels as fast as a small one); calls in flight finish
+    /// and keep their paid result.
+    /// </summary>
+    public async Task<CommandResult> CancelAsync(Guid id, CancellationToken cancellationToken)
     {
-        db.ChangeTracker.Clear();
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var now = time.GetUtcNow();
         var moved = await db.Jobs.Where(j => j.Id == id && j.State != JobState.Completed && j.State != JobState.Failed && j.State != JobState.Cancelled)
             .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobState.Cancelled).SetProperty(j => j.CancelledAt, now)
@@ -39,15 +35,13 @@ public sealed class JobCommands(BatchDbContext db, LiveEvents events, TimeProvid
         {
             return await MissingOrConflict(id, "cancelled", cancellationToken);
         }
-        // Items in flight finish and keep their (paid) result; the rest are cancelled now.
-        var cancelled = await db.Items.Where(i => i.JobId == id && i.State == ItemState.Pending)
-            .ExecuteUpdateAsync(s => s.SetProperty(i => i.State, ItemState.Cancelled).SetProperty(i => i.CompletedAt, now), cancellationToken);
-        await db.Jobs.Where(j => j.Id == id)
-            .ExecuteUpdateAsync(s => s.SetProperty(j => j.CancelledItems, j => j.CancelledItems + cancelled), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
         await events.PublishAsync("job", id);
-        return new(CommandOutcome.Done, Affected: cancelled);
+        return new(CommandOutcome.Done);
     }
+
+    // Aspire's retrying execution strategy runs a transaction as one retriable unit.
+    public Task<CommandResult> RetryFailedAsync(Guid id, string? errorCode, CancellationToken cancellationToken) =>
+        db.Database.CreateExecutionStrategy().ExecuteAsync(() => RetryFailedOnceAsync(id, errorCode, cancellationToken));
 
     private async Task<CommandResult> RetryFailedOnceAsync(Guid id, string? errorCode, CancellationToken cancellationToken)
     {

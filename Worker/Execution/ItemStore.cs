@@ -90,6 +90,25 @@ public sealed class ItemStore(NpgsqlDataSource dataSource)
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken));
     }
 
+    /// <summary>Marks a batch of pending items of cancelled jobs as cancelled, with the jobs' counters; returns how many.</summary>
+    public async Task<int> CancelPendingAsync(int batchSize, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            WITH cancelled AS (
+                UPDATE items SET state = 4, completed_at = now()
+                WHERE id IN (SELECT i.id FROM jobs j JOIN items i ON i.job_id = j.id AND i.state = 0
+                             WHERE j.state = 6 LIMIT @batch FOR UPDATE OF i SKIP LOCKED)
+                RETURNING job_id),
+            counted AS (
+                UPDATE jobs SET cancelled_items = cancelled_items + c.n
+                FROM (SELECT job_id, count(*) AS n FROM cancelled GROUP BY job_id) c
+                WHERE jobs.id = c.job_id)
+            SELECT count(*) FROM cancelled
+            """);
+        command.Parameters.AddWithValue("batch", batchSize);
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken));
+    }
+
     /// <summary>
     /// Writes a batch of outcomes in one transaction: the item (only while its lease token holds), its attempts,
     /// and the job's counters. A worker whose lease expired writes nothing, so no result and no cost lands twice.

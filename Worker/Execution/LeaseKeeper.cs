@@ -21,7 +21,30 @@ public sealed class LeaseKeeper(ItemStore store, IOptions<WorkerOptions> options
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(KeepLeasesAsync(stoppingToken), CancelPendingAsync(stoppingToken));
+
+    /// <summary>Cancelled jobs' pending items become cancelled in batches, within a second or two of the cancel.</summary>
+    private async Task CancelPendingAsync(CancellationToken stoppingToken)
+    {
+        const int batch = 5000;
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                while (await store.CancelPendingAsync(batch, stoppingToken) == batch)
+                {
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogError(e, "Cancelling the pending items of cancelled jobs failed");
+            }
+        }
+    }
+
+    private async Task KeepLeasesAsync(CancellationToken stoppingToken)
     {
         var lease = options.Value.LeaseSeconds;
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, lease / 4.0)));

@@ -19,15 +19,23 @@ public sealed class SharedRateLimiter(IConnectionMultiplexer redis, IConfigurati
     /// <summary>Spacing 1 % wider than the limit absorbs network jitter between our clock and the provider's.</summary>
     public const double SafetyMargin = 1.01;
 
-    // KEYS: the limits; ARGV: per key its interval in microseconds per unit and its units. Returns the wait in µs (0 = granted).
+    /// <summary>
+    /// How far behind schedule a limit may be caught up. A caller woken late (busy machine) would otherwise lose its
+    /// slot for good; 250 ms of catch-up stays inside the 1 % margin over a minute.
+    /// </summary>
+    public const double CatchUpMicros = 250_000;
+
+    // KEYS: the limits; ARGV: per key its interval in microseconds per unit and its units, then the catch-up allowed.
+    // Returns the wait in µs (0 = granted).
     private const string Script = """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+        local catchup = tonumber(ARGV[#ARGV])
         local wait = 0
         local tats = {}
         for i, key in ipairs(KEYS) do
           local tat = tonumber(redis.call('GET', key) or now)
-          if tat < now then tat = now end
+          if tat < now - catchup then tat = now - catchup end
           tats[i] = tat
           if tat - now > wait then wait = tat - now end
         end
@@ -36,7 +44,7 @@ public sealed class SharedRateLimiter(IConnectionMultiplexer redis, IConfigurati
           local interval = tonumber(ARGV[i * 2 - 1])
           local units = tonumber(ARGV[i * 2])
           local tat = tats[i] + interval * units
-          redis.call('SET', key, string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 60000)
+          redis.call('SET', key, string.format('%.0f', tat), 'PX', math.floor(math.max(tat - now, 0) / 1000) + 60000)
         end
         return 0
         """;
@@ -97,7 +105,7 @@ public sealed class SharedRateLimiter(IConnectionMultiplexer redis, IConfigurati
         try
         {
             var keys = demands.Select(d => (RedisKey)d.Key).ToArray();
-            var args = demands.SelectMany(d => new RedisValue[] { Interval(d.PerMinute), d.Units }).ToArray();
+            var args = demands.SelectMany(d => new RedisValue[] { Interval(d.PerMinute), d.Units }).Append(CatchUpMicros).ToArray();
             var wait = (long)await redis.GetDatabase().ScriptEvaluateAsync(Script, keys, args);
             if (_degraded)
             {
