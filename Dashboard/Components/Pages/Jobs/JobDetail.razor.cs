@@ -32,6 +32,14 @@ public partial class JobDetail
         ? $"{Options.Value.AspireDashboardUrl.TrimEnd('/')}/traces/detail/{traceId}"
         : null;
 
+    private static string FormatName(JobInputFormat format) => format switch
+    {
+        JobInputFormat.Jsonl => "JSONL",
+        JobInputFormat.Csv => "CSV",
+        JobInputFormat.OpenAiBatch => "OpenAI Batch",
+        _ => format.ToString(),
+    };
+
     private bool IsActive => _job?.State is JobState.Running or JobState.Queued or JobState.Validating;
 
     protected override async Task OnInitializedAsync()

@@ -1,0 +1,60 @@
+using AspireBatch.Contracts;
+using System.Net.Http.Json;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace AspireBatch.BrowserTests;
+
+public sealed class RouteTests(BrowserStackFixture stack) : BrowserTest(stack)
+{
+    [Fact]
+    public async Task A_route_is_rolled_back_with_a_reason_shown_in_its_history_and_rolled_forward()
+    {
+        var route = await Stack.CreateRouteAsync("rollback", ("sim-primary", "deepseek-chat"), ("sim-fallback", "deepseek-chat"));
+        await SignedInAtAsync("/routes");
+
+        var card = Page.Locator($"[data-testid=route-card][data-route='{route.Name}']");
+        await Expect(card).ToHaveAttributeAsync("data-active-position", "0");
+        await Expect(card.GetByTestId("rollbacks-empty")).ToBeVisibleAsync();
+        await Expect(card.GetByTestId("rollforward-button")).ToBeDisabledAsync();
+
+        // Cancelling the confirmation changes nothing.
+        await card.GetByTestId("rollback-button").ClickAsync();
+        await Expect(Id("confirm-dialog")).ToBeVisibleAsync();
+        await Id("confirm-cancel").ClickAsync();
+        await Expect(Id("confirm-dialog")).ToHaveCountAsync(0);
+        await Expect(card).ToHaveAttributeAsync("data-active-position", "0");
+
+        const string reason = "sim-primary answers slowly since 14:00";
+        await card.GetByTestId("rollback-button").ClickAsync();
+        await Expect(Id("confirm-message")).ToContainTextAsync("sim-fallback/deepseek-chat");
+        await Expect(Id("confirm-yes")).ToBeDisabledAsync(); // a reason is required
+        await Field("confirm-reason").FillAsync(reason);
+        await Id("confirm-yes").ClickAsync();
+
+        await Expect(card).ToHaveAttributeAsync("data-active-position", "1");
+        await Expect(card.Locator("[data-testid=route-target-row][data-active=true]")).ToHaveAttributeAsync("data-position", "1");
+        await Expect(card.GetByTestId("route-active")).ToContainTextAsync("sim-fallback/deepseek-chat");
+        var history = card.GetByTestId("rollback-row");
+        await Expect(history).ToHaveCountAsync(1);
+        await Expect(history.First.GetByTestId("rollback-reason")).ToHaveTextAsync(reason);
+        await Expect(history.First).ToContainTextAsync("manual rollback");
+        await Expect(history.First).ToContainTextAsync("#0 sim-primary/deepseek-chat");
+        await Expect(history.First).ToContainTextAsync("#1 sim-fallback/deepseek-chat");
+        // Manual switches carry no window figures: the column stays empty instead of showing raw JSON.
+        await Expect(history.First.GetByTestId("rollback-figures")).ToHaveTextAsync("");
+        await ScreenshotAsync("routes-rolled-back");
+
+        await card.GetByTestId("rollforward-button").ClickAsync();
+        await Field("confirm-reason").FillAsync("sim-primary is fast again");
+        await Id("confirm-yes").ClickAsync();
+        await Expect(card).ToHaveAttributeAsync("data-active-position", "0");
+        await Expect(history).ToHaveCountAsync(2);
+        // Newest first.
+        await Expect(history.First).ToContainTextAsync("manual roll forward");
+        await Expect(history.First.GetByTestId("rollback-reason")).ToHaveTextAsync("sim-primary is fast again");
+
+        var events = await Stack.Api.GetFromJsonAsync<List<RollbackEventDto>>($"/api/routes/{route.Id}/events", BrowserStackFixture.Json);
+        Assert.Equal([reason, "sim-primary is fast again"], events!.OrderBy(e => e.Id).Select(e => e.Reason));
+    }
+}
