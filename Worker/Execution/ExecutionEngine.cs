@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using AspireBatch.Contracts;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace AspireBatch.Worker.Execution;
 
@@ -17,6 +18,7 @@ public sealed class ExecutionEngine(
     ResultWriter results,
     LeaseKeeper leases,
     IOptions<WorkerOptions> options,
+    IConnectionMultiplexer redis,
     ILogger<ExecutionEngine> logger) : BackgroundService
 {
     public const string RefusedKeyReason = "the provider refused the API key (401/403): fix the provider's key, retry failed items, then resume";
@@ -28,6 +30,7 @@ public sealed class ExecutionEngine(
         var settings = options.Value;
         logger.LogInformation("Worker ready to claim work: {MaxInFlight} calls in flight, lease {Lease} s", settings.MaxInFlight, settings.LeaseSeconds);
         using var slotFreed = new SemaphoreSlim(0);
+        await WatchJobEventsAsync(slotFreed);
         var running = new ConcurrentDictionary<long, Task>();
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -85,6 +88,26 @@ public sealed class ExecutionEngine(
         }
         // Let calls in flight finish so their (paid) results are written.
         await Task.WhenAll(running.Values);
+    }
+
+    /// <summary>New, resumed or retried jobs start at once: the Api's announcement wakes the claim loop.</summary>
+    private async Task WatchJobEventsAsync(SemaphoreSlim wake)
+    {
+        try
+        {
+            await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(LiveEvent.Channel), (_, message) =>
+            {
+                if (System.Text.Json.JsonSerializer.Deserialize<LiveEvent>(message.ToString()) is { Kind: "job" })
+                {
+                    jobs.MarkStale();
+                    wake.Release();
+                }
+            });
+        }
+        catch (RedisException e)
+        {
+            logger.LogWarning(e, "Not subscribed to job announcements; new jobs start within the refresh interval");
+        }
     }
 
     private async Task<IReadOnlyList<ClaimedItem>> ClaimAsync(int free, CancellationToken cancellationToken)

@@ -19,6 +19,9 @@ public sealed class JobDirectory(NpgsqlDataSource dataSource, IOptions<WorkerOpt
     private IReadOnlyDictionary<Guid, JobState> _states = new Dictionary<Guid, JobState>();
     private DateTimeOffset _loadedAt = DateTimeOffset.MinValue;
 
+    /// <summary>A job was created or changed (announced on Redis): look again at the next turn instead of within a second.</summary>
+    public void MarkStale() => _loadedAt = DateTimeOffset.MinValue;
+
     public IReadOnlyCollection<RunningJob> Running => _running.Values.ToList();
 
     public bool IsRunning(Guid jobId) => _running.ContainsKey(jobId);

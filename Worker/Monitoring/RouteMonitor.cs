@@ -1,6 +1,7 @@
 using AspireBatch.Contracts;
 using AspireBatch.Data;
 using AspireBatch.Data.Live;
+using Entities = AspireBatch.Data.Entities;
 using Microsoft.EntityFrameworkCore;
 
 namespace AspireBatch.Worker.Monitoring;
@@ -10,7 +11,7 @@ namespace AspireBatch.Worker.Monitoring;
 /// target when a threshold is crossed (after a minimum number of calls; the window restarts after a switch, so a
 /// route does not flap). Runs on one worker at a time.
 /// </summary>
-public sealed class RouteMonitor(IServiceScopeFactory scopes, LeaderLock leader, TargetWindow window, TimeProvider time, ILogger<RouteMonitor> logger) : BackgroundService
+public sealed class RouteMonitor(IServiceScopeFactory scopes, LeaderLock leader, TargetWindow window, ProviderState providers, TimeProvider time, ILogger<RouteMonitor> logger) : BackgroundService
 {
     private readonly Dictionary<Guid, DateTimeOffset> _lastJudged = [];
 
@@ -33,11 +34,35 @@ public sealed class RouteMonitor(IServiceScopeFactory scopes, LeaderLock leader,
         }
     }
 
+    /// <summary>
+    /// Automatic roll-forward (off unless a route asks for it): once a full window has passed since the last switch,
+    /// and the previous target's provider answers its health check with its circuit closed, the route goes back to it.
+    /// If it misbehaves again the rollback judges it on fresh figures.
+    /// </summary>
+    private async Task<bool> TryRollForwardAsync(IServiceProvider services, Entities.Route route, List<Entities.RouteTarget> targets, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (route.ActiveTargetPosition == 0 || route.SwitchedAt is not { } switchedAt || now - switchedAt < TimeSpan.FromSeconds(route.WindowSeconds))
+        {
+            return false;
+        }
+        var previous = targets[route.ActiveTargetPosition - 1];
+        var health = await providers.ReadAsync(previous.ProviderId, previous.Provider?.Name ?? "?");
+        if (health.Circuit != "closed" || health.LastCheck is not { Healthy: true } check || check.CheckedAt < switchedAt)
+        {
+            return false;
+        }
+        var outcome = await services.GetRequiredService<RouteSwitcher>().SwitchAsync(route.Id, route.ActiveTargetPosition, route.ActiveTargetPosition - 1,
+            $"automatic roll-forward: {previous.Provider?.Name} is healthy again", automatic: true,
+            new { healthCheckLatencyMs = check.LatencyMs, checkedAt = check.CheckedAt, sinceSwitchSeconds = (now - switchedAt).TotalSeconds }, cancellationToken);
+        return outcome.Event is not null;
+    }
+
     private async Task JudgeRoutesAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<BatchDbContext>();
-        var routes = await db.Routes.AsNoTracking().Include(r => r.Targets).Where(r => r.AutoRollback).ToListAsync(cancellationToken);
+        var routes = await db.Routes.AsNoTracking().Include(r => r.Targets).ThenInclude(t => t.Provider)
+            .Where(r => r.AutoRollback || r.AutoRollForward).ToListAsync(cancellationToken);
         var now = time.GetUtcNow();
         foreach (var route in routes)
         {
@@ -47,7 +72,11 @@ public sealed class RouteMonitor(IServiceScopeFactory scopes, LeaderLock leader,
             }
             _lastJudged[route.Id] = now;
             var targets = route.Targets.OrderBy(t => t.Position).ToList();
-            if (route.ActiveTargetPosition >= targets.Count - 1)
+            if (route.AutoRollForward && await TryRollForwardAsync(scope.ServiceProvider, route, targets, now, cancellationToken))
+            {
+                continue;
+            }
+            if (!route.AutoRollback || route.ActiveTargetPosition >= targets.Count - 1)
             {
                 continue; // Nothing to fall back to.
             }

@@ -125,6 +125,32 @@ public sealed class ResilienceTests(StackFixture stack) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_route_that_asks_for_it_rolls_forward_once_the_primary_is_healthy_again()
+    {
+        var route = await CreateRouteAsync("forward", [("sim-primary", "deepseek-chat"), ("sim-fallback", "deepseek-chat")],
+            new RouteThresholds(EvaluationIntervalSeconds: 1, MinCalls: 5, WindowSeconds: 10, AutoRollForward: true));
+        await Configure(stack.SimPrimary, new { latencyMs = 700 });
+        var created = await stack.Api.CreateAsync("fw.jsonl", JobApiClient.Jsonl(100, i => new { id = i, text = $"fw{i}" }), JobApiClient.Fields(route.Name));
+        await WaitForPositionAsync(route.Id, 1);
+        await Configure(stack.SimPrimary, new { latencyMs = 5 });
+        await WaitForPositionAsync(route.Id, 0);
+        var events = await stack.Api.GetFromJsonAsync<List<RollbackEventDto>>($"/api/routes/{route.Id}/events", StackFixture.Json);
+        Assert.Equal(2, events!.Count);
+        Assert.All(events, e => Assert.True(e.Automatic));
+        Assert.StartsWith("automatic roll-forward", events[0].Reason);
+        await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
+    }
+
+    private async Task WaitForPositionAsync(Guid routeId, int position)
+    {
+        using var wait = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        while ((await stack.Api.GetFromJsonAsync<RouteDto>($"/api/routes/{routeId}", StackFixture.Json))!.ActiveTargetPosition != position)
+        {
+            await Task.Delay(500, wait.Token);
+        }
+    }
+
+    [Fact]
     public async Task Provider_health_and_circuits_are_visible()
     {
         using var wait = new CancellationTokenSource(TimeSpan.FromMinutes(1));
