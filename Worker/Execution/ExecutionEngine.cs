@@ -32,16 +32,30 @@ public sealed class ExecutionEngine(
         using var slotFreed = new SemaphoreSlim(0);
         await WatchJobEventsAsync(slotFreed);
         var running = new ConcurrentDictionary<long, Task>();
+        // A few claimed items wait here so a freed slot starts its next call at once; claims then happen in batches
+        // while calls are in flight, instead of one database round trip per item.
+        var prefetched = new Queue<ClaimedItem>();
+        var prefetch = Math.Max(1, settings.MaxInFlight / 2);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 await jobs.RefreshAsync(force: false, stoppingToken);
-                var claimed = await ClaimAsync(settings.MaxInFlight - Volatile.Read(ref _inFlight), stoppingToken);
-                foreach (var item in claimed)
+                var found = true;
+                if (prefetched.Count <= prefetch / 2)
+                {
+                    var claimed = await ClaimAsync(settings.MaxInFlight + prefetch - Volatile.Read(ref _inFlight) - prefetched.Count, stoppingToken);
+                    found = claimed.Count > 0;
+                    foreach (var item in claimed)
+                    {
+                        leases.Hold(item.LeaseToken);
+                        prefetched.Enqueue(item);
+                    }
+                }
+                while (Volatile.Read(ref _inFlight) < settings.MaxInFlight && prefetched.TryDequeue(out var next))
                 {
                     Interlocked.Increment(ref _inFlight);
-                    leases.Hold(item.LeaseToken);
+                    var item = next;
                     running[item.Id] = Task.Run(async () =>
                     {
                         try
@@ -57,23 +71,10 @@ public sealed class ExecutionEngine(
                         }
                     }, CancellationToken.None);
                 }
-                if (claimed.Count == 0)
+                // Wake when a slot frees up (or a job is announced), or poll again for new work.
+                if (!found || prefetched.Count > 0 || Volatile.Read(ref _inFlight) >= settings.MaxInFlight)
                 {
-                    // Nothing to do (or no slot): look again at the next poll.
                     await slotFreed.WaitAsync(settings.PollMilliseconds, stoppingToken);
-                    continue;
-                }
-                // Claim again once a quarter of the slots is free, or at the next poll: one claim per freed slot
-                // would cost a database round trip per item.
-                var batch = Math.Max(1, settings.MaxInFlight / 4);
-                var deadline = Environment.TickCount64 + settings.PollMilliseconds;
-                while (settings.MaxInFlight - Volatile.Read(ref _inFlight) < batch)
-                {
-                    var remaining = deadline - Environment.TickCount64;
-                    if (remaining <= 0 || !await slotFreed.WaitAsync((int)remaining, stoppingToken))
-                    {
-                        break;
-                    }
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -86,7 +87,12 @@ public sealed class ExecutionEngine(
                 await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
             }
         }
-        // Let calls in flight finish so their (paid) results are written.
+        // Claimed items that never started go back to the queue; calls in flight finish so their (paid) results are written.
+        while (prefetched.TryDequeue(out var unstarted))
+        {
+            leases.Release(unstarted.LeaseToken);
+            await results.AddAsync(new ItemOutcome(unstarted, ItemState.Pending));
+        }
         await Task.WhenAll(running.Values);
     }
 
