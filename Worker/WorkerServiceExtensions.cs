@@ -19,6 +19,7 @@ internal static class WorkerServiceExtensions
         builder.Services.AddSingleton<TargetDirectory>();
         builder.Services.AddSingleton<JobDirectory>();
         builder.Services.AddSingleton<SharedRateLimiter>();
+        builder.Services.AddHealthChecks().AddCheck<RateLimitHealthCheck>("rate-limits");
         builder.Services.AddSingleton<ConcurrencyGate>();
         builder.Services.AddSingleton<ProviderGuard>();
         builder.Services.AddSingleton<ModelCaller>();
