@@ -44,6 +44,7 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
         SendAsync<ModelPriceDto>(HttpMethod.Put, $"api/providers/{providerId}/models/{Uri.EscapeDataString(price.Name)}", price, cancellationToken);
     public Task DeleteModelAsync(Guid providerId, string model, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Delete, $"api/providers/{providerId}/models/{Uri.EscapeDataString(model)}", null, cancellationToken);
+    public Task<List<ProviderHealthDto>> GetProviderHealthAsync(CancellationToken cancellationToken) => GetAsync<List<ProviderHealthDto>>("api/providers/health", cancellationToken);
     public Task<CatalogDto> GetCatalogAsync(CancellationToken cancellationToken) => GetAsync<CatalogDto>("api/catalog", cancellationToken);
     public Task<ModelAliasDto> PutAliasAsync(ModelAliasDto alias, CancellationToken cancellationToken) =>
         SendAsync<ModelAliasDto>(HttpMethod.Put, $"api/aliases/{Uri.EscapeDataString(alias.Alias)}", alias, cancellationToken);
@@ -56,6 +57,7 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
     public Task<RouteDto> UpdateRouteAsync(Guid id, RouteRequest request, CancellationToken cancellationToken) => SendAsync<RouteDto>(HttpMethod.Put, $"api/routes/{id}", request, cancellationToken);
     public Task<RouteDto> RollbackAsync(Guid id, RouteSwitchRequest request, CancellationToken cancellationToken) => SendAsync<RouteDto>(HttpMethod.Post, $"api/routes/{id}/rollback", request, cancellationToken);
     public Task<RouteDto> RollForwardAsync(Guid id, RouteSwitchRequest request, CancellationToken cancellationToken) => SendAsync<RouteDto>(HttpMethod.Post, $"api/routes/{id}/rollforward", request, cancellationToken);
+    public Task<RouteWindowDto> GetRouteWindowAsync(Guid id, CancellationToken cancellationToken) => GetAsync<RouteWindowDto>($"api/routes/{id}/window", cancellationToken);
     public Task<List<RollbackEventDto>> GetRouteEventsAsync(Guid id, CancellationToken cancellationToken) => GetAsync<List<RollbackEventDto>>($"api/routes/{id}/events", cancellationToken);
     public Task<List<RollbackEventDto>> GetRecentRollbacksAsync(int limit, CancellationToken cancellationToken) => GetAsync<List<RollbackEventDto>>($"api/rollbacks?limit={limit}", cancellationToken);
 

@@ -81,4 +81,8 @@ public static class Format
         TimeZoneInfo.ConvertTime(value, zone).ToString("yyyy-MM-dd HH:mm:ss", Culture);
 
     public static string Time(DateTimeOffset? value, TimeZoneInfo zone) => value is { } v ? Time(v, zone) : "—";
+
+    /// <summary>Just the clock time in the operator's zone, "14:05:09".</summary>
+    public static string ClockTime(DateTimeOffset value, TimeZoneInfo zone) =>
+        TimeZoneInfo.ConvertTime(value, zone).ToString("HH:mm:ss", Culture);
 }

@@ -125,6 +125,25 @@ public sealed class ApiClientTests
         Assert.DoesNotContain("name=metadata", body);
     }
 
+    [Fact]
+    public async Task Provider_health_and_route_window_are_read_from_their_endpoints()
+    {
+        var handler = new StubHandler(HttpStatusCode.OK, """[{"providerId":"6f1c2d8e-0000-0000-0000-000000000001","name":"openai","circuit":"open","consecutiveFailures":5,"openUntil":"2025-06-01T12:00:30Z","lastCheck":{"healthy":false,"statusCode":503,"latencyMs":240,"message":"down","checkedAt":"2025-06-01T12:00:00Z"}}]""");
+        var api = new BatchApiClient(new HttpClient(handler) { BaseAddress = new Uri("http://api") }, new StubFactory(handler));
+        var health = Assert.Single(await api.GetProviderHealthAsync(Xunit.TestContext.Current.CancellationToken));
+        Assert.Equal("/api/providers/health", handler.Last!.RequestUri!.AbsolutePath);
+        Assert.Equal("open", health.Circuit);
+        Assert.Equal(503, health.LastCheck!.StatusCode);
+
+        var id = Guid.NewGuid();
+        var windowHandler = new StubHandler(HttpStatusCode.OK, """{"routeId":"6f1c2d8e-0000-0000-0000-000000000002","activeTarget":"openai/gpt-4.1","calls":40,"errors":4,"errorRate":0.1,"successRate":0.9,"meanLatencyMs":300,"p95LatencyMs":900,"windowSeconds":300,"thresholds":{},"judged":true,"breach":"error rate 10.0% > 5.0%"}""");
+        api = new BatchApiClient(new HttpClient(windowHandler) { BaseAddress = new Uri("http://api") }, new StubFactory(windowHandler));
+        var window = await api.GetRouteWindowAsync(id, Xunit.TestContext.Current.CancellationToken);
+        Assert.Equal($"/api/routes/{id}/window", windowHandler.Last!.RequestUri!.AbsolutePath);
+        Assert.Equal(900, window.P95LatencyMs);
+        Assert.Equal("error rate 10.0% > 5.0%", window.Breach);
+    }
+
     private sealed class StubHandler : HttpMessageHandler
     {
         private readonly HttpStatusCode _status;
