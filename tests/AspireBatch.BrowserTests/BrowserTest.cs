@@ -34,6 +34,8 @@ public abstract class BrowserTest(BrowserStackFixture stack) : IAsyncLifetime
         });
         Context.SetDefaultTimeout((float)PageTimeout.TotalMilliseconds);
         Context.SetDefaultNavigationTimeout((float)PageTimeout.TotalMilliseconds);
+        // Expectations wait for server round trips (upload, validation, Api calls); CI machines are shared and slow.
+        Assertions.SetDefaultExpectTimeout((float)PageTimeout.TotalMilliseconds);
         Page = await Context.NewPageAsync();
         Page.Console += (_, message) =>
         {
