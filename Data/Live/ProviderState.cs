@@ -29,8 +29,6 @@ public sealed class ProviderState(IConnectionMultiplexer redis, TimeProvider tim
         return true;
     }
 
-    public Task RecordSuccessAsync(Guid providerId) => RecordSuccessAsync(redis.GetDatabase(), providerId);
-
     /// <summary>A success closes the run of failures; <paramref name="commands"/> may be a batch.</summary>
     public static Task RecordSuccessAsync(IDatabaseAsync commands, Guid providerId) => commands.HashSetAsync(Circuit(providerId), "failures", 0);
 

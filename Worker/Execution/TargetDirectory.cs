@@ -63,9 +63,6 @@ public sealed class TargetDirectory(IServiceScopeFactory scopes, ProviderKeyProt
         return providerId is { } p && model is not null && snapshot.Targets.TryGetValue((p, model), out var target) ? [target] : [];
     }
 
-    public async Task<RouteSnapshot?> RouteAsync(Guid routeId, CancellationToken cancellationToken) =>
-        (await CurrentAsync(cancellationToken)).Routes.GetValueOrDefault(routeId);
-
     private async Task<Snapshot> CurrentAsync(CancellationToken cancellationToken)
     {
         var snapshot = _snapshot;

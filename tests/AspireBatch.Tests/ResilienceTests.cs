@@ -84,7 +84,10 @@ public sealed class ResilienceTests(StackFixture stack) : IAsyncLifetime
     [Fact]
     public async Task A_slow_primary_rolls_the_route_back_and_an_operator_rolls_it_forward()
     {
-        var route = await CreateRouteAsync("rollback", [("sim-primary", "deepseek-chat"), ("sim-fallback", "deepseek-chat")],
+        // A provider of its own (on the primary simulator) gives the route a window no earlier test has fed.
+        var sim = stack.SimPrimary.BaseAddress!.ToString().TrimEnd('/');
+        var primary = await CreateProviderAsync(new ProviderRequest("primary-" + Suffix(), sim + "/v1", StackFixture.SimulatorKey));
+        var route = await CreateRouteAsync("rollback", [(primary.Name, "deepseek-chat"), ("sim-fallback", "deepseek-chat")],
             new RouteThresholds(EvaluationIntervalSeconds: 2, MinCalls: 5, WindowSeconds: 60));
         await Configure(stack.SimPrimary, new { latencyMs = 700 });
         var created = await stack.Api.CreateAsync("rb.jsonl", JobApiClient.Jsonl(300, i => new { id = i, text = $"rb{i}" }), JobApiClient.Fields(route.Name));
@@ -105,7 +108,7 @@ public sealed class ResilienceTests(StackFixture stack) : IAsyncLifetime
         var automatic = events[0];
         Assert.True(automatic.Automatic);
         Assert.Contains("mean latency", automatic.Reason);
-        Assert.Equal("sim-primary/deepseek-chat", automatic.FromTarget);
+        Assert.Equal($"{primary.Name}/deepseek-chat", automatic.FromTarget);
         using (var figures = JsonDocument.Parse(automatic.Figures!))
         {
             Assert.True(figures.RootElement.GetProperty("meanLatencyMs").GetDouble() > 500);
@@ -121,7 +124,7 @@ public sealed class ResilienceTests(StackFixture stack) : IAsyncLifetime
         Assert.Equal(2, (await stack.Api.GetFromJsonAsync<List<RollbackEventDto>>($"/api/routes/{route.Id}/events", StackFixture.Json))!.Count);
 
         var window = await stack.Api.GetFromJsonAsync<RouteWindowDto>($"/api/routes/{route.Id}/window", StackFixture.Json);
-        Assert.Equal("sim-primary/deepseek-chat", window!.ActiveTarget);
+        Assert.Equal($"{primary.Name}/deepseek-chat", window!.ActiveTarget);
     }
 
     [Fact]

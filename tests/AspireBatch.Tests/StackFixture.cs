@@ -35,6 +35,9 @@ public sealed class StackFixture : IAsyncLifetime
     public string DatabaseConnectionString { get; private set; } = "";
     public string RedisConnectionString { get; private set; } = "";
 
+    /// <summary>The resources that reported healthy while the stack started.</summary>
+    public List<string> HealthyAtStart { get; } = [];
+
     /// <summary>Every line the Api and Workers logged so far.</summary>
     public IReadOnlyCollection<string> Logs => _logs;
 
@@ -72,9 +75,10 @@ public sealed class StackFixture : IAsyncLifetime
             .AddFilter("Aspire.Hosting", LogLevel.Warning));
         _app = await builder.BuildAsync().WaitAsync(StartTimeout);
         await _app.StartAsync().WaitAsync(StartTimeout);
-        foreach (var resource in new[] { "api", "sim-primary", "sim-fallback", "worker" })
+        foreach (var resource in new[] { "api", "sim-primary", "sim-fallback", "worker", "dashboard", "postgres", "redis-server" })
         {
             await _app.ResourceNotifications.WaitForResourceHealthyAsync(resource).WaitAsync(StartTimeout);
+            HealthyAtStart.Add(resource);
         }
         CaptureLogs("api");
         CaptureLogs("worker");
