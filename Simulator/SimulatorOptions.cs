@@ -3,6 +3,18 @@ using System.Text.Json.Serialization;
 
 namespace AspireBatch.Simulator;
 
+/// <summary>How a drawn 429 says when to come back: the forms OpenAI-compatible providers use.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<RetryAfterFormat>))]
+public enum RetryAfterFormat
+{
+    /// <summary><c>Retry-After: N</c>, whole seconds rounded up.</summary>
+    Seconds,
+    /// <summary><c>Retry-After: &lt;HTTP date&gt;</c>, rounded up to the next whole second.</summary>
+    HttpDate,
+    /// <summary><c>retry-after-ms: N</c> alone (OpenAI's own header).</summary>
+    Milliseconds,
+}
+
 /// <summary>
 /// Settings of the simulator, section <c>Simulator</c>. The values below mirror appsettings.json so that the
 /// simulator behaves the same when it is hosted in-process by tests whose content root has no appsettings.json.
@@ -61,6 +73,18 @@ public sealed record SimulatorOptions
 
     [Range(0.0, 1.0)]
     public double MalformedJsonRate { get; set; }
+
+    /// <summary>
+    /// 429s drawn like the other faults, as from a provider whose shared capacity is busy: unlike the RPM/TPM limits
+    /// they come at any rate and ask for exactly <see cref="RetryAfterMs"/>, in the header form <see cref="RetryAfterFormat"/>.
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double Error429Rate { get; set; }
+
+    [Range(0, 600_000)]
+    public int RetryAfterMs { get; set; } = 1000;
+
+    public RetryAfterFormat RetryAfterFormat { get; set; } = RetryAfterFormat.Seconds;
 
     /// <summary>Seed of the fault draws; 0 = a random seed.</summary>
     public int Seed { get; set; }

@@ -48,4 +48,10 @@ public sealed class WorkerOptions
     /// <summary>How often the route monitor and the provider health checks look (the routes' own intervals still apply).</summary>
     [Range(1, 3600)]
     public int HealthCheckSeconds { get; set; } = 30;
+
+    /// <summary>
+    /// Puts prompt and answer text on model-call spans (gen_ai.input.messages, gen_ai.output.messages). Off: records
+    /// are often personal data and traces are kept and shared more widely than results.
+    /// </summary>
+    public bool CaptureMessageContent { get; set; }
 }

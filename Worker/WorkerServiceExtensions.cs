@@ -21,6 +21,7 @@ internal static class WorkerServiceExtensions
         builder.Services.AddSingleton<SharedRateLimiter>();
         builder.Services.AddHealthChecks().AddCheck<RateLimitHealthCheck>("rate-limits");
         builder.Services.AddSingleton<ConcurrencyGate>();
+        builder.Services.AddSingleton<LiveLimits>();
         builder.Services.AddSingleton<ProviderGuard>();
         builder.Services.AddSingleton<ModelCaller>();
         builder.Services.AddSingleton<ResultWriter>();

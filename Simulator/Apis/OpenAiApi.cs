@@ -89,6 +89,8 @@ public static class OpenAiApi
                 case FaultKind.Error503:
                     context.Response.Headers.RetryAfter = "1";
                     return OpenAiErrors.Overloaded();
+                case FaultKind.Error429:
+                    return BusyRateLimited(context.Response.Headers, model, options, services.Time);
                 case FaultKind.Timeout:
                     return await Hang(context, options, services);
                 case FaultKind.Reset:
@@ -232,6 +234,31 @@ public static class OpenAiApi
         var wait = (retryAfterMs / 1000.0).ToString("0.###", CultureInfo.InvariantCulture);
         return OpenAiErrors.RateLimited(
             $"Rate limit reached for {model} in organization simulator on {what} ({unit}): Limit {limit}. Please try again in {wait}s.", type);
+    }
+
+    /// <summary>A drawn 429: the wait stated in the message is exactly what the header asks, whatever its form.</summary>
+    private static JsonHttpResult<OpenAiErrorResponse> BusyRateLimited(IHeaderDictionary headers, string model, SimulatorOptions options, TimeProvider time)
+    {
+        var wait = TimeSpan.FromMilliseconds(options.RetryAfterMs);
+        switch (options.RetryAfterFormat)
+        {
+            case RetryAfterFormat.Seconds:
+                wait = TimeSpan.FromSeconds(Math.Ceiling(wait.TotalSeconds));
+                headers.RetryAfter = ((long)wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+                break;
+            case RetryAfterFormat.HttpDate:
+                var now = time.GetUtcNow();
+                var at = now + wait;
+                at = new DateTimeOffset(at.Ticks - at.Ticks % TimeSpan.TicksPerSecond, TimeSpan.Zero).AddSeconds(at.Ticks % TimeSpan.TicksPerSecond == 0 ? 0 : 1);
+                wait = at - now;
+                headers.RetryAfter = at.ToString("R", CultureInfo.InvariantCulture);
+                break;
+            case RetryAfterFormat.Milliseconds:
+                headers["retry-after-ms"] = options.RetryAfterMs.ToString(CultureInfo.InvariantCulture);
+                break;
+        }
+        var seconds = wait.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+        return OpenAiErrors.RateLimited($"{model} is busy for this organization's tier. Please try again in {seconds}s.", "requests");
     }
 
     private static Task SimulateLatency(SimulatorOptions options, TimeProvider time, CancellationToken cancellationToken)

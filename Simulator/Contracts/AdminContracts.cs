@@ -16,7 +16,10 @@ public sealed record SimulatorConfigPatch(
     int? TimeoutHangMs = null,
     double? ResetRate = null,
     double? MalformedJsonRate = null,
-    int? Seed = null);
+    int? Seed = null,
+    double? Error429Rate = null,
+    int? RetryAfterMs = null,
+    RetryAfterFormat? RetryAfterFormat = null);
 
 /// <summary>Counters of <c>GET /admin/stats</c>, about the /v1 API only, since start or the last reset.</summary>
 public sealed record SimulatorStats(
@@ -34,7 +37,7 @@ public sealed record SimulatorStats(
     DateTimeOffset Since);
 
 /// <summary>Faults injected, by kind.</summary>
-public sealed record FaultCounts(long Error500, long Error503, long Timeout, long Reset, long MalformedJson)
+public sealed record FaultCounts(long Error500, long Error503, long Timeout, long Reset, long MalformedJson, long Error429)
 {
-    public long Total => Error500 + Error503 + Timeout + Reset + MalformedJson;
+    public long Total => Error500 + Error503 + Timeout + Reset + MalformedJson + Error429;
 }

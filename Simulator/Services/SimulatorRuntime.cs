@@ -13,6 +13,7 @@ public enum FaultKind
     Timeout,
     Reset,
     MalformedJson,
+    Error429,
 }
 
 /// <summary>
@@ -52,6 +53,9 @@ public sealed class SimulatorRuntime
                 TimeoutHangMs = patch.TimeoutHangMs ?? current.TimeoutHangMs,
                 ResetRate = patch.ResetRate ?? current.ResetRate,
                 MalformedJsonRate = patch.MalformedJsonRate ?? current.MalformedJsonRate,
+                Error429Rate = patch.Error429Rate ?? current.Error429Rate,
+                RetryAfterMs = patch.RetryAfterMs ?? current.RetryAfterMs,
+                RetryAfterFormat = patch.RetryAfterFormat ?? current.RetryAfterFormat,
                 Seed = patch.Seed ?? current.Seed,
             };
 
@@ -84,12 +88,12 @@ public sealed class SimulatorRuntime
 
     /// <summary>
     /// One uniform draw per request, compared against the cumulative rates in the order Error500, Error503, Timeout,
-    /// Reset, MalformedJson; so each kind occurs at its configured rate while the rates add up to at most 1 (past 1
+    /// Reset, MalformedJson, Error429; so each kind occurs at its configured rate while the rates add up to at most 1 (past 1
     /// the later kinds get what is left). No draw is taken while every rate is 0.
     /// </summary>
     public FaultKind DrawFault(SimulatorOptions options)
     {
-        if (options.Error500Rate + options.Error503Rate + options.TimeoutRate + options.ResetRate + options.MalformedJsonRate <= 0)
+        if (options.Error500Rate + options.Error503Rate + options.TimeoutRate + options.ResetRate + options.MalformedJsonRate + options.Error429Rate <= 0)
         {
             return FaultKind.None;
         }
@@ -121,7 +125,12 @@ public sealed class SimulatorRuntime
             return FaultKind.Reset;
         }
 
-        return draw < threshold + options.MalformedJsonRate ? FaultKind.MalformedJson : FaultKind.None;
+        if (draw < (threshold += options.MalformedJsonRate))
+        {
+            return FaultKind.MalformedJson;
+        }
+
+        return draw < threshold + options.Error429Rate ? FaultKind.Error429 : FaultKind.None;
     }
 
     private static Dictionary<string, string[]>? Validate(SimulatorOptions options)

@@ -41,6 +41,7 @@ public sealed class ExecutionEngine(
             try
             {
                 await jobs.RefreshAsync(force: false, stoppingToken);
+                await targets.RefreshAsync(stoppingToken);
                 var found = true;
                 if (prefetched.Count <= prefetch / 2)
                 {

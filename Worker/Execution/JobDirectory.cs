@@ -1,3 +1,4 @@
+using AspireBatch.Worker.Limits;
 using AspireBatch.Contracts;
 using AspireBatch.Data.Domain;
 using Microsoft.Extensions.Options;
@@ -13,7 +14,7 @@ public sealed record RunningJob(Guid Id, Guid? RouteId, Guid? ProviderId, string
 /// The jobs workers may take items from, refreshed about every second. A job that leaves this set (paused,
 /// cancelled) gets no new calls; items waiting to retry are released.
 /// </summary>
-public sealed class JobDirectory(NpgsqlDataSource dataSource, IOptions<WorkerOptions> options, TimeProvider time)
+public sealed class JobDirectory(NpgsqlDataSource dataSource, LiveLimits limits, IOptions<WorkerOptions> options, TimeProvider time)
 {
     private IReadOnlyDictionary<Guid, RunningJob> _running = new Dictionary<Guid, RunningJob>();
     private IReadOnlyDictionary<Guid, JobState> _states = new Dictionary<Guid, JobState>();
@@ -66,7 +67,8 @@ public sealed class JobDirectory(NpgsqlDataSource dataSource, IOptions<WorkerOpt
                 continue;
             }
             var cap = reader.IsDBNull(12) ? (int?)null : reader.GetInt32(12);
-            // The request builder is kept; the rate cap is read every time, so a change takes effect within a second.
+            // The request builder is kept; the rate cap is read every time and handed to LiveLimits, so a change
+            // takes effect within a second, also for calls already waiting.
             var existing = _running.GetValueOrDefault(id);
             running[id] = existing is not null ? existing with { RequestsPerMinuteCap = cap } : new RunningJob(id,
                 reader.IsDBNull(2) ? null : reader.GetGuid(2),
@@ -85,6 +87,7 @@ public sealed class JobDirectory(NpgsqlDataSource dataSource, IOptions<WorkerOpt
         }
         _running = running;
         _states = states;
+        limits.SetJobCaps(running.ToDictionary(j => j.Key, j => j.Value.RequestsPerMinuteCap));
         _loadedAt = time.GetUtcNow();
     }
 }

@@ -202,6 +202,10 @@ public sealed class ModelCaller
         activity?.SetTag("gen_ai.request.model", target.Model);
         activity?.SetTag("server.address", target.BaseUrl.Host);
         activity?.SetTag("server.port", target.BaseUrl.Port);
+        if (_options.CaptureMessageContent && activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("gen_ai.input.messages", InputMessagesOf(body));
+        }
         var stopwatch = Stopwatch.StartNew();
         var client = _clients.GetOrAdd((target.ProviderId, target.ConnectTimeout), key => new HttpClient(new SocketsHttpHandler
         {
@@ -231,6 +235,10 @@ public sealed class ModelCaller
                 activity?.SetTag("gen_ai.response.finish_reasons", new[] { result.FinishReason });
                 activity?.SetTag("gen_ai.usage.input_tokens", result.InputTokens);
                 activity?.SetTag("gen_ai.usage.output_tokens", result.OutputTokens);
+                if (_options.CaptureMessageContent && activity is { IsAllDataRequested: true })
+                {
+                    activity.SetTag("gen_ai.output.messages", OutputMessagesOf(result));
+                }
                 var tags = new TagList { { "gen_ai.operation.name", "chat" }, { "gen_ai.provider.name", target.ProviderName }, { "gen_ai.request.model", target.Model } };
                 _telemetry.TokenUsage.Record(result.InputTokens ?? 0, [.. tags, new("gen_ai.token.type", "input")]);
                 _telemetry.TokenUsage.Record(result.OutputTokens ?? 0, [.. tags, new("gen_ai.token.type", "output")]);
@@ -283,6 +291,28 @@ public sealed class ModelCaller
             return new CallResult(status, body.Length > 2000 ? body[..2000] : body, "malformed_response", $"the provider's answer is not a chat completion: {e.Message}", true, null);
         }
     }
+
+    /// <summary>The request's messages in the GenAI conventions' shape: role and text parts.</summary>
+    private static string InputMessagesOf(string body)
+    {
+        var messages = new JsonArray();
+        foreach (var message in JsonNode.Parse(body)?["messages"]?.AsArray() ?? [])
+        {
+            messages.Add(new JsonObject
+            {
+                ["role"] = message?["role"]?.DeepClone(),
+                ["parts"] = new JsonArray(new JsonObject { ["type"] = "text", ["content"] = message?["content"]?.DeepClone() }),
+            });
+        }
+        return messages.ToJsonString();
+    }
+
+    private static string OutputMessagesOf(CallResult result) => new JsonArray(new JsonObject
+    {
+        ["role"] = "assistant",
+        ["parts"] = new JsonArray(new JsonObject { ["type"] = "text", ["content"] = result.Text }),
+        ["finish_reason"] = result.FinishReason,
+    }).ToJsonString();
 
     /// <summary>Retry-After (seconds or an HTTP date) or retry-after-ms, as the provider asked.</summary>
     internal static TimeSpan? RetryAfterOf(HttpResponseMessage response)

@@ -1,5 +1,6 @@
 using AspireBatch.Data;
 using AspireBatch.Data.Services;
+using AspireBatch.Worker.Limits;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -27,7 +28,8 @@ public sealed record CallTarget(
 /// Providers, prices and routes, reloaded every few seconds so edits (a new key, a price, a rollback) reach running
 /// jobs without a restart.
 /// </summary>
-public sealed class TargetDirectory(IServiceScopeFactory scopes, ProviderKeyProtector keys, IOptions<WorkerOptions> options, TimeProvider time, ILogger<TargetDirectory> logger)
+public sealed class TargetDirectory(
+    IServiceScopeFactory scopes, ProviderKeyProtector keys, LiveLimits limits, IOptions<WorkerOptions> options, TimeProvider time, ILogger<TargetDirectory> logger)
 {
     private sealed record Snapshot(
         IReadOnlyDictionary<(Guid Provider, string Model), CallTarget> Targets,
@@ -51,6 +53,9 @@ public sealed class TargetDirectory(IServiceScopeFactory scopes, ProviderKeyProt
         }
         return chain;
     }
+
+    /// <summary>Reloads the catalog when the copy is older than the refresh interval, calls or no calls.</summary>
+    public async Task RefreshAsync(CancellationToken cancellationToken) => await CurrentAsync(cancellationToken);
 
     private static IReadOnlyList<CallTarget> Chain(Snapshot snapshot, Guid? routeId, Guid? providerId, string? model)
     {
@@ -114,6 +119,7 @@ public sealed class TargetDirectory(IServiceScopeFactory scopes, ProviderKeyProt
                     provider.RequestsPerMinute, provider.TokensPerMinute, provider.MaxConcurrency);
             }
         }
+        limits.SetProviders(providers.ToDictionary(p => p.Id, p => new ProviderLimits(p.RequestsPerMinute, p.TokensPerMinute, p.MaxConcurrency)));
         var routeSnapshots = routes.ToDictionary(r => r.Id, r => new RouteSnapshot(r.Id, r.Name, r.ActiveTargetPosition,
             r.Targets.OrderBy(t => t.Position).Select(t => (t.ProviderId, t.ModelName)).ToList()));
         return new Snapshot(targets, routeSnapshots, time.GetUtcNow());

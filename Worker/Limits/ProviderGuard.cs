@@ -14,6 +14,7 @@ public sealed class ProviderGuard(
     ConcurrencyGate concurrency,
     ProviderState providers,
     TargetWindow window,
+    LiveLimits limits,
     IOptions<WorkerOptions> options,
     ILogger<ProviderGuard> logger)
 {
@@ -48,23 +49,30 @@ public sealed class ProviderGuard(
     /// <summary>Waits for the limits, then takes a concurrency slot (released when the call is over, not during backoff).</summary>
     public async Task<IAsyncDisposable?> EnterAsync(CallTarget target, RunningJob job, int estimatedTokens, CancellationToken cancellationToken)
     {
+        // The limits are read again at every look: a change made while this call waits applies to it.
+        await limiter.AcquireAsync(() => Demands(target, job, estimatedTokens), cancellationToken);
+        return limits.Of(target).MaxConcurrency is { } limit
+            ? await concurrency.EnterAsync(target.ProviderId, limit, target.Timeout + TimeSpan.FromSeconds(30), cancellationToken)
+            : null;
+    }
+
+    private List<LimitDemand> Demands(CallTarget target, RunningJob job, int estimatedTokens)
+    {
+        var provider = limits.Of(target);
         var demands = new List<LimitDemand>(3);
-        if (target.RequestsPerMinute is { } rpm)
+        if (provider.RequestsPerMinute is { } rpm)
         {
             demands.Add(new($"aspirebatch:rpm:{target.ProviderId:N}", rpm, 1));
         }
-        if (target.TokensPerMinute is { } tpm)
+        if (provider.TokensPerMinute is { } tpm)
         {
             demands.Add(new($"aspirebatch:tpm:{target.ProviderId:N}", tpm, estimatedTokens));
         }
-        if (job.RequestsPerMinuteCap is { } cap)
+        if (limits.CapOf(job) is { } cap)
         {
             demands.Add(new($"aspirebatch:job-rpm:{job.Id:N}", cap, 1));
         }
-        await limiter.AcquireAsync(demands, cancellationToken);
-        return target.MaxConcurrency is { } limit
-            ? await concurrency.EnterAsync(target.ProviderId, limit, target.Timeout + TimeSpan.FromSeconds(30), cancellationToken)
-            : null;
+        return demands;
     }
 
     /// <summary>After a call: reconcile the token estimate, feed the window and the circuit breaker.</summary>
@@ -72,7 +80,7 @@ public sealed class ProviderGuard(
     {
         try
         {
-            if (target.TokensPerMinute is { } tpm)
+            if (limits.Of(target).TokensPerMinute is { } tpm)
             {
                 var used = result is { Succeeded: true } ? (result.InputTokens ?? 0) + (result.OutputTokens ?? 0) : 0;
                 await limiter.AdjustAsync(new($"aspirebatch:tpm:{target.ProviderId:N}", tpm, 0), used - estimatedTokens);

@@ -66,15 +66,17 @@ public sealed class SharedRateLimiter(IConnectionMultiplexer redis, IConfigurati
     /// <summary>True while Redis is unreachable and limits are enforced locally.</summary>
     public bool Degraded => _degraded;
 
-    public async Task AcquireAsync(IReadOnlyList<LimitDemand> demands, CancellationToken cancellationToken)
+    /// <summary>Waits until every limit grants the call; <paramref name="demands"/> is asked again at each look.</summary>
+    public async Task AcquireAsync(Func<IReadOnlyList<LimitDemand>> demands, CancellationToken cancellationToken)
     {
-        if (demands.Count == 0)
-        {
-            return;
-        }
         while (true)
         {
-            var wait = await TryAcquireAsync(demands);
+            var current = demands();
+            if (current.Count == 0)
+            {
+                return;
+            }
+            var wait = await TryAcquireAsync(current);
             if (wait <= TimeSpan.Zero)
             {
                 return;

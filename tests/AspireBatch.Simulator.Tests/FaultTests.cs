@@ -51,6 +51,39 @@ public sealed class FaultTests
         Assert.Equal(a, await StatusesAsync(first, 40));
     }
 
+    [Theory]
+    [InlineData("Seconds", 1200)]
+    [InlineData("HttpDate", 1200)]
+    [InlineData("Milliseconds", 1200)]
+    public async Task Error429_asks_for_its_wait_in_the_configured_header_form(string format, int retryAfterMs)
+    {
+        await using var sim = await SimulatorHost.StartAsync("Error429Rate=1", $"RetryAfterMs={retryAfterMs}", $"RetryAfterFormat={format}");
+
+        var before = DateTimeOffset.UtcNow;
+        using var response = await sim.PostChatAsync(SimulatorHost.Chat("hi"));
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync(Ct);
+        switch (format)
+        {
+            case "Seconds":
+                Assert.Equal(TimeSpan.FromSeconds(2), response.Headers.RetryAfter?.Delta);
+                Assert.Contains("try again in 2s", body);
+                break;
+            case "HttpDate":
+                var at = response.Headers.RetryAfter?.Date;
+                Assert.NotNull(at);
+                Assert.InRange(at.Value - before, TimeSpan.FromMilliseconds(retryAfterMs), TimeSpan.FromMilliseconds(retryAfterMs + 1000));
+                break;
+            default:
+                Assert.Null(response.Headers.RetryAfter);
+                Assert.Equal("1200", response.Headers.GetValues("retry-after-ms").Single());
+                Assert.Contains("try again in 1.2s", body);
+                break;
+        }
+        Assert.Equal(1, (await sim.GetStatsAsync()).Faults.Error429);
+    }
+
     [Fact]
     public async Task Error503_carries_retry_after_one_second()
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using AspireBatch.Contracts;
@@ -42,10 +43,56 @@ public sealed class ResilienceTests(StackFixture stack) : IAsyncLifetime
         Assert.NotEmpty(retries);
         Assert.All(retries, r =>
         {
-            // At least what the provider asked, and not much more (at most 10 % jitter plus scheduling).
+            // At least what the provider asked, and not much more: at most 10 % jitter, plus scheduling on a busy
+            // machine for the gap (exponential backoff or the 60 s cap would show as far more).
             Assert.InRange(r.Wait, 1000, 1100);
             Assert.True(r.Gap >= 990, $"the retry came {r.Gap:0} ms after the 503, before Retry-After");
-            Assert.True(r.Gap < 1600, $"the retry came {r.Gap:0} ms after the 503, far later than Retry-After");
+            Assert.True(r.Gap < 2500, $"the retry came {r.Gap:0} ms after the 503, far later than Retry-After");
+        });
+    }
+
+    [Theory]
+    [InlineData("Seconds", 1000)]
+    [InlineData("HttpDate", 1500)]
+    [InlineData("Milliseconds", 700)]
+    public async Task A_429_waits_what_retry_after_asks_then_falls_back(string format, int retryAfterMs)
+    {
+        // A busy provider: 429s at random, each asking for a wait in one of the header forms providers use.
+        await Configure(stack.SimFallback, new { error429Rate = 0.6, retryAfterMs, retryAfterFormat = format, seed = 11 });
+        var route = await CreateRouteAsync("busy", ("sim-fallback", "deepseek-chat"), ("sim-primary", "deepseek-chat"));
+        var created = await stack.Api.CreateAsync("busy.jsonl", JobApiClient.Jsonl(30, i => new { id = i, text = $"b{i}" }), JobApiClient.Fields(route.Name));
+        var job = await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
+        Assert.Equal(30, job.Counters.Succeeded);
+
+        await using var connection = await stack.OpenDatabaseAsync();
+        await using var command = new Npgsql.NpgsqlCommand("""
+            SELECT a.error_message, n.wait_ms, n.fallback, extract(epoch FROM n.started_at - a.started_at) * 1000 - a.latency_ms AS gap_ms
+            FROM attempts a JOIN attempts n ON n.item_id = a.item_id AND n.number = a.number + 1
+            WHERE a.job_id = @job AND a.status_code = 429
+            """, connection);
+        command.Parameters.AddWithValue("job", job.Id);
+        var retries = new List<(double Asked, int Wait, double Gap)>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                if (reader.GetBoolean(2))
+                {
+                    continue; // the item had used its attempts on this target: the next one starts at once
+                }
+                // "... Please try again in 1.5s." states the exact wait the header asked for.
+                var message = reader.GetString(0);
+                var asked = double.Parse(message[(message.LastIndexOf("in ", StringComparison.Ordinal) + 3)..].TrimEnd('.', 's'), CultureInfo.InvariantCulture) * 1000;
+                retries.Add((asked, reader.GetInt32(1), Convert.ToDouble(reader.GetValue(3))));
+            }
+        }
+        Assert.NotEmpty(retries);
+        Assert.All(retries, r =>
+        {
+            // An HTTP date is read a few milliseconds after it was written; the other forms are exact.
+            Assert.True(r.Wait >= r.Asked - 50, $"waited {r.Wait} ms where the provider asked for {r.Asked:0} ms");
+            Assert.True(r.Gap >= r.Asked - 50, $"the retry came {r.Gap:0} ms after the 429, before the {r.Asked:0} ms asked");
+            Assert.True(r.Gap < r.Asked * 1.1 + 1500, $"the retry came {r.Gap:0} ms after the 429, far later than the {r.Asked:0} ms asked");
         });
     }
 
@@ -79,6 +126,58 @@ public sealed class ResilienceTests(StackFixture stack) : IAsyncLifetime
         var span = await stack.ScalarAsync<double>("SELECT extract(epoch FROM max(started_at) - min(started_at)) FROM attempts WHERE job_id = @job", ("job", job.Id));
         // 200 calls at 10 per second take at least 19.9 s whoever makes them.
         Assert.True(199 / span <= limit / 60.0 * 1.01, $"{199 / span:0.0} calls/s exceeds the limit of {limit / 60.0:0.0}");
+    }
+
+    [Fact]
+    public async Task A_job_cap_changed_while_the_job_runs_takes_effect()
+    {
+        var route = await CreateRouteAsync("cap", ("sim-fallback", "deepseek-chat"));
+        var created = await stack.Api.CreateAsync("cap.jsonl", JobApiClient.Jsonl(300, i => new { id = i, text = $"c{i}" }),
+            JobApiClient.Fields(route.Name, more: ("startPaused", "true")));
+        (await stack.Api.PutAsJsonAsync($"/api/jobs/{created.Job.Id}/settings", new JobSettingsRequest(60, null))).EnsureSuccessStatusCode();
+        (await stack.Api.PostAsync($"/api/jobs/{created.Job.Id}/resume", null)).EnsureSuccessStatusCode();
+
+        await AssertLimitChangeTakesEffectAsync(created.Job.Id, oldPerMinute: 60,
+            async () => (await stack.Api.PutAsJsonAsync($"/api/jobs/{created.Job.Id}/settings", new JobSettingsRequest(6000, null))).EnsureSuccessStatusCode());
+    }
+
+    [Fact]
+    public async Task A_provider_limit_changed_while_a_job_runs_takes_effect()
+    {
+        var sim = stack.SimFallback.BaseAddress!.ToString().TrimEnd('/');
+        var request = new ProviderRequest("changing-" + Suffix(), sim + "/v1", StackFixture.SimulatorKey, RequestsPerMinute: 60);
+        var provider = await CreateProviderAsync(request);
+        var route = await CreateRouteAsync("changing", (provider.Name, "deepseek-chat"));
+        var created = await stack.Api.CreateAsync("ch.jsonl", JobApiClient.Jsonl(300, i => new { id = i, text = $"ch{i}" }), JobApiClient.Fields(route.Name));
+
+        await AssertLimitChangeTakesEffectAsync(created.Job.Id, oldPerMinute: 60,
+            async () => (await stack.Api.PutAsJsonAsync($"/api/providers/{provider.Id}", request with { ApiKey = null, RequestsPerMinute = 6000 })).EnsureSuccessStatusCode());
+    }
+
+    /// <summary>Holds to the old limit until the change, then goes well past it within seconds, without a restart.</summary>
+    private async Task AssertLimitChangeTakesEffectAsync(Guid jobId, int oldPerMinute, Func<Task> raise)
+    {
+        using (var wait = new CancellationTokenSource(TimeSpan.FromMinutes(1)))
+        {
+            while ((await stack.Api.GetFromJsonAsync<JobDto>($"/api/jobs/{jobId}", StackFixture.Json))!.Counters.Succeeded < 5)
+            {
+                await Task.Delay(250, wait.Token);
+            }
+        }
+        var changedAt = DateTimeOffset.UtcNow;
+        await raise();
+        var job = await stack.Api.WaitForStateAsync(jobId, JobState.Completed, TimeSpan.FromMinutes(3));
+        Assert.Equal(300, job.Counters.Succeeded);
+
+        var before = await stack.ScalarAsync<double>(
+            "SELECT (count(*) - 1) / extract(epoch FROM max(started_at) - min(started_at)) FROM attempts WHERE job_id = @job AND started_at < @at",
+            ("job", jobId), ("at", changedAt));
+        Assert.True(before <= oldPerMinute / 60.0 * 1.01, $"{before:0.00} calls/s before the change, over the old limit");
+        // Ten seconds after the change the old limit allows 10 calls; a change that took effect lets far more through.
+        var afterwards = await stack.ScalarAsync<long>(
+            "SELECT count(*) FROM attempts WHERE job_id = @job AND started_at BETWEEN @at AND @at + interval '10 seconds'",
+            ("job", jobId), ("at", changedAt));
+        Assert.True(afterwards > 3 * 10 * oldPerMinute / 60, $"{afterwards} calls in the 10 s after the change");
     }
 
     [Fact]

@@ -72,7 +72,11 @@ public sealed class StackFixture : IAsyncLifetime
         // Health probes fail by design until each service is up; those retries are not news.
         builder.Services.AddLogging(logging => logging
             .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None)
-            .AddFilter("Aspire.Hosting", LogLevel.Warning));
+            .AddFilter("Aspire.Hosting", LogLevel.Warning)
+            // Resource and HTTP logs go to Logs (below), not to the console: a failure's message must not drown in them.
+            .AddFilter("AspireBatch.AppHost.Resources", LogLevel.Warning)
+            .AddFilter("System.Net.Http.HttpClient", LogLevel.Warning)
+            .AddFilter("Polly", LogLevel.Warning));
         _app = await builder.BuildAsync().WaitAsync(StartTimeout);
         await _app.StartAsync().WaitAsync(StartTimeout);
         foreach (var resource in new[] { "api", "sim-primary", "sim-fallback", "worker", "dashboard", "postgres", "redis-server" })
@@ -143,7 +147,7 @@ public sealed class StackFixture : IAsyncLifetime
             (await client.PutAsJsonAsync("/admin/config", new
             {
                 latencyMs = latency, latencyJitterMs = 0, requestsPerMinute = 0, tokensPerMinute = 0,
-                error500Rate = 0.0, error503Rate = 0.0, timeoutRate = 0.0, resetRate = 0.0, malformedJsonRate = 0.0,
+                error500Rate = 0.0, error503Rate = 0.0, timeoutRate = 0.0, resetRate = 0.0, malformedJsonRate = 0.0, error429Rate = 0.0,
                 models = new[] { "deepseek-chat", "gpt-4.1", "claude-sonnet-4-5", "gemini-2.5-flash" },
             })).EnsureSuccessStatusCode();
             (await client.PostAsync("/admin/reset", null)).EnsureSuccessStatusCode();

@@ -29,13 +29,7 @@ public sealed class TelemetryTests(StackFixture stack) : IAsyncLifetime
         var exported = new List<Activity>();
         using var tracing = Sdk.CreateTracerProviderBuilder().AddSource("AspireBatch").AddInMemoryExporter(exported).Build();
         await using var redis = await ConnectionMultiplexer.ConnectAsync(stack.RedisConnectionString);
-        var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var options = Options.Create(new WorkerOptions { MaxAttempts = 2, BaseRetryDelayMilliseconds = 50 });
-        var configuration = new ConfigurationBuilder().Build();
-        var guard = new ProviderGuard(new SharedRateLimiter(redis, configuration, NullLogger<SharedRateLimiter>.Instance), new ConcurrencyGate(redis, configuration),
-            new ProviderState(redis, TimeProvider.System), new TargetWindow(redis, TimeProvider.System), options, NullLogger<ProviderGuard>.Instance);
-        using var telemetry = new WorkerTelemetry(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
-        var caller = new ModelCaller(options, telemetry, guard, TimeProvider.System);
+        var caller = CallerWith(redis, new WorkerOptions { MaxAttempts = 2, BaseRetryDelayMilliseconds = 50 });
 
         var providers = await stack.Api.GetFromJsonAsync<List<ProviderDto>>("/api/providers", StackFixture.Json);
         CallTarget Target(string name) => providers!.Single(p => p.Name == name) is var p
@@ -86,5 +80,50 @@ public sealed class TelemetryTests(StackFixture stack) : IAsyncLifetime
 
         // Prompt and response text stay out of telemetry.
         Assert.All(exported.SelectMany(a => a.TagObjects), t => Assert.DoesNotContain("hello", t.Value?.ToString() ?? ""));
+    }
+
+    [Fact]
+    public async Task Message_content_is_on_the_span_only_when_the_option_turns_it_on()
+    {
+        var exported = new List<Activity>();
+        using var tracing = Sdk.CreateTracerProviderBuilder().AddSource("AspireBatch").AddInMemoryExporter(exported).Build();
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(stack.RedisConnectionString);
+        var providers = await stack.Api.GetFromJsonAsync<List<ProviderDto>>("/api/providers", StackFixture.Json);
+        var provider = providers!.Single(p => p.Name == "sim-primary");
+        var target = new CallTarget(provider.Id, provider.Name, new Uri(provider.BaseUrl.TrimEnd('/') + "/"), StackFixture.SimulatorKey,
+            "deepseek-chat", 0.42m, 0.42m, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5));
+        var job = new RunningJob(Guid.NewGuid(), null, null, "deepseek-chat",
+            new ChatRequestBuilder(new JobRequestSettings(JobInputFormat.Jsonl, "Be brief.", "Say {{text}}", null, 20, null)), null);
+        var item = new ClaimedItem(1, job.Id, "content-1", """{"id":"content-1","text":"marmalade"}""", Guid.NewGuid(), 10);
+
+        var outcome = await CallerWith(redis, new WorkerOptions { CaptureMessageContent = true }).ProcessAsync(item, job, [target], () => true, CancellationToken.None);
+        tracing.ForceFlush();
+
+        Assert.Equal(ItemState.Succeeded, outcome.State);
+        var call = exported.Single(a => a.DisplayName == "chat deepseek-chat");
+        using var input = System.Text.Json.JsonDocument.Parse((string)call.GetTagItem("gen_ai.input.messages")!);
+        Assert.Equal(["system", "user"], input.RootElement.EnumerateArray().Select(m => m.GetProperty("role").GetString()));
+        Assert.Equal("Say marmalade", input.RootElement[1].GetProperty("parts")[0].GetProperty("content").GetString());
+        using var output = System.Text.Json.JsonDocument.Parse((string)call.GetTagItem("gen_ai.output.messages")!);
+        using var answer = System.Text.Json.JsonDocument.Parse(outcome.ResponseBody!);
+        Assert.Equal(answer.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString(),
+            output.RootElement[0].GetProperty("parts")[0].GetProperty("content").GetString());
+
+        exported.Clear();
+        await CallerWith(redis, new WorkerOptions()).ProcessAsync(item, job, [target], () => true, CancellationToken.None);
+        tracing.ForceFlush();
+        var quiet = exported.Single(a => a.DisplayName == "chat deepseek-chat");
+        Assert.Null(quiet.GetTagItem("gen_ai.input.messages"));
+        Assert.Null(quiet.GetTagItem("gen_ai.output.messages"));
+    }
+
+    private static ModelCaller CallerWith(ConnectionMultiplexer redis, WorkerOptions workerOptions)
+    {
+        var options = Options.Create(workerOptions);
+        var configuration = new ConfigurationBuilder().Build();
+        var guard = new ProviderGuard(new SharedRateLimiter(redis, configuration, NullLogger<SharedRateLimiter>.Instance), new ConcurrencyGate(redis, configuration),
+            new ProviderState(redis, TimeProvider.System), new TargetWindow(redis, TimeProvider.System), new LiveLimits(), options, NullLogger<ProviderGuard>.Instance);
+        var telemetry = new WorkerTelemetry(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        return new ModelCaller(options, telemetry, guard, TimeProvider.System);
     }
 }
