@@ -9,25 +9,9 @@ using Microsoft.Extensions.Options;
 namespace AspireBatch.Api.Apis;
 
 /// <summary>The multipart form that creates a job: a file plus what to do with each record.</summary>
-public sealed class CreateJobForm
+public sealed class CreateJobForm : JobFormFields
 {
     public IFormFile? File { get; set; }
-    /// <summary>jsonl, csv or openai-batch; taken from the file name when absent.</summary>
-    public string? Format { get; set; }
-    /// <summary>A model, an alias or a route. For OpenAI Batch files it may be left out: the lines' model is used.</summary>
-    public string? Model { get; set; }
-    public string? Name { get; set; }
-    public string? SystemTemplate { get; set; }
-    public string? UserTemplate { get; set; }
-    public string? IdField { get; set; }
-    public double? Temperature { get; set; }
-    public int? MaxTokens { get; set; }
-    /// <summary>OpenAI response_format as JSON, e.g. {"type":"json_object"}.</summary>
-    public string? ResponseFormat { get; set; }
-    /// <summary>Free JSON object kept with the job.</summary>
-    public string? Metadata { get; set; }
-    public decimal? BudgetUsd { get; set; }
-    public bool StartPaused { get; set; }
 }
 
 public sealed record JobCreated(JobDto Job, JobEstimate Estimate);

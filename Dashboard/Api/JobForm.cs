@@ -1,25 +1,12 @@
 using System.Globalization;
 using System.Net.Http.Headers;
+using AspireBatch.Contracts;
 
 namespace AspireBatch.Dashboard.Api;
 
 /// <summary>What the New job page sends with the file, for both preview and create.</summary>
-public sealed class JobForm
+public sealed class JobForm : JobFormFields
 {
-    /// <summary>jsonl, csv or openai-batch; null lets the Api decide from the file name.</summary>
-    public string? Format { get; set; }
-    public string? Model { get; set; }
-    public string? Name { get; set; }
-    public string? SystemTemplate { get; set; }
-    public string? UserTemplate { get; set; }
-    public string? IdField { get; set; }
-    public double? Temperature { get; set; }
-    public int? MaxTokens { get; set; }
-    public string? ResponseFormat { get; set; }
-    public string? Metadata { get; set; }
-    public decimal? BudgetUsd { get; set; }
-    public bool StartPaused { get; set; }
-
     public MultipartFormDataContent ToContent(Stream file, string fileName)
     {
         var content = new MultipartFormDataContent();

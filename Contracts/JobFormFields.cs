@@ -1,0 +1,25 @@
+namespace AspireBatch.Contracts;
+
+/// <summary>
+/// The fields of the multipart form that previews or creates a job, besides the file: the Api binds them, the
+/// Dashboard sends them.
+/// </summary>
+public class JobFormFields
+{
+    /// <summary>jsonl, csv or openai-batch; taken from the file name when absent.</summary>
+    public string? Format { get; set; }
+    /// <summary>A model, an alias or a route. For OpenAI Batch files it may be left out: the lines' model is used.</summary>
+    public string? Model { get; set; }
+    public string? Name { get; set; }
+    public string? SystemTemplate { get; set; }
+    public string? UserTemplate { get; set; }
+    public string? IdField { get; set; }
+    public double? Temperature { get; set; }
+    public int? MaxTokens { get; set; }
+    /// <summary>OpenAI response_format as JSON, e.g. {"type":"json_object"}.</summary>
+    public string? ResponseFormat { get; set; }
+    /// <summary>Free JSON object kept with the job.</summary>
+    public string? Metadata { get; set; }
+    public decimal? BudgetUsd { get; set; }
+    public bool StartPaused { get; set; }
+}
