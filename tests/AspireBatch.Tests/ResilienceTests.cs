@@ -124,8 +124,10 @@ public sealed class ResilienceTests(StackFixture stack) : IAsyncLifetime
         using var stats = JsonDocument.Parse(await stack.SimFallback.GetStringAsync("/admin/stats"));
         Assert.Equal(0, stats.RootElement.GetProperty("rateLimited").GetInt64());
         var span = await stack.ScalarAsync<double>("SELECT extract(epoch FROM max(started_at) - min(started_at)) FROM attempts WHERE job_id = @job", ("job", job.Id));
-        // 200 calls at 10 per second take at least 19.9 s whoever makes them.
-        Assert.True(199 / span <= limit / 60.0 * 1.01, $"{199 / span:0.0} calls/s exceeds the limit of {limit / 60.0:0.0}");
+        // 200 calls at 10 per second take at least 19.9 s whoever makes them. Start times are stamped after the slot
+        // is granted, so a stalled process on a busy machine moves single points; 3 % allows for that, while two
+        // workers that did not share the limit would show twice the rate.
+        Assert.True(199 / span <= limit / 60.0 * 1.03, $"{199 / span:0.0} calls/s exceeds the limit of {limit / 60.0:0.0}");
     }
 
     [Fact]
@@ -172,7 +174,8 @@ public sealed class ResilienceTests(StackFixture stack) : IAsyncLifetime
         var before = await stack.ScalarAsync<double>(
             "SELECT (count(*) - 1) / extract(epoch FROM max(started_at) - min(started_at)) FROM attempts WHERE job_id = @job AND started_at < @at",
             ("job", jobId), ("at", changedAt));
-        Assert.True(before <= oldPerMinute / 60.0 * 1.01, $"{before:0.00} calls/s before the change, over the old limit");
+        // A handful of calls a second apart: one stalled timestamp moves this by a tenth; no limit at all would be 100 times more.
+        Assert.True(before <= oldPerMinute / 60.0 * 1.25, $"{before:0.00} calls/s before the change, over the old limit");
         // Ten seconds after the change the old limit allows 10 calls; a change that took effect lets far more through.
         var afterwards = await stack.ScalarAsync<long>(
             "SELECT count(*) FROM attempts WHERE job_id = @job AND started_at BETWEEN @at AND @at + interval '10 seconds'",
