@@ -15,20 +15,20 @@ public static class ProvidersApi
     {
         var api = app.MapGroup("/api").WithTags("Providers and models").RequireAuthorization();
         api.MapGet("/providers", ListProviders).WithName("ListProviders").WithSummary("Providers with their models and prices; keys are never returned");
-        api.MapGet("/providers/{id:guid}", GetProvider).WithName("GetProvider");
+        api.MapGet("/providers/{id:guid}", GetProvider).WithName("GetProvider").WithSummary("A provider with its models and prices; its key shows only as the last 4 characters");
         api.MapGet("/providers/health", ProviderHealth).WithName("GetProviderHealth")
             .WithSummary("Each provider's circuit breaker (shared by all workers) and its last background health check");
         api.MapPost("/providers", CreateProvider).WithName("CreateProvider")
             .WithSummary("Register an OpenAI-compatible provider")
             .WithDescription("Example body: {\"name\":\"deepseek\",\"baseUrl\":\"https://api.deepseek.com/v1\",\"apiKey\":\"sk-...\",\"requestsPerMinute\":3000}. The key is stored encrypted; answers show only its last 4 characters.");
         api.MapPut("/providers/{id:guid}", UpdateProvider).WithName("UpdateProvider").WithSummary("Replace a provider's settings; a null apiKey keeps the stored key");
-        api.MapDelete("/providers/{id:guid}", DeleteProvider).WithName("DeleteProvider");
+        api.MapDelete("/providers/{id:guid}", DeleteProvider).WithName("DeleteProvider").WithSummary("Delete a provider that no route or job uses");
         api.MapPost("/providers/{id:guid}/test", TestProvider).WithName("TestProvider").WithSummary("Call the provider's /models: status, latency and model list");
         api.MapPut("/providers/{id:guid}/models/{model}", PutModel).WithName("PutModelPrice").WithSummary("Add a model to a provider or change its price (USD per million tokens)");
-        api.MapDelete("/providers/{id:guid}/models/{model}", DeleteModel).WithName("DeleteModel");
+        api.MapDelete("/providers/{id:guid}/models/{model}", DeleteModel).WithName("DeleteModel").WithSummary("Remove a model and its price from a provider");
         api.MapGet("/catalog", GetCatalog).WithName("GetCatalog").WithSummary("Every model, alias and route a job may name");
         api.MapPut("/aliases/{alias}", PutAlias).WithName("PutAlias").WithSummary("Point an alias at a model (gpt-4 -> gpt-4.1)");
-        api.MapDelete("/aliases/{alias}", DeleteAlias).WithName("DeleteAlias");
+        api.MapDelete("/aliases/{alias}", DeleteAlias).WithName("DeleteAlias").WithSummary("Delete an alias");
         return api;
     }
 

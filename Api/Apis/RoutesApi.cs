@@ -15,13 +15,13 @@ public static class RoutesApi
     public static RouteGroupBuilder MapRoutesApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").WithTags("Routes and rollback").RequireAuthorization();
-        api.MapGet("/routes", ListRoutes).WithName("ListRoutes");
-        api.MapGet("/routes/{id:guid}", GetRoute).WithName("GetRoute");
+        api.MapGet("/routes", ListRoutes).WithName("ListRoutes").WithSummary("Routes with their ordered targets, active target and rollback thresholds");
+        api.MapGet("/routes/{id:guid}", GetRoute).WithName("GetRoute").WithSummary("A route with its ordered targets, active target and rollback thresholds");
         api.MapPost("/routes", CreateRoute).WithName("CreateRoute")
             .WithSummary("A named route: ordered targets (provider + model); the first is active, the next ones are fallbacks")
             .WithDescription("Example body: {\"name\":\"reviews\",\"targets\":[{\"provider\":\"deepseek\",\"model\":\"deepseek-chat\"},{\"provider\":\"openai\",\"model\":\"gpt-4.1\"}]}");
-        api.MapPut("/routes/{id:guid}", UpdateRoute).WithName("UpdateRoute");
-        api.MapDelete("/routes/{id:guid}", DeleteRoute).WithName("DeleteRoute");
+        api.MapPut("/routes/{id:guid}", UpdateRoute).WithName("UpdateRoute").WithSummary("Replace a route's name and targets, and its thresholds when given");
+        api.MapDelete("/routes/{id:guid}", DeleteRoute).WithName("DeleteRoute").WithSummary("Delete a route that no job uses");
         api.MapPost("/routes/{id:guid}/rollback", Rollback).WithName("RollbackRoute").WithSummary("Move the active target to the next one (or toPosition), with a reason");
         api.MapPost("/routes/{id:guid}/rollforward", RollForward).WithName("RollForwardRoute").WithSummary("Move the active target back to the previous one (or toPosition), with a reason");
         api.MapGet("/routes/{id:guid}/window", Window).WithName("GetRouteWindow").WithSummary("The active target's sliding-window figures beside the thresholds");
