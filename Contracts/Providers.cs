@@ -29,7 +29,16 @@ public sealed record ProviderRequest(
     int? MaxConcurrency = null,
     bool Enabled = true);
 
-public sealed record ModelPriceDto(string Name, decimal InputPricePerMTok, decimal OutputPricePerMTok);
+/// <summary>
+/// A model a provider serves: its price in USD per million tokens and, optionally, limits of its own that apply on top
+/// of the provider's (providers often set lower limits for their larger models).
+/// </summary>
+public sealed record ModelPriceDto(
+    string Name,
+    decimal InputPricePerMTok,
+    decimal OutputPricePerMTok,
+    int? RequestsPerMinute = null,
+    int? TokensPerMinute = null);
 
 public sealed record ConnectionTestResult(bool Success, int? StatusCode, long LatencyMs, string Message, IReadOnlyList<string> Models);
 

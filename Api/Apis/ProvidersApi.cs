@@ -24,7 +24,7 @@ public static class ProvidersApi
         api.MapPut("/providers/{id:guid}", UpdateProvider).WithName("UpdateProvider").WithSummary("Replace a provider's settings; a null apiKey keeps the stored key");
         api.MapDelete("/providers/{id:guid}", DeleteProvider).WithName("DeleteProvider").WithSummary("Delete a provider that no route or job uses");
         api.MapPost("/providers/{id:guid}/test", TestProvider).WithName("TestProvider").WithSummary("Call the provider's /models: status, latency and model list");
-        api.MapPut("/providers/{id:guid}/models/{model}", PutModel).WithName("PutModelPrice").WithSummary("Add a model to a provider or change its price (USD per million tokens)");
+        api.MapPut("/providers/{id:guid}/models/{model}", PutModel).WithName("PutModelPrice").WithSummary("Add a model to a provider or change its price (USD per million tokens) and its own RPM/TPM limits");
         api.MapDelete("/providers/{id:guid}/models/{model}", DeleteModel).WithName("DeleteModel").WithSummary("Remove a model and its price from a provider");
         api.MapGet("/catalog", GetCatalog).WithName("GetCatalog").WithSummary("Every model, alias and route a job may name");
         api.MapPut("/aliases/{alias}", PutAlias).WithName("PutAlias").WithSummary("Point an alias at a model (gpt-4 -> gpt-4.1)");
@@ -127,6 +127,10 @@ public static class ProvidersApi
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["price"] = ["prices cannot be negative"] });
         }
+        if (price.RequestsPerMinute is < 1 || price.TokensPerMinute is < 1)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limits"] = ["requestsPerMinute and tokensPerMinute must be 1 or more, or null for none"] });
+        }
         if (!await db.Providers.AnyAsync(p => p.Id == id, cancellationToken))
         {
             return TypedResults.NotFound();
@@ -139,8 +143,10 @@ public static class ProvidersApi
         }
         entity.InputPricePerMTok = price.InputPricePerMTok;
         entity.OutputPricePerMTok = price.OutputPricePerMTok;
+        entity.RequestsPerMinute = price.RequestsPerMinute;
+        entity.TokensPerMinute = price.TokensPerMinute;
         await db.SaveChangesAsync(cancellationToken);
-        return TypedResults.Ok(new ModelPriceDto(entity.Name, entity.InputPricePerMTok, entity.OutputPricePerMTok));
+        return TypedResults.Ok(ToDto(entity));
     }
 
     public static async Task<Results<NoContent, NotFound>> DeleteModel(Guid id, string model, BatchDbContext db, CancellationToken cancellationToken) =>
@@ -215,6 +221,9 @@ public static class ProvidersApi
 
     public static ProviderDto ToDto(Provider p) => new(p.Id, p.Name, p.BaseUrl, p.EncryptedApiKey is not null, p.ApiKeyLast4,
         p.TimeoutSeconds, p.ConnectTimeoutSeconds, p.RequestsPerMinute, p.TokensPerMinute, p.MaxConcurrency, p.Enabled,
-        p.Models.OrderBy(m => m.Name).Select(m => new ModelPriceDto(m.Name, m.InputPricePerMTok, m.OutputPricePerMTok)).ToList(),
+        p.Models.OrderBy(m => m.Name).Select(ToDto).ToList(),
         p.CreatedAt, p.UpdatedAt);
+
+    private static ModelPriceDto ToDto(ProviderModel m) =>
+        new(m.Name, m.InputPricePerMTok, m.OutputPricePerMTok, m.RequestsPerMinute, m.TokensPerMinute);
 }

@@ -1,6 +1,6 @@
 namespace AspireBatch.Data.Entities;
 
-/// <summary>A model a provider serves, with its price in USD per million tokens.</summary>
+/// <summary>A model a provider serves, with its price in USD per million tokens and optional limits of its own.</summary>
 public sealed class ProviderModel
 {
     public Guid Id { get; set; }
@@ -9,4 +9,7 @@ public sealed class ProviderModel
     public required string Name { get; set; }
     public decimal InputPricePerMTok { get; set; }
     public decimal OutputPricePerMTok { get; set; }
+    /// <summary>Applies on top of the provider's limits, shared by every worker like them.</summary>
+    public int? RequestsPerMinute { get; set; }
+    public int? TokensPerMinute { get; set; }
 }

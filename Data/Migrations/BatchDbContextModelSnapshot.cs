@@ -531,6 +531,14 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("provider_id");
 
+                    b.Property<int?>("RequestsPerMinute")
+                        .HasColumnType("integer")
+                        .HasColumnName("requests_per_minute");
+
+                    b.Property<int?>("TokensPerMinute")
+                        .HasColumnType("integer")
+                        .HasColumnName("tokens_per_minute");
+
                     b.HasKey("Id")
                         .HasName("pk_provider_models");
 

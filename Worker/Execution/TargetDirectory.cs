@@ -19,7 +19,9 @@ public sealed record CallTarget(
     TimeSpan ConnectTimeout,
     int? RequestsPerMinute = null,
     int? TokensPerMinute = null,
-    int? MaxConcurrency = null)
+    int? MaxConcurrency = null,
+    int? ModelRequestsPerMinute = null,
+    int? ModelTokensPerMinute = null)
 {
     public string Describe => $"{ProviderName}/{Model}";
 }
@@ -116,10 +118,11 @@ public sealed class TargetDirectory(
                 targets[(provider.Id, model.Name)] = new CallTarget(provider.Id, provider.Name, baseUrl, key, model.Name,
                     model.InputPricePerMTok, model.OutputPricePerMTok,
                     TimeSpan.FromSeconds(provider.TimeoutSeconds), TimeSpan.FromSeconds(provider.ConnectTimeoutSeconds),
-                    provider.RequestsPerMinute, provider.TokensPerMinute, provider.MaxConcurrency);
+                    provider.RequestsPerMinute, provider.TokensPerMinute, provider.MaxConcurrency, model.RequestsPerMinute, model.TokensPerMinute);
             }
         }
-        limits.SetProviders(providers.ToDictionary(p => p.Id, p => new ProviderLimits(p.RequestsPerMinute, p.TokensPerMinute, p.MaxConcurrency)));
+        limits.SetTargets(targets.ToDictionary(t => t.Key, t => new TargetLimits(
+            t.Value.RequestsPerMinute, t.Value.TokensPerMinute, t.Value.MaxConcurrency, t.Value.ModelRequestsPerMinute, t.Value.ModelTokensPerMinute)));
         var routeSnapshots = routes.ToDictionary(r => r.Id, r => new RouteSnapshot(r.Id, r.Name, r.ActiveTargetPosition,
             r.Targets.OrderBy(t => t.Position).Select(t => (t.ProviderId, t.ModelName)).ToList()));
         return new Snapshot(targets, routeSnapshots, time.GetUtcNow());

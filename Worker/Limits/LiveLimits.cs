@@ -2,8 +2,8 @@ using AspireBatch.Worker.Execution;
 
 namespace AspireBatch.Worker.Limits;
 
-/// <summary>A provider's limits as last read from the catalog.</summary>
-public sealed record ProviderLimits(int? RequestsPerMinute, int? TokensPerMinute, int? MaxConcurrency);
+/// <summary>A target's limits as last read from the catalog: its provider's, and its model's own on top.</summary>
+public sealed record TargetLimits(int? RequestsPerMinute, int? TokensPerMinute, int? MaxConcurrency, int? ModelRequestsPerMinute, int? ModelTokensPerMinute);
 
 /// <summary>
 /// The limits in force now, replaced whenever the directories reload. Calls already waiting for a slot read them at
@@ -12,17 +12,17 @@ public sealed record ProviderLimits(int? RequestsPerMinute, int? TokensPerMinute
 /// </summary>
 public sealed class LiveLimits
 {
-    private volatile IReadOnlyDictionary<Guid, ProviderLimits> _providers = new Dictionary<Guid, ProviderLimits>();
+    private volatile IReadOnlyDictionary<(Guid Provider, string Model), TargetLimits> _targets = new Dictionary<(Guid, string), TargetLimits>();
     private volatile IReadOnlyDictionary<Guid, int?> _jobCaps = new Dictionary<Guid, int?>();
 
-    public void SetProviders(IReadOnlyDictionary<Guid, ProviderLimits> providers) => _providers = providers;
+    public void SetTargets(IReadOnlyDictionary<(Guid Provider, string Model), TargetLimits> targets) => _targets = targets;
 
     public void SetJobCaps(IReadOnlyDictionary<Guid, int?> caps) => _jobCaps = caps;
 
-    /// <summary>The catalog's limits for the target's provider; the target's own copy until the catalog has been read.</summary>
-    public ProviderLimits Of(CallTarget target) => _providers.TryGetValue(target.ProviderId, out var limits)
+    /// <summary>The catalog's limits for the target; the target's own copy until the catalog has been read.</summary>
+    public TargetLimits Of(CallTarget target) => _targets.TryGetValue((target.ProviderId, target.Model), out var limits)
         ? limits
-        : new ProviderLimits(target.RequestsPerMinute, target.TokensPerMinute, target.MaxConcurrency);
+        : new TargetLimits(target.RequestsPerMinute, target.TokensPerMinute, target.MaxConcurrency, target.ModelRequestsPerMinute, target.ModelTokensPerMinute);
 
     public int? CapOf(RunningJob job) => _jobCaps.TryGetValue(job.Id, out var cap) ? cap : job.RequestsPerMinuteCap;
 }

@@ -46,7 +46,7 @@ public sealed class ProviderGuard(
 
     public int EstimateTokens(ClaimedItem item, RunningJob job) => item.EstimatedInputTokens + (job.MaxTokens ?? AssumedOutputTokens);
 
-    /// <summary>Waits for the limits, then takes a concurrency slot (released when the call is over, not during backoff).</summary>
+    /// <summary>Waits for the limits (provider, model, job), then takes a concurrency slot (released when the call is over, not during backoff).</summary>
     public async Task<IAsyncDisposable?> EnterAsync(CallTarget target, RunningJob job, int estimatedTokens, CancellationToken cancellationToken)
     {
         // The limits are read again at every look: a change made while this call waits applies to it.
@@ -58,15 +58,23 @@ public sealed class ProviderGuard(
 
     private List<LimitDemand> Demands(CallTarget target, RunningJob job, int estimatedTokens)
     {
-        var provider = limits.Of(target);
-        var demands = new List<LimitDemand>(3);
-        if (provider.RequestsPerMinute is { } rpm)
+        var current = limits.Of(target);
+        var demands = new List<LimitDemand>(5);
+        if (current.RequestsPerMinute is { } rpm)
         {
-            demands.Add(new($"aspirebatch:rpm:{target.ProviderId:N}", rpm, 1));
+            demands.Add(new(ProviderKey("rpm", target), rpm, 1));
         }
-        if (provider.TokensPerMinute is { } tpm)
+        if (current.TokensPerMinute is { } tpm)
         {
-            demands.Add(new($"aspirebatch:tpm:{target.ProviderId:N}", tpm, estimatedTokens));
+            demands.Add(new(ProviderKey("tpm", target), tpm, estimatedTokens));
+        }
+        if (current.ModelRequestsPerMinute is { } modelRpm)
+        {
+            demands.Add(new(ModelKey("rpm", target), modelRpm, 1));
+        }
+        if (current.ModelTokensPerMinute is { } modelTpm)
+        {
+            demands.Add(new(ModelKey("tpm", target), modelTpm, estimatedTokens));
         }
         if (limits.CapOf(job) is { } cap)
         {
@@ -75,15 +83,24 @@ public sealed class ProviderGuard(
         return demands;
     }
 
+    private static string ProviderKey(string kind, CallTarget target) => $"aspirebatch:{kind}:{target.ProviderId:N}";
+
+    private static string ModelKey(string kind, CallTarget target) => $"aspirebatch:{kind}:{target.ProviderId:N}:{target.Model}";
+
     /// <summary>After a call: reconcile the token estimate, feed the window and the circuit breaker.</summary>
     public async Task ObserveAsync(CallTarget target, int estimatedTokens, CallResult? result, int latencyMs)
     {
         try
         {
-            if (limits.Of(target).TokensPerMinute is { } tpm)
+            var current = limits.Of(target);
+            var used = result is { Succeeded: true } ? (result.InputTokens ?? 0) + (result.OutputTokens ?? 0) : 0;
+            if (current.TokensPerMinute is { } tpm)
             {
-                var used = result is { Succeeded: true } ? (result.InputTokens ?? 0) + (result.OutputTokens ?? 0) : 0;
-                await limiter.AdjustAsync(new($"aspirebatch:tpm:{target.ProviderId:N}", tpm, 0), used - estimatedTokens);
+                await limiter.AdjustAsync(new(ProviderKey("tpm", target), tpm, 0), used - estimatedTokens);
+            }
+            if (current.ModelTokensPerMinute is { } modelTpm)
+            {
+                await limiter.AdjustAsync(new(ModelKey("tpm", target), modelTpm, 0), used - estimatedTokens);
             }
             var success = result is { Succeeded: true };
             // One round trip: the window and, on success, the end of any run of failures.

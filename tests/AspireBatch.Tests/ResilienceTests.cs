@@ -131,6 +131,30 @@ public sealed class ResilienceTests(StackFixture stack) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_model_limit_holds_on_a_provider_without_one()
+    {
+        const int modelLimit = 120;
+        var sim = stack.SimFallback.BaseAddress!.ToString().TrimEnd('/');
+        var provider = await CreateProviderAsync(new ProviderRequest("per-model-" + Suffix(), sim + "/v1", StackFixture.SimulatorKey));
+        var put = await stack.Api.PutAsJsonAsync($"/api/providers/{provider.Id}/models/deepseek-chat",
+            new ModelPriceDto("deepseek-chat", 0.42m, 0.42m, RequestsPerMinute: modelLimit));
+        Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
+        Assert.Equal(modelLimit, (await put.Content.ReadFromJsonAsync<ModelPriceDto>(StackFixture.Json))!.RequestsPerMinute);
+        var refused = await stack.Api.PutAsJsonAsync($"/api/providers/{provider.Id}/models/deepseek-chat",
+            new ModelPriceDto("deepseek-chat", 0.42m, 0.42m, TokensPerMinute: 0));
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+
+        var route = await CreateRouteAsync("per-model", (provider.Name, "deepseek-chat"));
+        var created = await stack.Api.CreateAsync("pm.jsonl", JobApiClient.Jsonl(30, i => new { id = i, text = $"pm{i}" }), JobApiClient.Fields(route.Name));
+        var job = await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
+        Assert.Equal(30, job.Counters.Succeeded);
+
+        var span = await stack.ScalarAsync<double>("SELECT extract(epoch FROM max(started_at) - min(started_at)) FROM attempts WHERE job_id = @job", ("job", job.Id));
+        // 30 calls at 2 per second: about 14.5 s. A stalled timestamp moves this by a few percent; no limit would be 50 times more.
+        Assert.True(29 / span <= modelLimit / 60.0 * 1.05, $"{29 / span:0.00} calls/s exceeds the model's limit of {modelLimit / 60.0:0.0}");
+    }
+
+    [Fact]
     public async Task A_job_cap_changed_while_the_job_runs_takes_effect()
     {
         var route = await CreateRouteAsync("cap", ("sim-fallback", "deepseek-chat"));
