@@ -12,4 +12,9 @@ public sealed class StoredFile
     public Guid? JobId { get; set; }
     public string? OutputKind { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+    /// <summary>
+    /// Set when a batch's output or error file is deleted: the row stays as a tombstone so the batch keeps naming the
+    /// file (as at OpenAI) and reading the batch does not register it again. Uploads are deleted outright.
+    /// </summary>
+    public DateTimeOffset? DeletedAt { get; set; }
 }

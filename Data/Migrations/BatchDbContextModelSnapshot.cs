@@ -734,6 +734,10 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<DateTimeOffset?>("DeletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deleted_at");
+
                     b.Property<string>("FileName")
                         .IsRequired()
                         .HasMaxLength(500)

@@ -76,6 +76,17 @@ public sealed class OpenAiBatchTests(StackFixture stack) : IAsyncLifetime
             Assert.Equal(JsonValueKind.Null, line.GetProperty("error").ValueKind);
         }
         Assert.Equal(Enumerable.Range(0, 1000).Select(i => $"request-{i}").ToHashSet(), seen);
+
+        // Deleting the output file: gone for good, while the batch still names it (as at OpenAI).
+        FileDeletionResult deletedOutput = await files.DeleteFileAsync(typed.OutputFileId);
+        Assert.True(deletedOutput.Deleted);
+        var again = (BatchJob)await batches.GetBatchAsync(operation.BatchId, options: null);
+        Assert.Equal(typed.OutputFileId, again.OutputFileId);
+        Assert.Equal(404, (await Assert.ThrowsAsync<ClientResultException>(() => files.GetFileAsync(typed.OutputFileId))).Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<ClientResultException>(() => files.DownloadFileAsync(typed.OutputFileId))).Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<ClientResultException>(() => files.DeleteFileAsync(typed.OutputFileId))).Status);
+        OpenAIFileCollection outputs = await files.GetFilesAsync(FilePurpose.BatchOutput);
+        Assert.DoesNotContain(outputs, f => f.Id == typed.OutputFileId);
     }
 
     [Fact]

@@ -81,8 +81,13 @@ public sealed class FileStore(BatchDbContext db, NpgsqlDataSource dataSource, Re
         return new OpenAiList<OpenAiFile>(page, page.FirstOrDefault()?.Id, page.LastOrDefault()?.Id, rows.Count > limit);
     }
 
-    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken) =>
-        await db.Files.Where(f => f.Id == id).ExecuteDeleteAsync(cancellationToken) > 0;
+    /// <summary>An upload goes with its bytes; a batch's output or error file becomes a tombstone (see <see cref="StoredFile.DeletedAt"/>).</summary>
+    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        return await db.Files.Where(f => f.Id == id && f.JobId != null).ExecuteUpdateAsync(s => s.SetProperty(f => f.DeletedAt, now), cancellationToken) > 0
+            || await db.Files.Where(f => f.Id == id && f.JobId == null).ExecuteDeleteAsync(cancellationToken) > 0;
+    }
 
     public Task<FileSource?> FindSourceAsync(string id, CancellationToken cancellationToken) =>
         db.Files.AsNoTracking().Where(f => f.Id == id).Select(f => new FileSource(f.Id, f.JobId, f.OutputKind)).FirstOrDefaultAsync(cancellationToken);
@@ -102,7 +107,7 @@ public sealed class FileStore(BatchDbContext db, NpgsqlDataSource dataSource, Re
     public async Task<bool> ReadUploadAsync(string id, Func<Stream, Task> read, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand("SELECT content FROM files WHERE id = @id", connection);
+        await using var command = new NpgsqlCommand("SELECT content FROM files WHERE id = @id AND deleted_at IS NULL", connection);
         command.Parameters.AddWithValue("id", id);
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
@@ -121,7 +126,8 @@ public sealed class FileStore(BatchDbContext db, NpgsqlDataSource dataSource, Re
     /// </summary>
     public async Task<(string? OutputFileId, string? ErrorFileId)> EnsureBatchFilesAsync(Guid jobId, int succeeded, int failedOrCancelled, CancellationToken cancellationToken)
     {
-        var files = await db.Files.AsNoTracking().Where(f => f.JobId == jobId).Select(f => new { f.Id, f.OutputKind }).ToListAsync(cancellationToken);
+        // Deleted ones count: the batch still names them and they are not registered again.
+        var files = await db.Files.AsNoTracking().IgnoreQueryFilters().Where(f => f.JobId == jobId).Select(f => new { f.Id, f.OutputKind }).ToListAsync(cancellationToken);
         if (files.Count == 0)
         {
             foreach (var (kind, count) in new[] { (OutputKind, succeeded), (ErrorKind, failedOrCancelled) })
