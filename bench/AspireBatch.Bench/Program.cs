@@ -33,7 +33,11 @@ var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.As
 ], (o, _) => o.DisableDashboard = true);
 builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning)
     .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None)
-    .AddFilter("AspireBatch.AppHost.Resources", LogLevel.None));
+    .AddFilter("AspireBatch.AppHost.Resources", LogLevel.None)
+    // The host's configuration turns these back on at Information; the figures must not drown in them.
+    .AddFilter("System.Net.Http.HttpClient", LogLevel.Warning)
+    .AddFilter("Aspire.Hosting", LogLevel.Warning)
+    .AddFilter("Polly", LogLevel.Warning));
 await using var app = await builder.BuildAsync();
 await app.StartAsync();
 foreach (var resource in new[] { "api", "worker", "sim-primary", "sim-fallback" })
