@@ -256,7 +256,10 @@ public sealed class ResilienceTests(StackFixture stack) : IAsyncLifetime
     [Fact]
     public async Task A_route_that_asks_for_it_rolls_forward_once_the_primary_is_healthy_again()
     {
-        var route = await CreateRouteAsync("forward", [("sim-primary", "deepseek-chat"), ("sim-fallback", "deepseek-chat")],
+        // A provider of its own: sim-primary's window may hold an earlier test's fast calls, which would hide the slow ones.
+        var sim = stack.SimPrimary.BaseAddress!.ToString().TrimEnd('/');
+        var primary = await CreateProviderAsync(new ProviderRequest("forward-primary-" + Suffix(), sim + "/v1", StackFixture.SimulatorKey));
+        var route = await CreateRouteAsync("forward", [(primary.Name, "deepseek-chat"), ("sim-fallback", "deepseek-chat")],
             new RouteThresholds(EvaluationIntervalSeconds: 1, MinCalls: 5, WindowSeconds: 10, AutoRollForward: true));
         await Configure(stack.SimPrimary, new { latencyMs = 700 });
         var created = await stack.Api.CreateAsync("fw.jsonl", JobApiClient.Jsonl(100, i => new { id = i, text = $"fw{i}" }), JobApiClient.Fields(route.Name));
@@ -272,10 +275,17 @@ public sealed class ResilienceTests(StackFixture stack) : IAsyncLifetime
 
     private async Task WaitForPositionAsync(Guid routeId, int position)
     {
-        using var wait = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromMinutes(1);
         while ((await stack.Api.GetFromJsonAsync<RouteDto>($"/api/routes/{routeId}", StackFixture.Json))!.ActiveTargetPosition != position)
         {
-            await Task.Delay(500, wait.Token);
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                // Say what the monitor saw, so a failure explains itself.
+                var window = await stack.Api.GetStringAsync($"/api/routes/{routeId}/window");
+                var health = await stack.Api.GetStringAsync("/api/providers/health");
+                Assert.Fail($"the route did not move to target {position} within a minute; window: {window}; health: {health}");
+            }
+            await Task.Delay(500);
         }
     }
 
