@@ -87,7 +87,7 @@ public sealed class JobDirectory(NpgsqlDataSource dataSource, LiveLimits limits,
         }
         _running = running;
         _states = states;
-        limits.SetJobCaps(running.ToDictionary(j => j.Key, j => j.Value.RequestsPerMinuteCap));
+        limits.SetJobs(running);
         _loadedAt = time.GetUtcNow();
     }
 }

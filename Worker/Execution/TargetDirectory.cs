@@ -121,8 +121,7 @@ public sealed class TargetDirectory(
                     provider.RequestsPerMinute, provider.TokensPerMinute, provider.MaxConcurrency, model.RequestsPerMinute, model.TokensPerMinute);
             }
         }
-        limits.SetTargets(targets.ToDictionary(t => t.Key, t => new TargetLimits(
-            t.Value.RequestsPerMinute, t.Value.TokensPerMinute, t.Value.MaxConcurrency, t.Value.ModelRequestsPerMinute, t.Value.ModelTokensPerMinute)));
+        limits.SetTargets(targets);
         var routeSnapshots = routes.ToDictionary(r => r.Id, r => new RouteSnapshot(r.Id, r.Name, r.ActiveTargetPosition,
             r.Targets.OrderBy(t => t.Position).Select(t => (t.ProviderId, t.ModelName)).ToList()));
         return new Snapshot(targets, routeSnapshots, time.GetUtcNow());

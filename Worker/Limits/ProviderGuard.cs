@@ -51,14 +51,14 @@ public sealed class ProviderGuard(
     {
         // The limits are read again at every look: a change made while this call waits applies to it.
         await limiter.AcquireAsync(() => Demands(target, job, estimatedTokens), cancellationToken);
-        return limits.Of(target).MaxConcurrency is { } limit
+        return limits.Current(target).MaxConcurrency is { } limit
             ? await concurrency.EnterAsync(target.ProviderId, limit, target.Timeout + TimeSpan.FromSeconds(30), cancellationToken)
             : null;
     }
 
     private List<LimitDemand> Demands(CallTarget target, RunningJob job, int estimatedTokens)
     {
-        var current = limits.Of(target);
+        var current = limits.Current(target);
         var demands = new List<LimitDemand>(5);
         if (current.RequestsPerMinute is { } rpm)
         {
@@ -76,7 +76,7 @@ public sealed class ProviderGuard(
         {
             demands.Add(new(ModelKey("tpm", target), modelTpm, estimatedTokens));
         }
-        if (limits.CapOf(job) is { } cap)
+        if (limits.Current(job).RequestsPerMinuteCap is { } cap)
         {
             demands.Add(new($"aspirebatch:job-rpm:{job.Id:N}", cap, 1));
         }
@@ -92,7 +92,7 @@ public sealed class ProviderGuard(
     {
         try
         {
-            var current = limits.Of(target);
+            var current = limits.Current(target);
             var used = result is { Succeeded: true } ? (result.InputTokens ?? 0) + (result.OutputTokens ?? 0) : 0;
             if (current.TokensPerMinute is { } tpm)
             {

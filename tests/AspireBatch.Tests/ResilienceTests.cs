@@ -22,24 +22,7 @@ public sealed class ResilienceTests(StackFixture stack) : IAsyncLifetime
         var job = await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
         Assert.Equal(40, job.Counters.Succeeded);
 
-        await using var connection = await stack.OpenDatabaseAsync();
-        await using var command = new Npgsql.NpgsqlCommand("""
-            SELECT a.wait_ms, extract(epoch FROM a.started_at - lag(a.started_at) OVER w) * 1000 - lag(a.latency_ms) OVER w AS gap_ms
-            FROM attempts a WHERE a.job_id = @job WINDOW w AS (PARTITION BY a.item_id ORDER BY a.number)
-            """, connection);
-        // Only retries of the same target wait; a fallback starts at once.
-        command.Parameters.AddWithValue("job", job.Id);
-        var retries = new List<(int Wait, double Gap)>();
-        await using (var reader = await command.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                if (!reader.IsDBNull(1) && reader.GetInt32(0) > 0)
-                {
-                    retries.Add((reader.GetInt32(0), Convert.ToDouble(reader.GetValue(1))));
-                }
-            }
-        }
+        var retries = await RetriesAfterAsync(job.Id, 503);
         Assert.NotEmpty(retries);
         Assert.All(retries, r =>
         {
@@ -64,28 +47,10 @@ public sealed class ResilienceTests(StackFixture stack) : IAsyncLifetime
         var job = await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
         Assert.Equal(30, job.Counters.Succeeded);
 
-        await using var connection = await stack.OpenDatabaseAsync();
-        await using var command = new Npgsql.NpgsqlCommand("""
-            SELECT a.error_message, n.wait_ms, n.fallback, extract(epoch FROM n.started_at - a.started_at) * 1000 - a.latency_ms AS gap_ms
-            FROM attempts a JOIN attempts n ON n.item_id = a.item_id AND n.number = a.number + 1
-            WHERE a.job_id = @job AND a.status_code = 429
-            """, connection);
-        command.Parameters.AddWithValue("job", job.Id);
-        var retries = new List<(double Asked, int Wait, double Gap)>();
-        await using (var reader = await command.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                if (reader.GetBoolean(2))
-                {
-                    continue; // the item had used its attempts on this target: the next one starts at once
-                }
-                // "... Please try again in 1.5s." states the exact wait the header asked for.
-                var message = reader.GetString(0);
-                var asked = double.Parse(message[(message.LastIndexOf("in ", StringComparison.Ordinal) + 3)..].TrimEnd('.', 's'), CultureInfo.InvariantCulture) * 1000;
-                retries.Add((asked, reader.GetInt32(1), Convert.ToDouble(reader.GetValue(3))));
-            }
-        }
+        // "... Please try again in 1.5s." states the exact wait the header asked for.
+        var retries = (await RetriesAfterAsync(job.Id, 429)).Select(r => (
+            Asked: double.Parse(r.Message[(r.Message.LastIndexOf("in ", StringComparison.Ordinal) + 3)..].TrimEnd('.', 's'), CultureInfo.InvariantCulture) * 1000,
+            r.Wait, r.Gap)).ToList();
         Assert.NotEmpty(retries);
         Assert.All(retries, r =>
         {
@@ -271,6 +236,30 @@ public sealed class ResilienceTests(StackFixture stack) : IAsyncLifetime
         Assert.All(events, e => Assert.True(e.Automatic));
         Assert.StartsWith("automatic roll-forward", events[0].Reason);
         await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
+    }
+
+    /// <summary>
+    /// Each retry of the same target after an attempt that got <paramref name="status"/>: the failed attempt's message,
+    /// the wait the worker recorded, and the gap between the failed answer and the retry. A fallback starts at once
+    /// and is left out.
+    /// </summary>
+    private async Task<List<(string Message, int Wait, double Gap)>> RetriesAfterAsync(Guid jobId, int status)
+    {
+        await using var connection = await stack.OpenDatabaseAsync();
+        await using var command = new Npgsql.NpgsqlCommand("""
+            SELECT a.error_message, n.wait_ms, extract(epoch FROM n.started_at - a.started_at) * 1000 - a.latency_ms AS gap_ms
+            FROM attempts a JOIN attempts n ON n.item_id = a.item_id AND n.number = a.number + 1
+            WHERE a.job_id = @job AND a.status_code = @status AND NOT n.fallback
+            """, connection);
+        command.Parameters.AddWithValue("job", jobId);
+        command.Parameters.AddWithValue("status", status);
+        var retries = new List<(string, int, double)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            retries.Add((reader.IsDBNull(0) ? "" : reader.GetString(0), reader.GetInt32(1), Convert.ToDouble(reader.GetValue(2))));
+        }
+        return retries;
     }
 
     private async Task WaitForPositionAsync(Guid routeId, int position)
