@@ -22,15 +22,6 @@ public sealed class JobHaltedException() : Exception("the job is no longer runni
 /// <summary>Every target of the item has its circuit open: the item goes back to the queue.</summary>
 public sealed class CircuitOpenException(string target) : Exception($"the circuit of {target} is open");
 
-/// <summary>What one HTTP call to a provider gave.</summary>
-public sealed record CallResult(
-    int? StatusCode, string? Body, string? ErrorCode, string? ErrorMessage, bool Retryable, TimeSpan? RetryAfter,
-    string? Text = null, string? FinishReason = null, int? InputTokens = null, int? OutputTokens = null,
-    string? ResponseModel = null, string? ResponseId = null)
-{
-    public bool Succeeded => ErrorCode is null;
-}
-
 /// <summary>
 /// Sends an item to its targets in order. Per target: Polly retries 429, 5xx, timeouts and connection errors with
 /// exponential backoff and jitter, or exactly the provider's Retry-After when it sends one; 400/401/403/404 are not
