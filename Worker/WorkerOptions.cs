@@ -32,6 +32,10 @@ public sealed class WorkerOptions
     [Range(1, 60_000)]
     public int BaseRetryDelayMilliseconds { get; set; } = 500;
 
+    /// <summary>Our own failures (Redis, Postgres, a bug) an item may meet before it stops with internal_error_limit; until then it goes back to the queue.</summary>
+    [Range(1, 1000)]
+    public int MaxInternalErrors { get; set; } = 10;
+
     [Range(1, 600)]
     public int CatalogRefreshSeconds { get; set; } = 2;
 

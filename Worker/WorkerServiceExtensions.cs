@@ -26,6 +26,10 @@ internal static class WorkerServiceExtensions
         builder.Services.AddSingleton<ModelCaller>();
         builder.Services.AddSingleton<ResultWriter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ResultWriter>());
+        builder.Services.AddSingleton<ProviderClient>();
+        // Before the engine, so it stops after it: calls still in flight at shutdown need their marks written.
+        builder.Services.AddSingleton<CallJournal>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<CallJournal>());
         builder.Services.AddHostedService<ExecutionEngine>();
         builder.Services.AddSingleton<LeaseKeeper>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());

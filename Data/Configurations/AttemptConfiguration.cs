@@ -15,6 +15,8 @@ internal sealed class AttemptConfiguration : IEntityTypeConfiguration<Attempt>
         builder.Property(a => a.ErrorCode).HasMaxLength(100);
         builder.HasIndex(a => a.ItemId);
         builder.Property(a => a.CostUsd).HasPrecision(20, 10);
+        builder.Property(a => a.PossibleCostUsd).HasPrecision(20, 10);
+        builder.Property(a => a.UsageSource).HasMaxLength(16);
         // Usage reports group calls by time, provider and model.
         builder.HasIndex(a => new { a.StartedAt });
         builder.HasIndex(a => new { a.ProviderName, a.ModelName, a.StartedAt });

@@ -14,6 +14,10 @@ internal sealed class ItemConfiguration : IEntityTypeConfiguration<Item>
         builder.Property(i => i.Payload).HasColumnType("jsonb");
         builder.Property(i => i.CostUsd).HasPrecision(20, 10);
         builder.Property(i => i.ErrorCode).HasMaxLength(100);
+        builder.Property(i => i.UsageSource).HasMaxLength(16);
+        builder.Property(i => i.InFlightCostUsd).HasPrecision(20, 10);
+        builder.Property(i => i.InFlightModel).HasMaxLength(200);
+        builder.Property(i => i.InDoubtCostUsd).HasPrecision(20, 10);
         builder.HasOne<Job>().WithMany().HasForeignKey(i => i.JobId).OnDelete(DeleteBehavior.Cascade);
 
         // One record per id within a job; also the lookup for the OpenAI custom_id.

@@ -15,6 +15,8 @@ internal sealed class JobConfiguration : IEntityTypeConfiguration<Job>
         builder.Property(j => j.ResponseFormat).HasColumnType("jsonb");
         builder.Property(j => j.Metadata).HasColumnType("jsonb");
         builder.Property(j => j.CostUsd).HasPrecision(20, 10);
+        builder.Property(j => j.EstimatedUsageCostUsd).HasPrecision(20, 10);
+        builder.Property(j => j.InDoubtCostUsd).HasPrecision(20, 10);
         builder.Property(j => j.EstimatedCostBoundUsd).HasPrecision(20, 10);
         builder.Property(j => j.BudgetUsd).HasPrecision(20, 10);
         builder.HasIndex(j => j.State);

@@ -14,5 +14,6 @@ internal sealed class ProviderModelConfiguration : IEntityTypeConfiguration<Prov
         builder.HasIndex(m => m.Name);
         builder.Property(m => m.InputPricePerMTok).HasPrecision(18, 6);
         builder.Property(m => m.OutputPricePerMTok).HasPrecision(18, 6);
+        builder.Property(m => m.CachedInputPricePerMTok).HasPrecision(18, 6);
     }
 }

@@ -7,4 +7,15 @@ public static class Pricing
 
     public static decimal Cost(long inputTokens, long outputTokens, decimal inputPricePerMTok, decimal outputPricePerMTok) =>
         (inputTokens * inputPricePerMTok + outputTokens * outputPricePerMTok) / 1_000_000m;
+
+    /// <summary>
+    /// Cached input tokens are part of the input tokens (OpenAI's and DeepSeek's usage both count them there); they
+    /// are priced at the cached price when the model has one. Reasoning tokens are part of the output tokens.
+    /// </summary>
+    public static decimal Cost(long inputTokens, long cachedInputTokens, long outputTokens, decimal inputPricePerMTok, decimal? cachedInputPricePerMTok, decimal outputPricePerMTok)
+    {
+        var cached = Math.Clamp(cachedInputTokens, 0, inputTokens);
+        return ((inputTokens - cached) * inputPricePerMTok + cached * (cachedInputPricePerMTok ?? inputPricePerMTok)
+            + outputTokens * outputPricePerMTok) / 1_000_000m;
+    }
 }

@@ -19,7 +19,13 @@ public sealed class Attempt
     public bool Fallback { get; set; }
     public int? InputTokens { get; set; }
     public int? OutputTokens { get; set; }
-    /// <summary>Charged only on the attempt that answered; failed attempts cost nothing.</summary>
+    /// <summary>What the provider charged for this call: set whenever it answered with usage (or an answer whose usage was estimated).</summary>
     public decimal? CostUsd { get; set; }
+    /// <summary><see cref="AspireBatch.Contracts.UsageSources"/> of the tokens and cost above.</summary>
+    public string? UsageSource { get; set; }
+    public int? CachedInputTokens { get; set; }
+    public int? ReasoningTokens { get; set; }
+    /// <summary>For an attempt whose outcome is unknown: the most it may have cost (not counted as paid).</summary>
+    public decimal? PossibleCostUsd { get; set; }
     public DateTimeOffset StartedAt { get; set; }
 }

@@ -35,6 +35,24 @@ public sealed class Item
     public int? StatusCode { get; set; }
     public string? ErrorCode { get; set; }
     public string? ErrorMessage { get; set; }
+    /// <summary><see cref="UsageSources"/>: reported by the provider, or estimated with the tokenizer when it sent none.</summary>
+    public string? UsageSource { get; set; }
+    public int? CachedInputTokens { get; set; }
+    public int? ReasoningTokens { get; set; }
+
+    /// <summary>
+    /// Calls sent under the current lease and not yet written, with what they may cost: recorded before each call, so
+    /// the calls of a worker that dies mid-call become in-doubt attempts when its lease expires instead of vanishing.
+    /// </summary>
+    public int CallsInFlight { get; set; }
+    public decimal InFlightCostUsd { get; set; }
+    public Guid? InFlightProviderId { get; set; }
+    public string? InFlightModel { get; set; }
+    /// <summary>Calls whose outcome is unknown (their worker was lost), and what they may have cost at most.</summary>
+    public int InDoubtCalls { get; set; }
+    public decimal InDoubtCostUsd { get; set; }
+    /// <summary>Our own failures met by this item; it goes back to the queue until there are too many.</summary>
+    public int InternalErrors { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? StartedAt { get; set; }

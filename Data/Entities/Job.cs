@@ -37,6 +37,13 @@ public sealed class Job
     public long InputTokens { get; set; }
     public long OutputTokens { get; set; }
     public decimal CostUsd { get; set; }
+    public long CachedInputTokens { get; set; }
+    public long ReasoningTokens { get; set; }
+    /// <summary>The part of <see cref="CostUsd"/> priced from estimated usage (the provider sent none).</summary>
+    public decimal EstimatedUsageCostUsd { get; set; }
+    /// <summary>Calls lost with their worker: maybe answered and charged, so kept apart from the paid cost.</summary>
+    public int InDoubtCalls { get; set; }
+    public decimal InDoubtCostUsd { get; set; }
 
     public long EstimatedInputTokens { get; set; }
     public decimal EstimatedCostBoundUsd { get; set; }

@@ -9,6 +9,8 @@ public sealed class ProviderModel
     public required string Name { get; set; }
     public decimal InputPricePerMTok { get; set; }
     public decimal OutputPricePerMTok { get; set; }
+    /// <summary>Price of cached input tokens; null = the input price.</summary>
+    public decimal? CachedInputPricePerMTok { get; set; }
     /// <summary>Applies on top of the provider's limits, shared by every worker like them.</summary>
     public int? RequestsPerMinute { get; set; }
     public int? TokensPerMinute { get; set; }

@@ -31,6 +31,10 @@ namespace AspireBatch.Data.Migrations
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityAlwaysColumn(b.Property<long>("Id"));
 
+                    b.Property<int?>("CachedInputTokens")
+                        .HasColumnType("integer")
+                        .HasColumnName("cached_input_tokens");
+
                     b.Property<decimal?>("CostUsd")
                         .HasPrecision(20, 10)
                         .HasColumnType("numeric(20,10)")
@@ -79,6 +83,11 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("output_tokens");
 
+                    b.Property<decimal?>("PossibleCostUsd")
+                        .HasPrecision(20, 10)
+                        .HasColumnType("numeric(20,10)")
+                        .HasColumnName("possible_cost_usd");
+
                     b.Property<Guid?>("ProviderId")
                         .HasColumnType("uuid")
                         .HasColumnName("provider_id");
@@ -89,6 +98,10 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("character varying(100)")
                         .HasColumnName("provider_name");
 
+                    b.Property<int?>("ReasoningTokens")
+                        .HasColumnType("integer")
+                        .HasColumnName("reasoning_tokens");
+
                     b.Property<DateTimeOffset>("StartedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("started_at");
@@ -96,6 +109,11 @@ namespace AspireBatch.Data.Migrations
                     b.Property<int?>("StatusCode")
                         .HasColumnType("integer")
                         .HasColumnName("status_code");
+
+                    b.Property<string>("UsageSource")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("usage_source");
 
                     b.Property<int>("WaitMs")
                         .HasColumnType("integer")
@@ -128,6 +146,14 @@ namespace AspireBatch.Data.Migrations
                     b.Property<int>("Attempts")
                         .HasColumnType("integer")
                         .HasColumnName("attempts");
+
+                    b.Property<int?>("CachedInputTokens")
+                        .HasColumnType("integer")
+                        .HasColumnName("cached_input_tokens");
+
+                    b.Property<int>("CallsInFlight")
+                        .HasColumnType("integer")
+                        .HasColumnName("calls_in_flight");
 
                     b.Property<DateTimeOffset?>("CompletedAt")
                         .HasColumnType("timestamp with time zone")
@@ -165,9 +191,36 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("finish_reason");
 
+                    b.Property<int>("InDoubtCalls")
+                        .HasColumnType("integer")
+                        .HasColumnName("in_doubt_calls");
+
+                    b.Property<decimal>("InDoubtCostUsd")
+                        .HasPrecision(20, 10)
+                        .HasColumnType("numeric(20,10)")
+                        .HasColumnName("in_doubt_cost_usd");
+
+                    b.Property<decimal>("InFlightCostUsd")
+                        .HasPrecision(20, 10)
+                        .HasColumnType("numeric(20,10)")
+                        .HasColumnName("in_flight_cost_usd");
+
+                    b.Property<string>("InFlightModel")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("in_flight_model");
+
+                    b.Property<Guid?>("InFlightProviderId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("in_flight_provider_id");
+
                     b.Property<int?>("InputTokens")
                         .HasColumnType("integer")
                         .HasColumnName("input_tokens");
+
+                    b.Property<int>("InternalErrors")
+                        .HasColumnType("integer")
+                        .HasColumnName("internal_errors");
 
                     b.Property<Guid>("JobId")
                         .HasColumnType("uuid")
@@ -206,6 +259,10 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("provider_id");
 
+                    b.Property<int?>("ReasoningTokens")
+                        .HasColumnType("integer")
+                        .HasColumnName("reasoning_tokens");
+
                     b.Property<string>("ResponseBody")
                         .HasColumnType("text")
                         .HasColumnName("response_body");
@@ -229,6 +286,11 @@ namespace AspireBatch.Data.Migrations
                     b.Property<int?>("StatusCode")
                         .HasColumnType("integer")
                         .HasColumnName("status_code");
+
+                    b.Property<string>("UsageSource")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("usage_source");
 
                     b.HasKey("Id")
                         .HasName("pk_items");
@@ -267,6 +329,10 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("numeric(20,10)")
                         .HasColumnName("budget_usd");
 
+                    b.Property<long>("CachedInputTokens")
+                        .HasColumnType("bigint")
+                        .HasColumnName("cached_input_tokens");
+
                     b.Property<DateTimeOffset?>("CancelledAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("cancelled_at");
@@ -297,9 +363,23 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("estimated_input_tokens");
 
+                    b.Property<decimal>("EstimatedUsageCostUsd")
+                        .HasPrecision(20, 10)
+                        .HasColumnType("numeric(20,10)")
+                        .HasColumnName("estimated_usage_cost_usd");
+
                     b.Property<int>("FailedItems")
                         .HasColumnType("integer")
                         .HasColumnName("failed_items");
+
+                    b.Property<int>("InDoubtCalls")
+                        .HasColumnType("integer")
+                        .HasColumnName("in_doubt_calls");
+
+                    b.Property<decimal>("InDoubtCostUsd")
+                        .HasPrecision(20, 10)
+                        .HasColumnType("numeric(20,10)")
+                        .HasColumnName("in_doubt_cost_usd");
 
                     b.Property<string>("InputFileId")
                         .HasColumnType("text")
@@ -342,6 +422,10 @@ namespace AspireBatch.Data.Migrations
                     b.Property<Guid?>("ProviderId")
                         .HasColumnType("uuid")
                         .HasColumnName("provider_id");
+
+                    b.Property<long>("ReasoningTokens")
+                        .HasColumnType("bigint")
+                        .HasColumnName("reasoning_tokens");
 
                     b.Property<string>("RequestedModel")
                         .IsRequired()
@@ -510,6 +594,11 @@ namespace AspireBatch.Data.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uuid")
                         .HasColumnName("id");
+
+                    b.Property<decimal?>("CachedInputPricePerMTok")
+                        .HasPrecision(18, 6)
+                        .HasColumnType("numeric(18,6)")
+                        .HasColumnName("cached_input_price_per_m_tok");
 
                     b.Property<decimal>("InputPricePerMTok")
                         .HasPrecision(18, 6)

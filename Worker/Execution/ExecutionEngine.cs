@@ -21,7 +21,7 @@ public sealed class ExecutionEngine(
     IConnectionMultiplexer redis,
     ILogger<ExecutionEngine> logger) : BackgroundService
 {
-    public const string RefusedKeyReason = "the provider refused the API key (401/403): fix the provider's key, retry failed items, then resume";
+    public const string RefusedKeyReason = "the provider refused the API key (401/403) or has no credit left (insufficient_quota): fix the provider's key or billing, retry failed items, then resume";
     private int _inFlight;
     private int _nextJob;
 
@@ -157,9 +157,9 @@ public sealed class ExecutionEngine(
                 var chain = await targets.ChainAsync(job.RouteId, job.ProviderId, job.ModelName, stoppingToken);
                 outcome = await caller.ProcessAsync(item, job, chain, () => jobs.IsRunning(item.JobId), stoppingToken);
             }
-            catch (JobHaltedException)
+            catch (JobHaltedException halted)
             {
-                outcome = Halted(item);
+                outcome = Halted(item) with { Attempts = halted.Attempts };
             }
             catch (CircuitOpenException)
             {
@@ -174,11 +174,11 @@ public sealed class ExecutionEngine(
             }
             catch (Exception e)
             {
-                logger.LogError(e, "Item {ItemId} of job {JobId} failed unexpectedly", item.Id, item.JobId);
-                outcome = new ItemOutcome(item, ItemState.Failed, ErrorCode: "internal_error", ErrorMessage: e.Message);
+                // Our fault, not the provider's: the item goes back to the queue (see ModelCaller.OwnFault).
+                outcome = caller.OwnFault(item, [], e);
             }
         }
-        if (outcome.StatusCode is 401 or 403 && outcome.State == ItemState.Failed)
+        if (outcome.State == ItemState.Failed && (outcome.StatusCode is 401 or 403 || outcome.ErrorCode == "insufficient_quota"))
         {
             // A refused key will be refused for every record: stop this job's calls now, here and (through the database) everywhere.
             jobs.Halt(item.JobId, JobState.Paused);

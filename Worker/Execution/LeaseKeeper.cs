@@ -53,10 +53,11 @@ public sealed class LeaseKeeper(ItemStore store, IOptions<WorkerOptions> options
             try
             {
                 await store.RenewAsync(_held.Keys.ToArray(), lease, stoppingToken);
-                var returned = await store.SweepExpiredAsync(stoppingToken);
+                var (returned, inDoubt) = await store.SweepExpiredAsync(stoppingToken);
                 if (returned > 0)
                 {
-                    logger.LogWarning("{Count} item(s) of a stopped worker went back to the queue after their lease expired", returned);
+                    logger.LogWarning("{Count} item(s) of a stopped worker went back to the queue after their lease expired; {InDoubt} call(s) it had in flight are recorded as in doubt",
+                        returned, inDoubt);
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)

@@ -76,7 +76,9 @@ public sealed class ResultWriter(ItemStore store, IConnectionMultiplexer redis, 
                 {
                     logger.LogWarning("{Refused} result(s) refused: their lease expired and another worker owns them", batch.Count - accepted.Count);
                 }
-                foreach (var outcome in batch.Where(o => o.State is ItemState.Succeeded or ItemState.Failed or ItemState.Cancelled))
+                var acceptedIds = accepted.ToHashSet();
+                // Only what the database took counts: a refused (fenced-off) result finished nothing.
+                foreach (var outcome in batch.Where(o => acceptedIds.Contains(o.Item.Id) && o.State is ItemState.Succeeded or ItemState.Failed or ItemState.Cancelled))
                 {
                     telemetry.ItemsCompleted.Add(1, new KeyValuePair<string, object?>("state", outcome.State.ToString().ToLowerInvariant()));
                 }

@@ -21,7 +21,8 @@ public sealed record CallTarget(
     int? TokensPerMinute = null,
     int? MaxConcurrency = null,
     int? ModelRequestsPerMinute = null,
-    int? ModelTokensPerMinute = null)
+    int? ModelTokensPerMinute = null,
+    decimal? CachedInputPricePerMTok = null)
 {
     public string Describe => $"{ProviderName}/{Model}";
 }
@@ -118,7 +119,8 @@ public sealed class TargetDirectory(
                 targets[(provider.Id, model.Name)] = new CallTarget(provider.Id, provider.Name, baseUrl, key, model.Name,
                     model.InputPricePerMTok, model.OutputPricePerMTok,
                     TimeSpan.FromSeconds(provider.TimeoutSeconds), TimeSpan.FromSeconds(provider.ConnectTimeoutSeconds),
-                    provider.RequestsPerMinute, provider.TokensPerMinute, provider.MaxConcurrency, model.RequestsPerMinute, model.TokensPerMinute);
+                    provider.RequestsPerMinute, provider.TokensPerMinute, provider.MaxConcurrency, model.RequestsPerMinute, model.TokensPerMinute,
+                    model.CachedInputPricePerMTok);
             }
         }
         limits.SetTargets(targets);

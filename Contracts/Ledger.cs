@@ -1,0 +1,24 @@
+namespace AspireBatch.Contracts;
+
+/// <summary>Where an item's or an attempt's token counts came from.</summary>
+public static class UsageSources
+{
+    /// <summary>The provider's own usage object.</summary>
+    public const string Reported = "reported";
+
+    /// <summary>The provider sent no usage: counted with the o200k tokenizer from the rendered request and the answer.</summary>
+    public const string Estimated = "estimated";
+}
+
+/// <summary>Error codes the ledger writes itself (the rest come from the provider's answer: http_502, refusal, ...).</summary>
+public static class LedgerCodes
+{
+    /// <summary>The worker was lost while the call was in flight: the provider may have answered and charged it.</summary>
+    public const string Unknown = "unknown";
+
+    /// <summary>Our own side failed (Redis, Postgres, a bug): the item went back to the queue, the record is not failed.</summary>
+    public const string Internal = "internal";
+
+    /// <summary>The item met our own failures so often that it stops, so that a bug cannot loop for ever.</summary>
+    public const string InternalErrorLimit = "internal_error_limit";
+}
