@@ -86,6 +86,16 @@ public sealed record SimulatorOptions
 
     public RetryAfterFormat RetryAfterFormat { get; set; } = RetryAfterFormat.Seconds;
 
+    /// <summary>
+    /// Replays of recorded provider response shapes (<c>Corpus/*.json</c>) drawn like the other faults: a draw answers with
+    /// a random entry of <see cref="CorpusShapes"/>, picked by the same seeded sequence.
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double CorpusRate { get; set; }
+
+    /// <summary>Names of the corpus entries <see cref="CorpusRate"/> draws from; empty = every entry.</summary>
+    public string[] CorpusShapes { get; set; } = [];
+
     /// <summary>Seed of the fault draws; 0 = a random seed.</summary>
     public int Seed { get; set; }
 }

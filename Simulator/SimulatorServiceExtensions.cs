@@ -17,10 +17,12 @@ public static class SimulatorServiceExtensions
                 }
             })
             .ValidateDataAnnotations()
+            .Validate(options => SimulatorRuntime.UnknownShapes(options, ResponseCorpus.Default) is null, "Simulator:CorpusShapes names an unknown corpus entry (GET /admin/corpus lists them).")
             .ValidateOnStart();
 
         builder.Services.AddProblemDetails();
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(_ => ResponseCorpus.Default);
         builder.Services.AddSingleton<SimulatorRuntime>();
         builder.Services.AddSingleton<RateLimiter>();
         builder.Services.AddSingleton<SimulatorCounters>();

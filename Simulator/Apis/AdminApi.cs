@@ -26,6 +26,10 @@ public static class AdminApi
             .WithName("GetSimulatorStats")
             .WithSummary("Returns the counters of the /v1 API");
 
+        admin.MapGet("/corpus", ListCorpus)
+            .WithName("ListSimulatorCorpus")
+            .WithSummary("Lists the recorded provider response shapes a [[corpus:<name>]] marker or CorpusRate replays");
+
         admin.MapPost("/reset", Reset)
             .WithName("ResetSimulator")
             .WithSummary("Zeroes the counters, empties the rate-limit windows and restarts the seeded fault sequence");
@@ -61,6 +65,9 @@ public static class AdminApi
 
     public static Ok<SimulatorStats> GetStats([AsParameters] SimulatorServices services) =>
         TypedResults.Ok(services.Counters.Snapshot());
+
+    public static Ok<CorpusEntrySummary[]> ListCorpus([AsParameters] SimulatorServices services) =>
+        TypedResults.Ok(services.Corpus.Entries.Select(e => new CorpusEntrySummary(e.Name, e.Provider, e.Status, e.Source)).ToArray());
 
     public static NoContent Reset([AsParameters] SimulatorServices services)
     {

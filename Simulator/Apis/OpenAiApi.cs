@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using AspireBatch.Simulator.Contracts;
 using AspireBatch.Simulator.Services;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -8,11 +9,12 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace AspireBatch.Simulator.Apis;
 
 /// <summary>
-/// The OpenAI-compatible surface. A chat completion goes: parse and validate (400/404), rate limits (429),
-/// latency, one fault draw (500/503/hang/reset/malformed body), then the deterministic answer of <see cref="SimulatorAnswers"/>.
-/// The hot path logs nothing.
+/// The OpenAI-compatible surface. A chat completion goes: parse and validate (400/404, including an unknown corpus
+/// marker), rate limits (429), latency, then either the corpus entry a <c>[[corpus:&lt;name&gt;]]</c> marker asks for (no
+/// fault draw) or one fault draw (500/503/hang/reset/malformed body/429/corpus replay), then the deterministic answer of
+/// <see cref="SimulatorAnswers"/>. The hot path logs nothing.
 /// </summary>
-public static class OpenAiApi
+public static partial class OpenAiApi
 {
     // Models report a fixed creation time so /v1/models is stable across runs.
     private const long ModelsCreated = 1_700_000_000;
@@ -59,6 +61,14 @@ public static class OpenAiApi
             return invalid;
         }
 
+        CorpusEntry? asked = null;
+        if (FindMarker(messages) is { } marker && !services.Corpus.TryGet(marker, out asked))
+        {
+            return OpenAiErrors.InvalidRequest(
+                $"Unknown corpus entry '{marker}' in a [[corpus:<name>]] marker. Known entries: {string.Join(", ", services.Corpus.Entries.Select(e => e.Name))}.",
+                "messages", "unknown_corpus_entry");
+        }
+
         var model = request!.Model!;
         var completion = SimulatorAnswers.Complete(
             model, messages, request.MaxCompletionTokens ?? request.MaxTokens, request.ResponseFormat?.Type == "json_object");
@@ -74,6 +84,11 @@ public static class OpenAiApi
         try
         {
             await SimulateLatency(options, services.Time, cancellationToken);
+
+            if (asked is not null)
+            {
+                return await Replay(context, asked, model, completion, services);
+            }
 
             var fault = services.Runtime.DrawFault(options);
             if (fault != FaultKind.None)
@@ -99,6 +114,8 @@ public static class OpenAiApi
                 case FaultKind.MalformedJson:
                     await WriteTruncatedJson(context.Response, response!, cancellationToken);
                     return TypedResults.Empty;
+                case FaultKind.Corpus:
+                    return await Replay(context, services.Runtime.DrawCorpusEntry(options), model, completion, services);
             }
 
             services.Counters.TokensServed(completion.PromptTokens, completion.CompletionTokens);
@@ -170,6 +187,56 @@ public static class OpenAiApi
         return null;
     }
 
+    /// <summary>The name in the first <c>[[corpus:&lt;name&gt;]]</c> marker of any message, or null.</summary>
+    private static string? FindMarker(List<(string Role, string Content)> messages)
+    {
+        foreach (var (_, content) in messages)
+        {
+            if (content.Contains("[[corpus:", StringComparison.Ordinal) && CorpusMarker().Match(content) is { Success: true } match)
+            {
+                return match.Groups[1].Value;
+            }
+        }
+
+        return null;
+    }
+
+    [GeneratedRegex(@"\[\[corpus:([^\]]*)\]\]", RegexOptions.CultureInvariant)]
+    private static partial Regex CorpusMarker();
+
+    /// <summary>
+    /// Sends <paramref name="entry"/> byte for byte: its status, its headers, its body with the placeholders filled from this
+    /// request's normal answer (gzipped with Content-Encoding: gzip when the entry says so). The tokens the body reports count as served.
+    /// </summary>
+    private static async Task<EmptyHttpResult> Replay(
+        HttpContext context, CorpusEntry entry, string model, SimulatedCompletion completion, SimulatorServices services)
+    {
+        services.Counters.CorpusReplayed(entry.Name);
+        services.Counters.TokensServed(
+            entry.ReportsPromptTokens ? completion.PromptTokens : 0, entry.ReportsCompletionTokens ? completion.CompletionTokens : 0);
+
+        var values = new CorpusValues(
+            NewId(), services.Time.GetUtcNow().ToUnixTimeSeconds(), model, completion.Content, completion.PromptTokens, completion.CompletionTokens);
+        var body = ResponseCorpus.Render(entry, values);
+        var response = context.Response;
+        response.StatusCode = entry.Status;
+        foreach (var (name, value) in entry.Headers)
+        {
+            response.Headers[name] = value;
+        }
+
+        if (entry.Gzip)
+        {
+            response.Headers.ContentEncoding = "gzip";
+        }
+
+        response.ContentLength = body.Length;
+        await response.Body.WriteAsync(body, context.RequestAborted);
+        return TypedResults.Empty;
+    }
+
+    private static string NewId() => $"chatcmpl-{Guid.NewGuid():N}";
+
     /// <summary>A string content as is; an array of parts as its text parts concatenated; null as empty.</summary>
     private static string? ContentText(JsonElement content)
     {
@@ -199,7 +266,7 @@ public static class OpenAiApi
 
     private static ChatCompletionResponse ToResponse(string model, SimulatedCompletion completion, TimeProvider time) =>
         new(
-            Id: $"chatcmpl-{Guid.NewGuid():N}",
+            Id: NewId(),
             Object: "chat.completion",
             Created: time.GetUtcNow().ToUnixTimeSeconds(),
             Model: model,
@@ -212,13 +279,53 @@ public static class OpenAiApi
         {
             headers["x-ratelimit-limit-requests"] = options.RequestsPerMinute.ToString(CultureInfo.InvariantCulture);
             headers["x-ratelimit-remaining-requests"] = decision.RemainingRequests.ToString(CultureInfo.InvariantCulture);
+            headers["x-ratelimit-reset-requests"] = FormatDuration(decision.ResetRequests);
         }
 
         if (options.TokensPerMinute > 0)
         {
             headers["x-ratelimit-limit-tokens"] = options.TokensPerMinute.ToString(CultureInfo.InvariantCulture);
             headers["x-ratelimit-remaining-tokens"] = decision.RemainingTokens.ToString(CultureInfo.InvariantCulture);
+            headers["x-ratelimit-reset-tokens"] = FormatDuration(decision.ResetTokens);
         }
+    }
+
+    /// <summary>
+    /// A duration in OpenAI's <c>x-ratelimit-reset-*</c> form (Go's): <c>0s</c>, <c>20ms</c>, <c>1s</c>, <c>1.5s</c>, <c>6m0s</c>,
+    /// <c>1h2m3s</c>; rounded up to the millisecond so that waiting that long finds the capacity free.
+    /// </summary>
+    public static string FormatDuration(TimeSpan duration)
+    {
+        var ms = (long)Math.Ceiling(Math.Max(0, duration.TotalMilliseconds));
+        if (ms == 0)
+        {
+            return "0s";
+        }
+
+        if (ms < 1000)
+        {
+            return ms.ToString(CultureInfo.InvariantCulture) + "ms";
+        }
+
+        var (hours, minutes, seconds, fraction) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+        var text = new StringBuilder();
+        if (hours > 0)
+        {
+            text.Append(hours).Append('h');
+        }
+
+        if (hours > 0 || minutes > 0)
+        {
+            text.Append(minutes).Append('m');
+        }
+
+        text.Append(seconds);
+        if (fraction > 0)
+        {
+            text.Append('.').Append(fraction.ToString("000", CultureInfo.InvariantCulture).TrimEnd('0'));
+        }
+
+        return text.Append('s').ToString();
     }
 
     private static JsonHttpResult<OpenAiErrorResponse> RateLimited(

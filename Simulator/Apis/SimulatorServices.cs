@@ -7,5 +7,6 @@ public sealed record SimulatorServices(
     SimulatorRuntime Runtime,
     RateLimiter RateLimiter,
     SimulatorCounters Counters,
+    ResponseCorpus Corpus,
     TimeProvider Time,
     IHostApplicationLifetime Lifetime);

@@ -19,9 +19,14 @@ public sealed record SimulatorConfigPatch(
     int? Seed = null,
     double? Error429Rate = null,
     int? RetryAfterMs = null,
-    RetryAfterFormat? RetryAfterFormat = null);
+    RetryAfterFormat? RetryAfterFormat = null,
+    double? CorpusRate = null,
+    string[]? CorpusShapes = null);
 
-/// <summary>Counters of <c>GET /admin/stats</c>, about the /v1 API only, since start or the last reset.</summary>
+/// <summary>
+/// Counters of <c>GET /admin/stats</c>, about the /v1 API only, since start or the last reset. <see cref="CorpusReplays"/>:
+/// corpus replays by entry name, whether a marker asked for them or <c>CorpusRate</c> drew them (entries never replayed are absent).
+/// </summary>
 public sealed record SimulatorStats(
     long TotalRequests,
     IReadOnlyDictionary<int, long> StatusCodes,
@@ -29,6 +34,7 @@ public sealed record SimulatorStats(
     long RateLimitedByRequests,
     long RateLimitedByTokens,
     FaultCounts Faults,
+    IReadOnlyDictionary<string, long> CorpusReplays,
     long PromptTokens,
     long CompletionTokens,
     long Aborted,
@@ -36,8 +42,11 @@ public sealed record SimulatorStats(
     long MaxInFlight,
     DateTimeOffset Since);
 
-/// <summary>Faults injected, by kind.</summary>
-public sealed record FaultCounts(long Error500, long Error503, long Timeout, long Reset, long MalformedJson, long Error429)
+/// <summary>Faults injected, by kind; <see cref="Corpus"/> counts the replays drawn by <c>CorpusRate</c> (not those asked by a marker).</summary>
+public sealed record FaultCounts(long Error500, long Error503, long Timeout, long Reset, long MalformedJson, long Error429, long Corpus)
 {
-    public long Total => Error500 + Error503 + Timeout + Reset + MalformedJson + Error429;
+    public long Total => Error500 + Error503 + Timeout + Reset + MalformedJson + Error429 + Corpus;
 }
+
+/// <summary>An entry of <c>GET /admin/corpus</c>.</summary>
+public sealed record CorpusEntrySummary(string Name, string Provider, int Status, string Source);

@@ -7,8 +7,13 @@ public enum RateLimitKind
     Tokens,
 }
 
-/// <summary>Outcome of <see cref="RateLimiter.TryAcquire"/>. Remaining counts are -1 for a limit that is off.</summary>
-public readonly record struct RateDecision(RateLimitKind RejectedBy, TimeSpan RetryAfter, int RemainingRequests, int RemainingTokens)
+/// <summary>
+/// Outcome of <see cref="RateLimiter.TryAcquire"/>. Remaining counts are -1 for a limit that is off. The resets are the
+/// time until that limit's window frees capacity: on a 429 of that limit the wait asked; otherwise until the oldest entry
+/// of its window leaves (zero for an empty window or a limit that is off).
+/// </summary>
+public readonly record struct RateDecision(
+    RateLimitKind RejectedBy, TimeSpan RetryAfter, int RemainingRequests, int RemainingTokens, TimeSpan ResetRequests = default, TimeSpan ResetTokens = default)
 {
     public bool Allowed => RejectedBy == RateLimitKind.None;
 }
@@ -48,12 +53,14 @@ public sealed class RateLimiter(TimeProvider time)
                     _requests.Dequeue();
                 }
 
-                return Reject(RateLimitKind.Requests, _requests.Peek() + _window - now, requestsPerMinute, tokensPerMinute);
+                var wait = _requests.Peek() + _window - now;
+                return Reject(RateLimitKind.Requests, wait, requestsPerMinute, tokensPerMinute, wait, OldestTokensLeave(now, tokensPerMinute));
             }
 
             if (tokensPerMinute > 0 && _tokensInWindow + tokens > tokensPerMinute)
             {
-                return Reject(RateLimitKind.Tokens, TokenWait(now, tokens, tokensPerMinute), requestsPerMinute, tokensPerMinute);
+                var wait = TokenWait(now, tokens, tokensPerMinute);
+                return Reject(RateLimitKind.Tokens, wait, requestsPerMinute, tokensPerMinute, OldestRequestLeaves(now, requestsPerMinute), wait);
             }
 
             if (requestsPerMinute > 0)
@@ -67,7 +74,9 @@ public sealed class RateLimiter(TimeProvider time)
                 _tokensInWindow += tokens;
             }
 
-            return new RateDecision(RateLimitKind.None, TimeSpan.Zero, Remaining(requestsPerMinute, _requests.Count), Remaining(tokensPerMinute, _tokensInWindow));
+            return new RateDecision(
+                RateLimitKind.None, TimeSpan.Zero, Remaining(requestsPerMinute, _requests.Count), Remaining(tokensPerMinute, _tokensInWindow),
+                ToTimeSpan(OldestRequestLeaves(now, requestsPerMinute)), ToTimeSpan(OldestTokensLeave(now, tokensPerMinute)));
         }
     }
 
@@ -81,9 +90,19 @@ public sealed class RateLimiter(TimeProvider time)
         }
     }
 
-    private RateDecision Reject(RateLimitKind kind, long waitTicks, int requestsPerMinute, int tokensPerMinute) =>
-        new(kind, TimeSpan.FromSeconds(Math.Max(waitTicks, 1) / (double)time.TimestampFrequency),
-            Remaining(requestsPerMinute, _requests.Count), Remaining(tokensPerMinute, _tokensInWindow));
+    private RateDecision Reject(RateLimitKind kind, long waitTicks, int requestsPerMinute, int tokensPerMinute, long resetRequests, long resetTokens) =>
+        new(kind, ToTimeSpan(Math.Max(waitTicks, 1)),
+            Remaining(requestsPerMinute, _requests.Count), Remaining(tokensPerMinute, _tokensInWindow),
+            ToTimeSpan(kind == RateLimitKind.Requests ? Math.Max(resetRequests, 1) : resetRequests),
+            ToTimeSpan(kind == RateLimitKind.Tokens ? Math.Max(resetTokens, 1) : resetTokens));
+
+    private long OldestRequestLeaves(long now, int requestsPerMinute) =>
+        requestsPerMinute > 0 && _requests.Count > 0 ? _requests.Peek() + _window - now : 0;
+
+    private long OldestTokensLeave(long now, int tokensPerMinute) =>
+        tokensPerMinute > 0 && _tokens.Count > 0 ? _tokens.Peek().At + _window - now : 0;
+
+    private TimeSpan ToTimeSpan(long ticks) => TimeSpan.FromSeconds(Math.Max(ticks, 0) / (double)time.TimestampFrequency);
 
     private long TokenWait(long now, int tokens, int tokensPerMinute)
     {

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using AspireBatch.Simulator.Contracts;
 
 namespace AspireBatch.Simulator.Services;
@@ -9,6 +11,7 @@ public sealed class SimulatorCounters(TimeProvider time)
 
     private readonly long[] _statusCodes = new long[MaxStatusCode];
     private readonly long[] _faults = new long[Enum.GetValues<FaultKind>().Length];
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _corpusReplays = new(StringComparer.Ordinal);
     private long _totalRequests;
     private long _rateLimitedByRequests;
     private long _rateLimitedByTokens;
@@ -64,6 +67,10 @@ public sealed class SimulatorCounters(TimeProvider time)
 
     public void Fault(FaultKind kind) => Interlocked.Increment(ref _faults[(int)kind]);
 
+    /// <summary>One replay of the corpus entry <paramref name="name"/>, asked by a marker or drawn by CorpusRate.</summary>
+    public void CorpusReplayed(string name) =>
+        Interlocked.Increment(ref _corpusReplays.GetOrAdd(name, static _ => new StrongBox<long>()).Value);
+
     public void TokensServed(int prompt, int completion)
     {
         Interlocked.Add(ref _promptTokens, prompt);
@@ -81,6 +88,11 @@ public sealed class SimulatorCounters(TimeProvider time)
         for (var i = 0; i < _faults.Length; i++)
         {
             Interlocked.Exchange(ref _faults[i], 0);
+        }
+
+        foreach (var count in _corpusReplays.Values)
+        {
+            Interlocked.Exchange(ref count.Value, 0);
         }
 
         Interlocked.Exchange(ref _totalRequests, 0);
@@ -105,6 +117,16 @@ public sealed class SimulatorCounters(TimeProvider time)
             }
         }
 
+        var corpusReplays = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (name, count) in _corpusReplays)
+        {
+            var replays = Volatile.Read(ref count.Value);
+            if (replays > 0)
+            {
+                corpusReplays[name] = replays;
+            }
+        }
+
         var byRequests = Volatile.Read(ref _rateLimitedByRequests);
         var byTokens = Volatile.Read(ref _rateLimitedByTokens);
         return new SimulatorStats(
@@ -119,7 +141,9 @@ public sealed class SimulatorCounters(TimeProvider time)
                 Timeout: Count(FaultKind.Timeout),
                 Reset: Count(FaultKind.Reset),
                 MalformedJson: Count(FaultKind.MalformedJson),
-                Error429: Count(FaultKind.Error429)),
+                Error429: Count(FaultKind.Error429),
+                Corpus: Count(FaultKind.Corpus)),
+            CorpusReplays: corpusReplays,
             PromptTokens: Volatile.Read(ref _promptTokens),
             CompletionTokens: Volatile.Read(ref _completionTokens),
             Aborted: Volatile.Read(ref _aborted),

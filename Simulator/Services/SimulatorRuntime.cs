@@ -14,6 +14,7 @@ public enum FaultKind
     Reset,
     MalformedJson,
     Error429,
+    Corpus,
 }
 
 /// <summary>
@@ -23,11 +24,13 @@ public enum FaultKind
 public sealed class SimulatorRuntime
 {
     private readonly Lock _gate = new();
+    private readonly ResponseCorpus _corpus;
     private SimulatorOptions _current;
     private Random _faultRandom;
 
-    public SimulatorRuntime(IOptions<SimulatorOptions> options)
+    public SimulatorRuntime(IOptions<SimulatorOptions> options, ResponseCorpus corpus)
     {
+        _corpus = corpus;
         _current = options.Value with { };
         _faultRandom = NewRandom(_current.Seed);
     }
@@ -56,10 +59,12 @@ public sealed class SimulatorRuntime
                 Error429Rate = patch.Error429Rate ?? current.Error429Rate,
                 RetryAfterMs = patch.RetryAfterMs ?? current.RetryAfterMs,
                 RetryAfterFormat = patch.RetryAfterFormat ?? current.RetryAfterFormat,
+                CorpusRate = patch.CorpusRate ?? current.CorpusRate,
+                CorpusShapes = patch.CorpusShapes is null ? current.CorpusShapes : [.. patch.CorpusShapes],
                 Seed = patch.Seed ?? current.Seed,
             };
 
-            var errors = Validate(next);
+            var errors = Validate(next, _corpus);
             if (errors is not null)
             {
                 result = current;
@@ -88,12 +93,13 @@ public sealed class SimulatorRuntime
 
     /// <summary>
     /// One uniform draw per request, compared against the cumulative rates in the order Error500, Error503, Timeout,
-    /// Reset, MalformedJson, Error429; so each kind occurs at its configured rate while the rates add up to at most 1 (past 1
+    /// Reset, MalformedJson, Error429, Corpus; so each kind occurs at its configured rate while the rates add up to at most 1 (past 1
     /// the later kinds get what is left). No draw is taken while every rate is 0.
     /// </summary>
     public FaultKind DrawFault(SimulatorOptions options)
     {
-        if (options.Error500Rate + options.Error503Rate + options.TimeoutRate + options.ResetRate + options.MalformedJsonRate + options.Error429Rate <= 0)
+        if (options.Error500Rate + options.Error503Rate + options.TimeoutRate + options.ResetRate + options.MalformedJsonRate + options.Error429Rate
+            + options.CorpusRate <= 0)
         {
             return FaultKind.None;
         }
@@ -130,13 +136,43 @@ public sealed class SimulatorRuntime
             return FaultKind.MalformedJson;
         }
 
-        return draw < threshold + options.Error429Rate ? FaultKind.Error429 : FaultKind.None;
+        if (draw < (threshold += options.Error429Rate))
+        {
+            return FaultKind.Error429;
+        }
+
+        return draw < threshold + options.CorpusRate ? FaultKind.Corpus : FaultKind.None;
     }
 
-    private static Dictionary<string, string[]>? Validate(SimulatorOptions options)
+    /// <summary>The entry a Corpus fault replays: uniform over <see cref="SimulatorOptions.CorpusShapes"/> (every entry when empty), from the seeded sequence.</summary>
+    public CorpusEntry DrawCorpusEntry(SimulatorOptions options)
+    {
+        var shapes = options.CorpusShapes;
+        int index;
+        lock (_gate)
+        {
+            index = _faultRandom.Next(shapes.Length == 0 ? _corpus.Entries.Count : shapes.Length);
+        }
+
+        if (shapes.Length == 0)
+        {
+            return _corpus.Entries[index];
+        }
+
+        // Names were checked when the settings were accepted.
+        _corpus.TryGet(shapes[index], out var entry);
+        return entry;
+    }
+
+    private static Dictionary<string, string[]>? Validate(SimulatorOptions options, ResponseCorpus corpus)
     {
         var results = new List<ValidationResult>();
         Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
+        if (UnknownShapes(options, corpus) is { } unknown)
+        {
+            results.Add(new ValidationResult(unknown, [nameof(SimulatorOptions.CorpusShapes)]));
+        }
+
         if (options.Models.Any(string.IsNullOrWhiteSpace))
         {
             results.Add(new ValidationResult("Model names must not be empty.", [nameof(SimulatorOptions.Models)]));
@@ -151,6 +187,15 @@ public sealed class SimulatorRuntime
             .SelectMany(r => r.MemberNames.DefaultIfEmpty(string.Empty).Select(member => (Member: JsonNamingPolicy.CamelCase.ConvertName(member), r.ErrorMessage)))
             .GroupBy(e => e.Member)
             .ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage ?? "Invalid value.").ToArray());
+    }
+
+    /// <summary>Null when every name of <see cref="SimulatorOptions.CorpusShapes"/> is a corpus entry; else a message naming the others.</summary>
+    public static string? UnknownShapes(SimulatorOptions options, ResponseCorpus corpus)
+    {
+        var unknown = options.CorpusShapes.Where(name => !corpus.Contains(name)).ToList();
+        return unknown.Count == 0
+            ? null
+            : $"Unknown corpus entries: {string.Join(", ", unknown)}. Known: {string.Join(", ", corpus.Entries.Select(e => e.Name))}.";
     }
 
     private static Random NewRandom(int seed) => seed == 0 ? new Random() : new Random(seed);

@@ -1,4 +1,5 @@
 using System.Net;
+using AspireBatch.Simulator.Apis;
 
 namespace AspireBatch.Simulator.Tests;
 
@@ -15,6 +16,7 @@ public sealed class RateLimitApiTests
             using var response = await sim.PostChatAsync(SimulatorHost.Chat($"question {i}"));
             statuses.Add(response.StatusCode);
             Assert.Equal("5", Header(response, "x-ratelimit-limit-requests"));
+            Assert.Matches(@"^(\d+m)?(\d+(\.\d+)?s|\d+ms)$", Header(response, "x-ratelimit-reset-requests"));
             if (response.StatusCode != HttpStatusCode.TooManyRequests)
             {
                 Assert.Equal((4 - i).ToString(), Header(response, "x-ratelimit-remaining-requests"));
@@ -54,6 +56,8 @@ public sealed class RateLimitApiTests
             {
                 Assert.Equal("tokens", (await OpenAiApiTests.ErrorOf(response)).GetProperty("type").GetString());
                 Assert.Equal("4", Header(response, "x-ratelimit-remaining-tokens"));
+                var retryAfterMs = int.Parse(Header(response, "retry-after-ms"));
+                Assert.Equal(OpenAiApi.FormatDuration(TimeSpan.FromMilliseconds(retryAfterMs)), Header(response, "x-ratelimit-reset-tokens"));
                 Assert.InRange(int.Parse(Header(response, "Retry-After")), 1, 60);
             }
         }

@@ -69,6 +69,47 @@ public sealed class RateLimiterTests
     }
 
     [Fact]
+    public void Resets_say_when_each_window_frees_capacity()
+    {
+        var time = new ManualTime();
+        var limiter = new RateLimiter(time);
+
+        var first = limiter.TryAcquire(2, 100, 60);
+        Assert.Equal(TimeSpan.FromSeconds(60), first.ResetRequests);
+        Assert.Equal(TimeSpan.FromSeconds(60), first.ResetTokens);
+
+        time.Advance(TimeSpan.FromSeconds(20));
+        var second = limiter.TryAcquire(2, 100, 30);
+        Assert.Equal(TimeSpan.FromSeconds(40), second.ResetRequests); // the oldest leaves first
+        Assert.Equal(TimeSpan.FromSeconds(40), second.ResetTokens);
+
+        time.Advance(TimeSpan.FromSeconds(10));
+        var byRequests = limiter.TryAcquire(2, 100, 5);
+        Assert.Equal(RateLimitKind.Requests, byRequests.RejectedBy);
+        Assert.Equal(byRequests.RetryAfter, byRequests.ResetRequests);
+        Assert.Equal(TimeSpan.FromSeconds(30), byRequests.ResetTokens);
+
+        var off = limiter.TryAcquire(0, 0, 5);
+        Assert.Equal(TimeSpan.Zero, off.ResetRequests);
+        Assert.Equal(TimeSpan.Zero, off.ResetTokens);
+    }
+
+    [Fact]
+    public void A_token_429_resets_when_the_request_would_fit()
+    {
+        var time = new ManualTime();
+        var limiter = new RateLimiter(time);
+        Assert.True(limiter.TryAcquire(0, 100, 60).Allowed);
+        time.Advance(TimeSpan.FromSeconds(20));
+        Assert.True(limiter.TryAcquire(0, 100, 30).Allowed);
+
+        var rejected = limiter.TryAcquire(0, 100, 20);
+
+        Assert.Equal(TimeSpan.FromSeconds(40), rejected.ResetTokens);
+        Assert.Equal(rejected.RetryAfter, rejected.ResetTokens);
+    }
+
+    [Fact]
     public void Reset_empties_the_windows()
     {
         var limiter = new RateLimiter(new ManualTime());
