@@ -24,7 +24,12 @@ public sealed record JobDto(
     DateTimeOffset? StartedAt,
     DateTimeOffset? CompletedAt);
 
-/// <summary>Progress read from counters kept with every batch of results; rate is items per second since start.</summary>
+/// <summary>
+/// Progress read from counters kept with every batch of results; rate is items per second since start.
+/// <see cref="CostUsd"/> is what providers charged (answers, and refusals or empty answers they billed);
+/// <see cref="EstimatedUsageCostUsd"/> is the part of it priced from estimated usage (the provider sent none);
+/// in-doubt calls were lost with their worker, may have been charged, and are not in <see cref="CostUsd"/>.
+/// </summary>
 public sealed record JobCounters(
     int Total,
     int Pending,
@@ -35,10 +40,17 @@ public sealed record JobCounters(
     long OutputTokens,
     decimal CostUsd,
     double ItemsPerSecond,
-    double? EtaSeconds)
+    double? EtaSeconds,
+    long CachedInputTokens = 0,
+    long ReasoningTokens = 0,
+    decimal EstimatedUsageCostUsd = 0,
+    int InDoubtCalls = 0,
+    decimal InDoubtCostUsd = 0)
 {
     public int Done => Succeeded + Failed + Cancelled;
     public double Progress => Total == 0 ? 0 : (double)Done / Total;
+    /// <summary>Share of the cost priced from estimated usage, 0 to 1.</summary>
+    public double EstimatedCostShare => CostUsd == 0 ? 0 : (double)(EstimatedUsageCostUsd / CostUsd);
 }
 
 /// <summary>What a job will cost at most before it runs: input tokens counted with a tokenizer, output bounded by max_tokens.</summary>
@@ -58,7 +70,10 @@ public sealed record ItemSummaryDto(
     int? LatencyMs,
     string? ProviderName,
     string? ModelName,
-    DateTimeOffset? CompletedAt);
+    DateTimeOffset? CompletedAt,
+    string? UsageSource = null,
+    int InDoubtCalls = 0,
+    decimal InDoubtCostUsd = 0);
 
 public sealed record ItemDetailDto(
     ItemSummaryDto Summary,
@@ -69,7 +84,10 @@ public sealed record ItemDetailDto(
     string? FinishReason,
     string? ResponseModel,
     int? StatusCode,
-    IReadOnlyList<AttemptDto> AttemptHistory);
+    IReadOnlyList<AttemptDto> AttemptHistory,
+    int? CachedInputTokens = null,
+    int? ReasoningTokens = null,
+    int InternalErrors = 0);
 
 public sealed record AttemptDto(
     int Number,
@@ -81,7 +99,12 @@ public sealed record AttemptDto(
     int LatencyMs,
     int WaitMs,
     bool Fallback,
-    DateTimeOffset StartedAt);
+    DateTimeOffset StartedAt,
+    int? InputTokens = null,
+    int? OutputTokens = null,
+    decimal? CostUsd = null,
+    string? UsageSource = null,
+    decimal? PossibleCostUsd = null);
 
 public sealed record PagedResult<T>(IReadOnlyList<T> Items, int Page, int PageSize, long TotalCount);
 

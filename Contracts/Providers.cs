@@ -38,7 +38,8 @@ public sealed record ModelPriceDto(
     decimal InputPricePerMTok,
     decimal OutputPricePerMTok,
     int? RequestsPerMinute = null,
-    int? TokensPerMinute = null);
+    int? TokensPerMinute = null,
+    decimal? CachedInputPricePerMTok = null);
 
 public sealed record ConnectionTestResult(bool Success, int? StatusCode, long LatencyMs, string Message, IReadOnlyList<string> Models);
 
@@ -53,4 +54,24 @@ public sealed record CatalogModelDto(string Name, string Provider, decimal Input
 public sealed record ProviderHealthCheck(bool Healthy, int? StatusCode, long LatencyMs, string Message, DateTimeOffset CheckedAt);
 
 /// <summary>A provider's shared circuit breaker and its last health check.</summary>
-public sealed record ProviderHealthDto(Guid ProviderId, string Name, string Circuit, long ConsecutiveFailures, DateTimeOffset? OpenUntil, ProviderHealthCheck? LastCheck);
+public sealed record ProviderHealthDto(Guid ProviderId, string Name, string Circuit, long ConsecutiveFailures, DateTimeOffset? OpenUntil, ProviderHealthCheck? LastCheck)
+{
+    /// <summary>Limits the workers learned for the provider's models where none is configured, one per model.</summary>
+    public IReadOnlyList<LearnedLimitDto> LearnedLimits { get; init; } = [];
+}
+
+/// <summary>
+/// A limit learned from a provider that has none configured, for one of its models: from its rate-limit headers
+/// (<c>Source</c> "headers") or, when it sends none, from its 429s (<c>Source</c> "429"). A configured limit always wins.
+/// </summary>
+public sealed record LearnedLimitDto(string Model, int? RequestsPerMinute, int? TokensPerMinute, string Source, DateTimeOffset LearnedAt, DateTimeOffset SeenAt)
+{
+    public const string FromHeaders = "headers";
+    public const string From429 = "429";
+
+    /// <summary>The Redis hash the workers keep them in: one field per model, each a LearnedLimitDto as JSON.</summary>
+    public static string RedisKey(Guid providerId) => $"aspirebatch:learned:{providerId:N}";
+
+    /// <summary>How long a learned limit stands once no answer confirms it.</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(10);
+}

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using AspireBatch.Api.Services;
 using AspireBatch.Contracts;
 using AspireBatch.Data;
@@ -6,6 +7,7 @@ using AspireBatch.Data.Live;
 using AspireBatch.Data.Services;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using StackExchange.Redis;
 
 namespace AspireBatch.Api.Apis;
 
@@ -38,15 +40,40 @@ public static class ProvidersApi
         return TypedResults.Ok(providers.Select(ToDto).ToList());
     }
 
-    public static async Task<Ok<List<ProviderHealthDto>>> ProviderHealth(BatchDbContext db, ProviderState state, CancellationToken cancellationToken)
+    public static async Task<Ok<List<ProviderHealthDto>>> ProviderHealth(
+        BatchDbContext db, ProviderState state, IConnectionMultiplexer redis, TimeProvider time, CancellationToken cancellationToken)
     {
         var providers = await db.Providers.AsNoTracking().OrderBy(p => p.Name).Select(p => new { p.Id, p.Name }).ToListAsync(cancellationToken);
         var health = new List<ProviderHealthDto>();
         foreach (var provider in providers)
         {
-            health.Add(await state.ReadAsync(provider.Id, provider.Name));
+            health.Add(await state.ReadAsync(provider.Id, provider.Name) with
+            {
+                LearnedLimits = await LearnedLimitsAsync(redis, provider.Id, time.GetUtcNow()),
+            });
         }
         return TypedResults.Ok(health);
+    }
+
+    /// <summary>The limits the workers learned for a provider's models (Worker/Limits/LearnedLimits.cs writes them), lapsed ones left out.</summary>
+    private static async Task<List<LearnedLimitDto>> LearnedLimitsAsync(IConnectionMultiplexer redis, Guid providerId, DateTimeOffset now)
+    {
+        var learned = new List<LearnedLimitDto>();
+        foreach (var entry in await redis.GetDatabase().HashGetAllAsync(LearnedLimitDto.RedisKey(providerId)))
+        {
+            try
+            {
+                if (JsonSerializer.Deserialize<LearnedLimitDto>(entry.Value.ToString()) is { } limit && now - limit.SeenAt < LearnedLimitDto.Lifetime)
+                {
+                    learned.Add(limit);
+                }
+            }
+            catch (JsonException)
+            {
+                // Written by another version: not shown.
+            }
+        }
+        return [.. learned.OrderBy(l => l.Model, StringComparer.Ordinal)];
     }
 
     public static async Task<Results<Ok<ProviderDto>, NotFound>> GetProvider(Guid id, BatchDbContext db, CancellationToken cancellationToken) =>
@@ -123,7 +150,7 @@ public static class ProvidersApi
     public static async Task<Results<Ok<ModelPriceDto>, NotFound, ValidationProblem>> PutModel(
         Guid id, string model, ModelPriceDto price, BatchDbContext db, CancellationToken cancellationToken)
     {
-        if (price.InputPricePerMTok < 0 || price.OutputPricePerMTok < 0)
+        if (price.InputPricePerMTok < 0 || price.OutputPricePerMTok < 0 || price.CachedInputPricePerMTok < 0)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["price"] = ["prices cannot be negative"] });
         }
@@ -143,6 +170,7 @@ public static class ProvidersApi
         }
         entity.InputPricePerMTok = price.InputPricePerMTok;
         entity.OutputPricePerMTok = price.OutputPricePerMTok;
+        entity.CachedInputPricePerMTok = price.CachedInputPricePerMTok;
         entity.RequestsPerMinute = price.RequestsPerMinute;
         entity.TokensPerMinute = price.TokensPerMinute;
         await db.SaveChangesAsync(cancellationToken);
@@ -225,5 +253,5 @@ public static class ProvidersApi
         p.CreatedAt, p.UpdatedAt);
 
     private static ModelPriceDto ToDto(ProviderModel m) =>
-        new(m.Name, m.InputPricePerMTok, m.OutputPricePerMTok, m.RequestsPerMinute, m.TokensPerMinute);
+        new(m.Name, m.InputPricePerMTok, m.OutputPricePerMTok, m.RequestsPerMinute, m.TokensPerMinute, m.CachedInputPricePerMTok);
 }

@@ -65,7 +65,8 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time)
         var rate = elapsed > 0 ? (job.SucceededItems + job.FailedItems) / elapsed : 0;
         double? eta = job.State == JobState.Running && rate > 0 ? pending / rate : null;
         var counters = new JobCounters(job.TotalItems, pending, job.SucceededItems, job.FailedItems, job.CancelledItems,
-            job.InputTokens, job.OutputTokens, job.CostUsd, rate, eta);
+            job.InputTokens, job.OutputTokens, job.CostUsd, rate, eta, job.CachedInputTokens, job.ReasoningTokens, job.EstimatedUsageCostUsd,
+            job.InDoubtCalls, job.InDoubtCostUsd);
         var estimate = new JobEstimate(job.TotalItems, job.EstimatedInputTokens,
             (long)job.TotalItems * (job.MaxTokens ?? Pricing.DefaultMaxOutputTokensForEstimate), job.EstimatedCostBoundUsd, job.ModelName ?? job.RequestedModel);
         string? traceId = null;
@@ -99,10 +100,11 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time)
             : await query.LongCountAsync(cancellationToken);
         var providers = await db.Providers.AsNoTracking().ToDictionaryAsync(p => p.Id, p => p.Name, cancellationToken);
         var items = await query.OrderBy(i => i.Id).Skip((page - 1) * pageSize).Take(pageSize)
-            .Select(i => new { i.Id, i.CustomId, i.LineNumber, i.State, i.Attempts, i.ErrorCode, i.ErrorMessage, i.InputTokens, i.OutputTokens, i.CostUsd, i.LatencyMs, i.ProviderId, i.ModelName, i.CompletedAt })
+            .Select(i => new { i.Id, i.CustomId, i.LineNumber, i.State, i.Attempts, i.ErrorCode, i.ErrorMessage, i.InputTokens, i.OutputTokens, i.CostUsd, i.LatencyMs, i.ProviderId, i.ModelName, i.CompletedAt, i.UsageSource, i.InDoubtCalls, i.InDoubtCostUsd })
             .ToListAsync(cancellationToken);
         return new PagedResult<ItemSummaryDto>(items.Select(i => new ItemSummaryDto(i.Id, i.CustomId, i.LineNumber, i.State, i.Attempts, i.ErrorCode, i.ErrorMessage,
-            i.InputTokens, i.OutputTokens, i.CostUsd, i.LatencyMs, i.ProviderId is { } p ? providers.GetValueOrDefault(p) : null, i.ModelName, i.CompletedAt)).ToList(),
+            i.InputTokens, i.OutputTokens, i.CostUsd, i.LatencyMs, i.ProviderId is { } p ? providers.GetValueOrDefault(p) : null, i.ModelName, i.CompletedAt,
+            i.UsageSource, i.InDoubtCalls, i.InDoubtCostUsd)).ToList(),
             page, pageSize, total);
     }
 
@@ -115,13 +117,16 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time)
         }
         var job = await db.Jobs.AsNoTracking().FirstAsync(j => j.Id == jobId, cancellationToken);
         var providerName = item.ProviderId is { } pid ? await db.Providers.Where(p => p.Id == pid).Select(p => p.Name).FirstOrDefaultAsync(cancellationToken) : null;
-        var attempts = await db.Attempts.AsNoTracking().Where(a => a.ItemId == itemId).OrderBy(a => a.Number)
-            .Select(a => new AttemptDto(a.Number, a.ProviderName, a.ModelName, a.StatusCode, a.ErrorCode, a.ErrorMessage, a.LatencyMs, a.WaitMs, a.Fallback, a.StartedAt))
+        var attempts = await db.Attempts.AsNoTracking().Where(a => a.ItemId == itemId).OrderBy(a => a.Id)
+            .Select(a => new AttemptDto(a.Number, a.ProviderName, a.ModelName, a.StatusCode, a.ErrorCode, a.ErrorMessage, a.LatencyMs, a.WaitMs, a.Fallback, a.StartedAt,
+                a.InputTokens, a.OutputTokens, a.CostUsd, a.UsageSource, a.PossibleCostUsd))
             .ToListAsync(cancellationToken);
         var builder = new ChatRequestBuilder(new JobRequestSettings(job.InputFormat, job.SystemTemplate, job.UserTemplate, job.Temperature, job.MaxTokens, job.ResponseFormat));
         var request = builder.Build(item.Payload, item.ModelName ?? job.ModelName ?? job.RequestedModel).ToJsonString();
         var summary = new ItemSummaryDto(item.Id, item.CustomId, item.LineNumber, item.State, item.Attempts, item.ErrorCode, item.ErrorMessage,
-            item.InputTokens, item.OutputTokens, item.CostUsd, item.LatencyMs, providerName, item.ModelName, item.CompletedAt);
-        return new ItemDetailDto(summary, item.Payload, request, item.ResponseText, item.ResponseBody, item.FinishReason, item.ResponseModel, item.StatusCode, attempts);
+            item.InputTokens, item.OutputTokens, item.CostUsd, item.LatencyMs, providerName, item.ModelName, item.CompletedAt,
+            item.UsageSource, item.InDoubtCalls, item.InDoubtCostUsd);
+        return new ItemDetailDto(summary, item.Payload, request, item.ResponseText, item.ResponseBody, item.FinishReason, item.ResponseModel, item.StatusCode, attempts,
+            item.CachedInputTokens, item.ReasoningTokens, item.InternalErrors);
     }
 }

@@ -9,13 +9,17 @@ namespace AspireBatch.Api.Services;
 
 public enum ExportFormat { Jsonl, OpenAi, Csv }
 
-/// <summary>Streams a job's results row by row from Postgres to the response; a million items never sit in memory.</summary>
+/// <summary>
+/// Streams a job's results row by row from Postgres to the response; a million items never sit in memory. A stored
+/// body is whatever the provider sent (HTML, plain text, an event stream): it is only written raw where it is JSON.
+/// </summary>
 public sealed class ResultExporter(NpgsqlDataSource dataSource)
 {
     private const string Query = """
         SELECT i.id, i.custom_id, i.line_number, i.state, i.payload::text, i.response_text, i.response_body, i.finish_reason,
                i.input_tokens, i.output_tokens, i.cost_usd, i.latency_ms, p.name, i.model_name, i.response_model, i.attempts,
-               i.status_code, i.error_code, i.error_message
+               i.status_code, i.error_code, i.error_message, i.usage_source, i.cached_input_tokens, i.reasoning_tokens,
+               i.in_doubt_calls, i.in_doubt_cost_usd
         FROM items i LEFT JOIN providers p ON p.id = i.provider_id
         WHERE i.job_id = @job AND (cardinality(@states) = 0 OR i.state = ANY(@states))
         ORDER BY i.id
@@ -68,7 +72,12 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
         WriteNullableString(json, "provider", r, 12);
         WriteNullableString(json, "model", r, 13);
         WriteNullableString(json, "response_model", r, 14);
+        WriteNullableString(json, "usage_source", r, 19);
+        WriteNullableNumber(json, "cached_input_tokens", r, 20);
+        WriteNullableNumber(json, "reasoning_tokens", r, 21);
         json.WriteNumber("attempts", r.GetInt32(15));
+        json.WriteNumber("in_doubt_calls", r.GetInt32(22));
+        json.WriteNumber("in_doubt_cost_usd", r.GetDecimal(23));
         if (r.IsDBNull(17))
         {
             json.WriteNull("error");
@@ -85,21 +94,33 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
         json.WriteEndObject();
     }
 
-    /// <summary>OpenAI's batch output line: {"id","custom_id","response":{"status_code","request_id","body"},"error"}.</summary>
+    /// <summary>
+    /// OpenAI's batch output line: {"id","custom_id","response":{"status_code","request_id","body"},"error"}. The body
+    /// is the provider's JSON as sent; an answer that was not JSON (an event stream) is written as the chat completion
+    /// it was read as, and an error page that was not JSON as an OpenAI error object holding its text.
+    /// </summary>
     public static void WriteOpenAiLine(Utf8JsonWriter json, NpgsqlDataReader r)
     {
         var itemId = r.GetInt64(0);
         var state = (ItemState)r.GetInt32(3);
+        var body = r.IsDBNull(6) ? null : r.GetString(6);
         json.WriteStartObject();
         json.WriteString("id", $"batch_req_{itemId:x16}");
         json.WriteString("custom_id", r.GetString(1));
-        if (state == ItemState.Succeeded && !r.IsDBNull(6))
+        if (state == ItemState.Succeeded)
         {
             json.WriteStartObject("response");
             json.WriteNumber("status_code", r.IsDBNull(16) ? 200 : r.GetInt32(16));
             json.WriteString("request_id", $"req_{itemId:x16}");
             json.WritePropertyName("body");
-            json.WriteRawValue(r.GetString(6));
+            if (IsJsonObject(body))
+            {
+                json.WriteRawValue(body!, skipInputValidation: true);
+            }
+            else
+            {
+                WriteCompletion(json, r, itemId);
+            }
             json.WriteEndObject();
             json.WriteNull("error");
         }
@@ -115,7 +136,21 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
                 json.WriteNumber("status_code", r.GetInt32(16));
                 json.WriteString("request_id", $"req_{itemId:x16}");
                 json.WritePropertyName("body");
-                if (!r.IsDBNull(6) && IsJson(r.GetString(6))) json.WriteRawValue(r.GetString(6)); else json.WriteNull("body");
+                if (IsJsonObject(body))
+                {
+                    json.WriteRawValue(body!, skipInputValidation: true);
+                }
+                else
+                {
+                    json.WriteStartObject();
+                    json.WriteStartObject("error");
+                    json.WriteString("message", body is { Length: > 0 } ? body : r.IsDBNull(18) ? "" : r.GetString(18));
+                    json.WriteString("type", "upstream_error");
+                    json.WriteNull("param");
+                    if (r.IsDBNull(17)) json.WriteNull("code"); else json.WriteString("code", r.GetString(17));
+                    json.WriteEndObject();
+                    json.WriteEndObject();
+                }
                 json.WriteEndObject();
             }
             json.WriteStartObject("error");
@@ -126,11 +161,39 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
         json.WriteEndObject();
     }
 
+    /// <summary>A chat.completion object rebuilt from the stored answer, for answers that did not come as one JSON object.</summary>
+    private static void WriteCompletion(Utf8JsonWriter json, NpgsqlDataReader r, long itemId)
+    {
+        json.WriteStartObject();
+        json.WriteString("id", $"chatcmpl-{itemId:x16}");
+        json.WriteString("object", "chat.completion");
+        json.WriteNumber("created", 0);
+        json.WriteString("model", r.IsDBNull(14) ? r.IsDBNull(13) ? "" : r.GetString(13) : r.GetString(14));
+        json.WriteStartArray("choices");
+        json.WriteStartObject();
+        json.WriteNumber("index", 0);
+        json.WriteStartObject("message");
+        json.WriteString("role", "assistant");
+        WriteNullableString(json, "content", r, 5);
+        json.WriteEndObject();
+        WriteNullableString(json, "finish_reason", r, 7);
+        json.WriteEndObject();
+        json.WriteEndArray();
+        json.WriteStartObject("usage");
+        var input = r.IsDBNull(8) ? 0 : r.GetInt32(8);
+        var output = r.IsDBNull(9) ? 0 : r.GetInt32(9);
+        json.WriteNumber("prompt_tokens", input);
+        json.WriteNumber("completion_tokens", output);
+        json.WriteNumber("total_tokens", input + output);
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
     private static async Task WriteCsvAsync(Stream output, NpgsqlDataReader reader, IReadOnlyList<string> fields, CancellationToken cancellationToken)
     {
         await using var text = new StreamWriter(output, new UTF8Encoding(false), leaveOpen: true);
         await using var csv = new CsvWriter(text, CultureInfo.InvariantCulture);
-        foreach (var header in new[] { "id" }.Concat(fields).Concat(["answer", "input_tokens", "output_tokens", "cost_usd", "state", "error"]))
+        foreach (var header in new[] { "id" }.Concat(fields).Concat(["answer", "input_tokens", "output_tokens", "cost_usd", "state", "error", "usage_source", "in_doubt_calls", "in_doubt_cost_usd"]))
         {
             csv.WriteField(header);
         }
@@ -154,6 +217,9 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
             csv.WriteField(reader.IsDBNull(10) ? "" : reader.GetDecimal(10).ToString(CultureInfo.InvariantCulture));
             csv.WriteField(((ItemState)reader.GetInt32(3)).ToString().ToLowerInvariant());
             csv.WriteField(reader.IsDBNull(17) ? "" : $"{reader.GetString(17)}: {(reader.IsDBNull(18) ? "" : reader.GetString(18))}");
+            csv.WriteField(reader.IsDBNull(19) ? "" : reader.GetString(19));
+            csv.WriteField(reader.GetInt32(22).ToString(CultureInfo.InvariantCulture));
+            csv.WriteField(reader.GetDecimal(23).ToString(CultureInfo.InvariantCulture));
             await csv.NextRecordAsync();
         }
         await csv.FlushAsync();
@@ -169,8 +235,24 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
         if (r.IsDBNull(ordinal)) json.WriteNull(name); else json.WriteNumber(name, r.GetInt32(ordinal));
     }
 
-    private static bool IsJson(string text)
+    /// <summary>Whether a stored body is one complete JSON object (what OpenAI's output lines hold), read without building a document.</summary>
+    internal static bool IsJsonObject(string? text)
     {
-        try { using var _ = JsonDocument.Parse(text); return true; } catch (JsonException) { return false; }
+        if (string.IsNullOrEmpty(text) || text.AsSpan().TrimStart() is not ['{', ..])
+        {
+            return false;
+        }
+        try
+        {
+            var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(text));
+            while (reader.Read())
+            {
+            }
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 }

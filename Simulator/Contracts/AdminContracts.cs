@@ -40,7 +40,11 @@ public sealed record SimulatorStats(
     long Aborted,
     long InFlight,
     long MaxInFlight,
-    DateTimeOffset Since);
+    DateTimeOffset Since)
+{
+    /// <summary>Chat completion requests received, answered or not: what a provider may bill, to compare with a ledger.</summary>
+    public long ChatRequests { get; init; }
+}
 
 /// <summary>Faults injected, by kind; <see cref="Corpus"/> counts the replays drawn by <c>CorpusRate</c> (not those asked by a marker).</summary>
 public sealed record FaultCounts(long Error500, long Error503, long Timeout, long Reset, long MalformedJson, long Error429, long Corpus)

@@ -13,6 +13,7 @@ public sealed class SimulatorCounters(TimeProvider time)
     private readonly long[] _faults = new long[Enum.GetValues<FaultKind>().Length];
     private readonly ConcurrentDictionary<string, StrongBox<long>> _corpusReplays = new(StringComparer.Ordinal);
     private long _totalRequests;
+    private long _chatRequests;
     private long _rateLimitedByRequests;
     private long _rateLimitedByTokens;
     private long _promptTokens;
@@ -22,9 +23,13 @@ public sealed class SimulatorCounters(TimeProvider time)
     private long _maxInFlight;
     private long _sinceUtcTicks = time.GetUtcNow().UtcTicks;
 
-    public void RequestStarted()
+    public void RequestStarted(bool chat)
     {
         Interlocked.Increment(ref _totalRequests);
+        if (chat)
+        {
+            Interlocked.Increment(ref _chatRequests);
+        }
         var inFlight = Interlocked.Increment(ref _inFlight);
         var max = Volatile.Read(ref _maxInFlight);
         while (inFlight > max)
@@ -96,6 +101,7 @@ public sealed class SimulatorCounters(TimeProvider time)
         }
 
         Interlocked.Exchange(ref _totalRequests, 0);
+        Interlocked.Exchange(ref _chatRequests, 0);
         Interlocked.Exchange(ref _rateLimitedByRequests, 0);
         Interlocked.Exchange(ref _rateLimitedByTokens, 0);
         Interlocked.Exchange(ref _promptTokens, 0);
@@ -149,7 +155,10 @@ public sealed class SimulatorCounters(TimeProvider time)
             Aborted: Volatile.Read(ref _aborted),
             InFlight: Volatile.Read(ref _inFlight),
             MaxInFlight: Volatile.Read(ref _maxInFlight),
-            Since: new DateTimeOffset(Interlocked.Read(ref _sinceUtcTicks), TimeSpan.Zero));
+            Since: new DateTimeOffset(Interlocked.Read(ref _sinceUtcTicks), TimeSpan.Zero))
+        {
+            ChatRequests = Volatile.Read(ref _chatRequests),
+        };
     }
 
     private long Count(FaultKind kind) => Volatile.Read(ref _faults[(int)kind]);

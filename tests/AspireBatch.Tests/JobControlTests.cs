@@ -88,6 +88,7 @@ public sealed class JobControlTests(StackFixture stack) : IAsyncLifetime
     public async Task A_killed_worker_loses_nothing_and_no_item_is_paid_twice()
     {
         await SetLatency(stack.SimPrimary, 30);
+        (await stack.SimPrimary.PostAsync("/admin/reset", null)).EnsureSuccessStatusCode();
         var created = await stack.Api.CreateAsync("k.jsonl", JobApiClient.Jsonl(6000, i => new { id = $"k{i}", text = $"kill test {i}" }), JobApiClient.Fields("deepseek-chat"));
         await stack.Api.WaitForAsync(created.Job.Id, j => j.Counters.Succeeded >= 600, TimeSpan.FromMinutes(1));
 
@@ -103,6 +104,16 @@ public sealed class JobControlTests(StackFixture stack) : IAsyncLifetime
         Assert.Equal(6000, await stack.ScalarAsync<long>("SELECT count(DISTINCT item_id) FROM attempts WHERE job_id = @job AND cost_usd IS NOT NULL", ("job", job.Id)));
         Assert.Equal(6000, await stack.ScalarAsync<long>("SELECT count(*) FROM attempts WHERE job_id = @job AND cost_usd IS NOT NULL", ("job", job.Id)));
         Assert.Equal(job.Counters.CostUsd, await stack.ScalarAsync<decimal>("SELECT sum(cost_usd) FROM items WHERE job_id = @job", ("job", job.Id)));
+
+        // Every call the provider received is in the ledger: answered, or in doubt when its worker died with it.
+        using var stats = System.Text.Json.JsonDocument.Parse(await stack.SimPrimary.GetStringAsync("/admin/stats"));
+        var served = stats.RootElement.GetProperty("chatRequests").GetInt64();
+        var recorded = await stack.ScalarAsync<long>("SELECT count(*) FROM attempts WHERE job_id = @job AND error_code IS DISTINCT FROM 'circuit_open' AND error_code IS DISTINCT FROM 'internal'", ("job", job.Id));
+        var inDoubt = await stack.ScalarAsync<long>("SELECT count(*) FROM attempts WHERE job_id = @job AND error_code = 'unknown'", ("job", job.Id));
+        Assert.True(inDoubt > 0, "the killed worker had calls in flight; they should be recorded as in doubt");
+        Assert.Equal(served, recorded);
+        Assert.Equal(inDoubt, job.Counters.InDoubtCalls);
+        Assert.True(job.Counters.InDoubtCostUsd > 0);
     }
 
     [Fact]

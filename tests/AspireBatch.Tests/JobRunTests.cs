@@ -79,7 +79,7 @@ public sealed class JobRunTests(StackFixture stack) : IAsyncLifetime
         await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
         var csv = await stack.Api.GetStringAsync($"/api/jobs/{created.Job.Id}/export?format=csv&fields=lang,text");
         var rows = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("id,lang,text,answer,input_tokens,output_tokens,cost_usd,state,error", rows[0].TrimEnd('\r'));
+        Assert.Equal("id,lang,text,answer,input_tokens,output_tokens,cost_usd,state,error,usage_source,in_doubt_calls,in_doubt_cost_usd", rows[0].TrimEnd('\r'));
         Assert.Equal(21, rows.Length);
         Assert.Contains(rows, r => r.StartsWith("7,en,t7,sim:", StringComparison.Ordinal));
     }

@@ -117,13 +117,16 @@ public sealed class TelemetryTests(StackFixture stack) : IAsyncLifetime
         Assert.Null(quiet.GetTagItem("gen_ai.output.messages"));
     }
 
-    private static ModelCaller CallerWith(ConnectionMultiplexer redis, WorkerOptions workerOptions)
+    private ModelCaller CallerWith(ConnectionMultiplexer redis, WorkerOptions workerOptions)
     {
         var options = Options.Create(workerOptions);
         var configuration = new ConfigurationBuilder().Build();
         var guard = new ProviderGuard(new SharedRateLimiter(redis, configuration, NullLogger<SharedRateLimiter>.Instance), new ConcurrencyGate(redis, configuration),
             new ProviderState(redis, TimeProvider.System), new TargetWindow(redis, TimeProvider.System), new LiveLimits(), options, NullLogger<ProviderGuard>.Instance);
         var telemetry = new WorkerTelemetry(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
-        return new ModelCaller(options, telemetry, guard, TimeProvider.System);
+        // The journal writes to the stack's database; these items are not in it, so its marks change nothing.
+        var journal = new CallJournal(new ItemStore(Npgsql.NpgsqlDataSource.Create(stack.DatabaseConnectionString)), NullLogger<CallJournal>.Instance);
+        journal.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+        return new ModelCaller(options, telemetry, guard, new ProviderClient(options, telemetry), journal, TimeProvider.System, NullLogger<ModelCaller>.Instance);
     }
 }
