@@ -113,11 +113,7 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
             json.WriteNumber("status_code", r.IsDBNull(16) ? 200 : r.GetInt32(16));
             json.WriteString("request_id", $"req_{itemId:x16}");
             json.WritePropertyName("body");
-            if (IsJsonObject(body))
-            {
-                json.WriteRawValue(body!, skipInputValidation: true);
-            }
-            else
+            if (!TryWriteJsonObject(json, body))
             {
                 WriteCompletion(json, r, itemId);
             }
@@ -136,11 +132,7 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
                 json.WriteNumber("status_code", r.GetInt32(16));
                 json.WriteString("request_id", $"req_{itemId:x16}");
                 json.WritePropertyName("body");
-                if (IsJsonObject(body))
-                {
-                    json.WriteRawValue(body!, skipInputValidation: true);
-                }
-                else
+                if (!TryWriteJsonObject(json, body))
                 {
                     json.WriteStartObject();
                     json.WriteStartObject("error");
@@ -235,8 +227,11 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
         if (r.IsDBNull(ordinal)) json.WriteNull(name); else json.WriteNumber(name, r.GetInt32(ordinal));
     }
 
-    /// <summary>Whether a stored body is one complete JSON object (what OpenAI's output lines hold), read without building a document.</summary>
-    internal static bool IsJsonObject(string? text)
+    /// <summary>
+    /// Writes a stored body that is one complete JSON object (what OpenAI's output lines hold); false when it is not.
+    /// A body the provider pretty-printed is written compact, so a JSONL line stays one line.
+    /// </summary>
+    internal static bool TryWriteJsonObject(Utf8JsonWriter json, string? text)
     {
         if (string.IsNullOrEmpty(text) || text.AsSpan().TrimStart() is not ['{', ..])
         {
@@ -244,10 +239,17 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
         }
         try
         {
-            var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(text));
-            while (reader.Read())
+            if (text.AsSpan().IndexOfAny('\n', '\r') < 0)
             {
+                var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(text));
+                while (reader.Read())
+                {
+                }
+                json.WriteRawValue(text, skipInputValidation: true);
+                return true;
             }
+            using var document = JsonDocument.Parse(text);
+            document.RootElement.WriteTo(json);
             return true;
         }
         catch (JsonException)

@@ -43,6 +43,54 @@ public sealed class BadInputTests(StackFixture stack)
         { "batch: duplicate custom_id", "b.jsonl", Utf8(BatchLine("same") + "\n" + BatchLine("same") + "\n"), Batch, 400, "line 2: duplicate id \"same\"" },
         { "batch: mixed models", "b.jsonl", Utf8(BatchLine("a") + "\n" + BatchLine("b", model: "gpt-4.1") + "\n"), Batch, 400, "line 2: every line must use the same model" },
         { "batch: unknown model", "b.jsonl", Utf8(BatchLine(model: "llama-99") + "\n"), Batch, 400, "\"llama-99\" is not a known model" },
+
+        // Strict CSV: quote problems stop the import on the line they start on.
+        { "csv: unclosed quote swallowing the rest of the file", "a.csv", Utf8("id,text\n1,\"abc\n2,def\n3,ghi\n"), Records, 400, "line 2: a quoted field opens here and is never closed" },
+        { "csv: unclosed quote on a later record", "a.csv", Utf8("id,text\n1,a\n2,\"b\n3,c\n"), Records, 400, "line 3: a quoted field opens here and is never closed" },
+        { "csv: quote closed on a later line, then text", "a.csv", Utf8("id,text\n1,\"abc\n2,\"def\"\n"), Records, 400, "line 2: a quoted field opens here and closes on line 3" },
+        { "csv: stray quote in an unquoted field", "a.csv", Utf8("id,text\n1,a\n2,ab\"c\n"), Records, 400, "line 3: a quote inside a field that does not start with one (ab\"c)" },
+        { "csv: text after a closing quote", "a.csv", Utf8("id,text\n1,\"ab\"c\n"), Records, 400, "line 2: text after the closing quote of a field (\"ab\"c)" },
+        { "csv: wrong field count after a quoted newline", "a.csv", Utf8("id,text\n1,\"a\nb\"\n2,b,c\n"), Records, 400, "line 4: expected 2 fields as in the header, found 3" },
+        { "csv: header mixes delimiters", "a.csv", Utf8("id;text,more\n1;a,b\n"), Records, 400, "line 1: the header mixes delimiters (semicolon and comma)" },
+        { "csv: header names a column twice", "a.csv", Utf8("id,text,text\n1,a,b\n"), Records, 400, "line 1: the header names column \"text\" twice" },
+        { "csv: header column without a name", "a.csv", Utf8("id,,text\n1,a,b\n"), Records, 400, "line 1: column 2 of the header has no name" },
+        { "csv: idField names a missing column", "a.csv", Utf8("id,text\n1,a\n"), JobApiClient.Fields("deepseek-chat", "{{text}}", ("idField", "key")), 400, "line 1: the header has no \"key\" column" },
+        { "csv: empty id", "a.csv", Utf8("id,text\n1,a\n ,b\n"), Records, 400, "line 3: missing \"id\"" },
+        { "csv: duplicate ids", "a.csv", Utf8("id;text\n1;a\n1;b\n"), Records, 400, "line 3: duplicate id \"1\" (first seen on line 2)" },
+        { "csv: placeholder without a column", "a.csv", Utf8("id,body\n1,a\n"), Records, 400, "line 2: no field for placeholder {{text}}" },
+        { "csv: invalid UTF-8", "a.csv", [.. Utf8("id,text\n1,a\n2,"), 0xC3, 0x28, .. Utf8("\n")], Records, 400, "line 3 is not valid UTF-8" },
+        { "csv: UTF-16 file", "a.csv", [.. Encoding.Unicode.GetPreamble(), .. Encoding.Unicode.GetBytes("id,text\n1,a\n")], Records, 400, "UTF-16" },
+        { "csv: line too long", "a.csv", Utf8("id,text\n1," + new string('x', 150_000) + "\n"), Records, 400, "line 2 is longer than" },
+        { "csv: only a header", "a.csv", Utf8("\uFEFFid,text\r\n\r\n"), Records, 400, "the file has no records" },
+        { "csv: empty file", "a.csv", [], Records, 400, "Empty file" },
+
+        // JSONL ids.
+        { "id neither a string nor a number", "a.jsonl", Utf8("{\"id\":true,\"text\":\"a\"}\n"), Records, 400, "line 1: missing \"id\"" },
+        { "id only whitespace", "a.jsonl", Utf8("{\"id\":1,\"text\":\"a\"}\n{\"id\":\"  \",\"text\":\"b\"}\n"), Records, 400, "line 2: missing \"id\"" },
+        { "id longer than 512 characters", "a.jsonl", Utf8($"{{\"id\":\"{new string('i', 513)}\",\"text\":\"a\"}}\n"), Records, 400, "line 1: the id is longer than 512 characters" },
+        { "idField names a missing field", "a.jsonl", Utf8("{\"id\":1,\"text\":\"a\"}\n"), JobApiClient.Fields("deepseek-chat", "{{text}}", ("idField", "key")), 400, "line 1: missing \"key\"" },
+
+        // Form parameters.
+        { "no model", "a.jsonl", Utf8("{\"id\":1,\"text\":\"a\"}\n"), JobApiClient.Fields("", "{{text}}"), 400, "model is required" },
+        { "unknown model for a csv", "a.csv", Utf8("id,text\n1,a\n"), JobApiClient.Fields("no-such-route"), 400, "\"no-such-route\" is not a known model, alias or route" },
+        { "temperature below 0", "a.jsonl", Utf8("{\"id\":1,\"text\":\"a\"}\n"), JobApiClient.Fields("deepseek-chat", "{{text}}", ("temperature", "-0.1")), 400, "temperature must be between 0 and 2" },
+        { "maxTokens zero", "a.jsonl", Utf8("{\"id\":1,\"text\":\"a\"}\n"), JobApiClient.Fields("deepseek-chat", "{{text}}", ("maxTokens", "0")), 400, "maxTokens must be between 1 and 1,000,000" },
+        { "maxTokens too large", "a.jsonl", Utf8("{\"id\":1,\"text\":\"a\"}\n"), JobApiClient.Fields("deepseek-chat", "{{text}}", ("maxTokens", "1000001")), 400, "maxTokens must be between 1 and 1,000,000" },
+        { "budget zero", "a.jsonl", Utf8("{\"id\":1,\"text\":\"a\"}\n"), JobApiClient.Fields("deepseek-chat", "{{text}}", ("budgetUsd", "0")), 400, "budgetUsd must be positive" },
+        { "budget negative", "a.jsonl", Utf8("{\"id\":1,\"text\":\"a\"}\n"), JobApiClient.Fields("deepseek-chat", "{{text}}", ("budgetUsd", "-5")), 400, "budgetUsd must be positive" },
+        { "response format not an object", "a.jsonl", Utf8("{\"id\":1,\"text\":\"a\"}\n"), JobApiClient.Fields("deepseek-chat", "{{text}}", ("responseFormat", "\"json\"")), 400, "responseFormat must be a JSON object" },
+        { "metadata not JSON", "a.jsonl", Utf8("{\"id\":1,\"text\":\"a\"}\n"), JobApiClient.Fields("deepseek-chat", "{{text}}", ("metadata", "{a:1}")), 400, "metadata is not valid JSON" },
+        { "several bad parameters", "a.jsonl", Utf8("{\"id\":1,\"text\":\"a\"}\n"), JobApiClient.Fields("deepseek-chat", "{{text}}", ("temperature", "3"), ("maxTokens", "-1")), 400, "maxTokens must be between 1 and 1,000,000" },
+
+        // OpenAI batch lines the importer could not measure (they answered 500 before).
+        { "batch: message not an object", "b.jsonl", Utf8(BatchLine(body: new { model = "gpt-4", messages = new[] { 1 } }) + "\n"), Batch, 400, "line 1: \"body.messages[0]\" must be an object" },
+        { "batch: content part not an object", "b.jsonl", Utf8(BatchLine() + "\n" + BatchLine("b", body: new { model = "gpt-4", messages = new[] { new { role = "user", content = new[] { "hi" } } } }) + "\n"), Batch, 400, "line 2: \"body.messages[0]\" has a content part that is not an object" },
+        { "batch: max_tokens a string", "b.jsonl", Utf8(BatchLine(body: new { model = "gpt-4", max_tokens = "100", messages = new[] { new { role = "user", content = "hi" } } }) + "\n"), Batch, 400, "line 1: \"body.max_tokens\" must be an integer between 1 and 1,000,000" },
+        { "batch: message without role", "b.jsonl", Utf8(BatchLine(body: new { model = "gpt-4", messages = new[] { new { content = "hi" } } }) + "\n"), Batch, 400, "line 1: \"body.messages[0]\" needs a \"role\"" },
+        { "batch: no messages", "b.jsonl", Utf8(BatchLine(body: new { model = "gpt-4", messages = Array.Empty<object>() }) + "\n"), Batch, 400, "line 1: \"body.messages\" must be a non-empty array" },
+        { "batch: no model in body", "b.jsonl", Utf8(BatchLine(body: new { messages = new[] { new { role = "user", content = "hi" } } }) + "\n"), Batch, 400, "line 1: \"body.model\" must be a non-empty string" },
+        { "batch: malformed line", "b.jsonl", Utf8(BatchLine() + "\n{\"custom_id\":\n"), Batch, 400, "line 2: malformed JSON" },
+        { "batch: custom_id longer than 512 characters", "b.jsonl", Utf8(BatchLine(new string('c', 513)) + "\n"), Batch, 400, "line 1: the id is longer than 512 characters" },
     };
 
     [Theory]
@@ -78,6 +126,63 @@ public sealed class BadInputTests(StackFixture stack)
         using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var lines = problem.RootElement.GetProperty("errors").EnumerateArray().Select(e => e.GetProperty("line").GetInt32()).ToList();
         Assert.Equal([2, 3, 4], lines);
+    }
+
+    [Fact]
+    public async Task A_bad_csv_is_refused_by_preview_too()
+    {
+        var jobsBefore = await stack.ScalarAsync<long>("SELECT count(*) FROM jobs");
+        var response = await stack.Api.PostAsync("/api/jobs/preview", JobApiClient.Form("a.csv", "id,text\n1,a\n2,\"b\n3,c\n", Records));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(3, problem.RootElement.GetProperty("errors")[0].GetProperty("line").GetInt32());
+        Assert.StartsWith("line 3: a quoted field opens here and is never closed", problem.RootElement.GetProperty("detail").GetString());
+        Assert.Equal(jobsBefore, await stack.ScalarAsync<long>("SELECT count(*) FROM jobs"));
+    }
+
+    [Fact]
+    public async Task A_good_csv_with_bom_semicolons_and_quoted_newlines_keeps_each_record_and_its_line()
+    {
+        var content = "\uFEFFid;text\r\n1;\"first\r\nsecond; still one field\"\r\n\r\n2;\"she said \"\"hi\"\"\"\r\n3;plain\r\n";
+        var created = await stack.Api.CreateAsync("a.csv", content, JobApiClient.Fields("deepseek-chat", more: ("startPaused", "true")));
+        Assert.Equal(3, created.Estimate.Items);
+        await using var connection = await stack.OpenDatabaseAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT line_number, custom_id, payload->>'text' FROM items WHERE job_id = @id ORDER BY line_number", connection);
+        command.Parameters.AddWithValue("id", created.Job.Id);
+        var items = new List<(int, string, string)>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                items.Add((reader.GetInt32(0), reader.GetString(1), reader.GetString(2)));
+            }
+        }
+        Assert.Equal([(2, "1", "first\nsecond; still one field"), (5, "2", "she said \"hi\""), (6, "3", "plain")], items);
+        (await stack.Api.PostAsync($"/api/jobs/{created.Job.Id}/cancel", null)).EnsureSuccessStatusCode();
+    }
+
+    [Fact(Skip = "Api/Apis/JobsApi.cs ToImportRequest reads any unknown format name as JSONL; it should answer 400 naming jsonl, csv and openai-batch")]
+    public async Task An_unknown_format_name_is_refused()
+    {
+        var jobsBefore = await stack.ScalarAsync<long>("SELECT count(*) FROM jobs");
+        var response = await stack.Api.PostAsync("/api/jobs", JobApiClient.Form("a.jsonl", "{\"id\":1,\"text\":\"a\"}\n", JobApiClient.Fields("deepseek-chat", more: ("format", "xml"))));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("format", await response.Content.ReadAsStringAsync());
+        Assert.Equal(jobsBefore, await stack.ScalarAsync<long>("SELECT count(*) FROM jobs"));
+    }
+
+    [Theory(Skip = "Answers 500: in Development minimal APIs throw BadHttpRequestException (\"The value 'many' is not valid for 'MaxTokens'\", status 400) and UseExceptionHandler makes it a 500; Api/Infrastructure should keep its 400 (ExceptionHandlerOptions.StatusCodeSelector)")]
+    [InlineData("temperature", "hot")]
+    [InlineData("maxTokens", "many")]
+    [InlineData("budgetUsd", "ten dollars")]
+    public async Task A_form_value_of_the_wrong_type_is_refused(string field, string value)
+    {
+        var jobsBefore = await stack.ScalarAsync<long>("SELECT count(*) FROM jobs");
+        var response = await stack.Api.PostAsync("/api/jobs", JobApiClient.Form("a.jsonl", "{\"id\":1,\"text\":\"a\"}\n", JobApiClient.Fields("deepseek-chat", more: (field, value))));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{field}={value}: {(int)response.StatusCode} {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(jobsBefore, await stack.ScalarAsync<long>("SELECT count(*) FROM jobs"));
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public static class RecordParsers
             else
             {
                 var document = JsonDocument.Parse(bytes);
-                if (!document.RootElement.TryGetProperty(idField, out var id) || IdText(id) is not { Length: > 0 } idText)
+                if (!document.RootElement.TryGetProperty(idField, out var id) || IdText(id) is not { } idText || string.IsNullOrWhiteSpace(idText))
                 {
                     document.Dispose();
                     yield return SourceRecord.Invalid(number, $"missing \"{idField}\" (a non-empty string or number)");
@@ -67,71 +67,48 @@ public static class RecordParsers
         }
     }
 
+    /// <summary>
+    /// Strict RFC 4180 CSV with a header. A quote problem stops the import at the line it starts on (what follows
+    /// cannot be trusted); a record with the wrong number of fields is reported and reading goes on.
+    /// </summary>
     public static async IAsyncEnumerable<SourceRecord> CsvAsync(Stream stream, string idField, ImportLimits limits, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var text = new StreamReader(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: false);
+        await using var text = new CsvText(stream, limits, cancellationToken);
+        if (await text.FirstLineAsync() is not { } firstLine)
+        {
+            yield break;
+        }
+        var (delimiter, delimiterError) = CsvDelimiter(firstLine);
+        if (delimiter is null)
+        {
+            yield return SourceRecord.Invalid(text.CurrentRecordStart, delimiterError!);
+            yield break;
+        }
         var configuration = new CsvConfiguration(CultureInfo.InvariantCulture)
         {
-            DetectDelimiter = true,
-            BadDataFound = null,
+            Delimiter = delimiter,
+            DetectDelimiter = false,
+            Mode = CsvMode.RFC4180,
+            // CsvText ends every line with \n; a lone \r stays text, as LineReader sees it.
+            NewLine = "\n",
+            BadDataFound = args => throw BadCsvData(args, text),
             MaxFieldSize = limits.MaxLineBytes,
         };
-        using var csv = new CsvReader(text, configuration);
-        string[] header;
-        string? headerError = null;
-        try
+        using var parser = new CsvParser(text, configuration, leaveOpen: true);
+        var (headerLine, header) = await ReadCsvRecordAsync(parser, text, cancellationToken);
+        if (header is null)
         {
-            if (!await csv.ReadAsync() || !csv.ReadHeader() || csv.HeaderRecord is not { Length: > 0 } read)
-            {
-                yield break;
-            }
-            header = read;
-            if (header.Length > 0 && header[0].StartsWith('\uFEFF'))
-            {
-                header[0] = header[0][1..];
-            }
+            yield break;
         }
-        catch (DecoderFallbackException)
+        if (CsvHeaderError(header, idField) is { } headerError)
         {
-            throw new ImportAbortedException(1, "line 1 is not valid UTF-8; save the file as UTF-8");
-        }
-        if (!header.Contains(idField))
-        {
-            headerError = $"the header has no \"{idField}\" column (columns: {string.Join(", ", header)})";
-        }
-        else if (header.GroupBy(h => h).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
-        {
-            headerError = $"the header names column \"{duplicate.Key}\" twice";
-        }
-        if (headerError is not null)
-        {
-            yield return SourceRecord.Invalid(1, headerError);
+            yield return SourceRecord.Invalid(headerLine, headerError);
             yield break;
         }
         var idIndex = Array.IndexOf(header, idField);
-        while (true)
+        while (await ReadCsvRecordAsync(parser, text, cancellationToken) is (var line, { } fields))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            string[]? fields;
-            int line;
-            try
-            {
-                if (!await csv.ReadAsync())
-                {
-                    break;
-                }
-                line = csv.Parser.RawRow;
-                fields = csv.Parser.Record;
-            }
-            catch (DecoderFallbackException)
-            {
-                throw new ImportAbortedException(csv.Parser.RawRow + 1, $"line {csv.Parser.RawRow + 1} is not valid UTF-8; save the file as UTF-8");
-            }
-            catch (CsvHelperException e)
-            {
-                throw new ImportAbortedException(csv.Parser.RawRow, $"line {csv.Parser.RawRow}: {e.Message.Split('\n')[0]}");
-            }
-            if (fields is null || fields.All(string.IsNullOrWhiteSpace))
+            if (fields.All(string.IsNullOrWhiteSpace))
             {
                 continue;
             }
@@ -153,12 +130,127 @@ public static class RecordParsers
             var payload = ToJsonObject(header, fields);
             yield return new SourceRecord(line, id, payload, JsonDocument.Parse(payload), null);
         }
+        if (text.UnclosedQuoteLine is { } open)
+        {
+            // CsvHelper reports this as bad data; kept in case it ever stops doing so.
+            throw new ImportAbortedException(open, UnclosedQuote);
+        }
+    }
+
+    private const string UnclosedQuote =
+        "a quoted field opens here and is never closed, so it would swallow the rest of the file: close it, or double the quote (\"\") if it is part of the text";
+
+    /// <summary>The delimiter the header line uses: comma, semicolon or tab, counted outside quotes.</summary>
+    internal static (string? Delimiter, string? Error) CsvDelimiter(string headerLine)
+    {
+        var seen = new List<char>();
+        var quoted = false;
+        foreach (var c in headerLine)
+        {
+            if (c == '"')
+            {
+                quoted = !quoted;
+            }
+            else if (!quoted && c is ',' or ';' or '\t' && !seen.Contains(c))
+            {
+                seen.Add(c);
+            }
+        }
+        return seen.Count switch
+        {
+            0 => (",", null),
+            1 => (seen[0].ToString(), null),
+            _ => (null, $"the header mixes delimiters ({string.Join(" and ", seen.Select(DelimiterName))}): separate the columns with one of comma, semicolon or tab"),
+        };
+    }
+
+    private static string DelimiterName(char c) => c switch { ',' => "comma", ';' => "semicolon", _ => "tab" };
+
+    private static string? CsvHeaderError(string[] header, string idField)
+    {
+        if (Array.FindIndex(header, string.IsNullOrWhiteSpace) is var empty and >= 0)
+        {
+            return $"column {empty + 1} of the header has no name";
+        }
+        if (header.GroupBy(h => h).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
+        {
+            return $"the header names column \"{duplicate.Key}\" twice";
+        }
+        if (!header.Contains(idField))
+        {
+            return $"the header has no \"{idField}\" column (columns: {string.Join(", ", header)})";
+        }
+        return null;
+    }
+
+    /// <summary>The next record and the line it starts on; (0, null) at the end. CSV errors become <see cref="ImportAbortedException"/>.</summary>
+    private static async Task<(int Line, string[]? Fields)> ReadCsvRecordAsync(CsvParser parser, CsvText text, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            if (!await parser.ReadAsync())
+            {
+                return (0, null);
+            }
+            return (text.TakeRecordStart(), parser.Record);
+        }
+        catch (Exception e) when (Unwrap(e) is ImportAbortedException aborted && aborted != e)
+        {
+            throw aborted;
+        }
+        catch (MaxFieldSizeException)
+        {
+            throw new ImportAbortedException(text.CurrentRecordStart, $"a field of the record starting here is longer than {parser.Configuration.MaxFieldSize:N0} characters");
+        }
+        catch (CsvHelperException e)
+        {
+            throw new ImportAbortedException(text.CurrentRecordStart, e.Message.Split('\n')[0]);
+        }
+    }
+
+    private static Exception Unwrap(Exception e) => e is CsvHelperException { InnerException: { } inner } ? Unwrap(inner) : e;
+
+    /// <summary>Says what is wrong with a field CsvHelper found bad, on the line where the trouble starts.</summary>
+    private static ImportAbortedException BadCsvData(BadDataFoundArgs args, CsvText text)
+    {
+        var field = args.Field;
+        var raw = args.RawRecord ?? "";
+        // RawRecord may still lack the end of the field; its first line is there.
+        var at = raw.LastIndexOf(field.Split('\n')[0], StringComparison.Ordinal);
+        var fieldLine = text.CurrentRecordStart + (at > 0 ? raw.AsSpan(0, at).Count('\n') : 0);
+        if (!field.StartsWith('"'))
+        {
+            return new ImportAbortedException(fieldLine,
+                $"a quote inside a field that does not start with one ({Excerpt(field)}): quote the whole field and double the quotes inside it (\"ab\"\"c\")");
+        }
+        var close = 1;
+        while (close < field.Length && !(field[close] == '"' && (close + 1 == field.Length || field[close + 1] != '"')))
+        {
+            close += field[close] == '"' ? 2 : 1;
+        }
+        if (close >= field.Length)
+        {
+            return new ImportAbortedException(text.UnclosedQuoteLine ?? fieldLine, UnclosedQuote);
+        }
+        var closeLine = fieldLine + field.AsSpan(0, close).Count('\n');
+        return closeLine == fieldLine
+            ? new ImportAbortedException(fieldLine,
+                $"text after the closing quote of a field ({Excerpt(field)}): a quote inside a quoted field must be doubled (\"\")")
+            : new ImportAbortedException(fieldLine,
+                $"a quoted field opens here and closes on line {closeLine}, followed by text ({Excerpt(field[(close + 1)..])}): a closing quote is probably missing on line {fieldLine}");
+    }
+
+    private static string Excerpt(string text)
+    {
+        var line = text.Split('\n')[0];
+        return line.Length > 40 ? line[..40] + "..." : line;
     }
 
     /// <summary>Why an OpenAI Batch input line is not acceptable, or null when it is.</summary>
     private static string? BatchLineError(JsonElement root)
     {
-        if (!root.TryGetProperty("custom_id", out var customId) || customId.ValueKind != JsonValueKind.String || customId.GetString() is not { Length: > 0 })
+        if (!root.TryGetProperty("custom_id", out var customId) || customId.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(customId.GetString()))
         {
             return "missing \"custom_id\" (a non-empty string)";
         }
@@ -181,6 +273,51 @@ public static class RecordParsers
         if (!body.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
         {
             return "\"body.messages\" must be a non-empty array";
+        }
+        var index = 0;
+        foreach (var message in messages.EnumerateArray())
+        {
+            if (MessageError(message) is { } messageError)
+            {
+                return $"\"body.messages[{index}]\" {messageError}";
+            }
+            index++;
+        }
+        foreach (var name in new[] { "max_tokens", "max_completion_tokens" })
+        {
+            if (body.TryGetProperty(name, out var cap) && !(cap.ValueKind == JsonValueKind.Number && cap.TryGetInt32(out var value) && value is >= 1 and <= 1_000_000))
+            {
+                return $"\"body.{name}\" must be an integer between 1 and 1,000,000";
+            }
+        }
+        return null;
+    }
+
+    /// <summary>What the importer and the Worker need of a chat message: an object with a role and text content.</summary>
+    private static string? MessageError(JsonElement message)
+    {
+        if (message.ValueKind != JsonValueKind.Object)
+        {
+            return "must be an object with \"role\" and \"content\"";
+        }
+        if (!message.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(role.GetString()))
+        {
+            return "needs a \"role\" (a non-empty string)";
+        }
+        if (!message.TryGetProperty("content", out var content) || content.ValueKind is JsonValueKind.String or JsonValueKind.Null)
+        {
+            return null;
+        }
+        if (content.ValueKind != JsonValueKind.Array)
+        {
+            return "has \"content\" that is neither a string nor an array of parts";
+        }
+        foreach (var part in content.EnumerateArray())
+        {
+            if (part.ValueKind != JsonValueKind.Object || (part.TryGetProperty("text", out var text) && text.ValueKind != JsonValueKind.String))
+            {
+                return "has a content part that is not an object with a string \"text\"";
+            }
         }
         return null;
     }
