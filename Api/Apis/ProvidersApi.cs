@@ -19,7 +19,7 @@ public static class ProvidersApi
         api.MapGet("/providers", ListProviders).WithName("ListProviders").WithSummary("Providers with their models and prices; keys are never returned");
         api.MapGet("/providers/{id:guid}", GetProvider).WithName("GetProvider").WithSummary("A provider with its models and prices; its key shows only as the last 4 characters");
         api.MapGet("/providers/health", ProviderHealth).WithName("GetProviderHealth")
-            .WithSummary("Each provider's circuit breaker (shared by all workers) and its last background health check");
+            .WithSummary("Each provider's circuit breaker (shared by all workers), its last background health check and the limits learned from its headers or 429s where none is configured");
         api.MapPost("/providers", CreateProvider).WithName("CreateProvider")
             .WithSummary("Register an OpenAI-compatible provider")
             .WithDescription("Example body: {\"name\":\"deepseek\",\"baseUrl\":\"https://api.deepseek.com/v1\",\"apiKey\":\"sk-...\",\"requestsPerMinute\":3000}. The key is stored encrypted; answers show only its last 4 characters.");

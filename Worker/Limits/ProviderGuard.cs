@@ -18,6 +18,11 @@ public sealed class ProviderGuard(
     IOptions<WorkerOptions> options,
     ILogger<ProviderGuard> logger)
 {
+    /// <summary>A provider's "remaining 0, reset in ..." holds waiting calls at most this long.</summary>
+    private static readonly TimeSpan LongestResetWait = TimeSpan.FromSeconds(60);
+
+    private readonly LearnedLimits _learned = new(limiter.Redis, window, TimeProvider.System, logger);
+
     /// <summary>Output tokens assumed before the call when a job sets no max_tokens; corrected with the real usage after.</summary>
     private const int AssumedOutputTokens = 256;
 
@@ -76,6 +81,18 @@ public sealed class ProviderGuard(
         {
             demands.Add(new(ModelKey("tpm", target), modelTpm, estimatedTokens));
         }
+        // A configured limit always wins; without one the provider's stated (or 429-taught) limit paces the calls.
+        if (_learned.Current(target) is { } learned)
+        {
+            if (!RpmConfigured(current) && learned.RequestsPerMinute is { } learnedRpm)
+            {
+                demands.Add(new(LearnedLimits.PaceKey("rpm", target), learnedRpm, 1));
+            }
+            if (!TpmConfigured(current) && learned.TokensPerMinute is { } learnedTpm)
+            {
+                demands.Add(new(LearnedLimits.PaceKey("tpm", target), learnedTpm, estimatedTokens));
+            }
+        }
         if (limits.Current(job).RequestsPerMinuteCap is { } cap)
         {
             demands.Add(new($"aspirebatch:job-rpm:{job.Id:N}", cap, 1));
@@ -83,17 +100,36 @@ public sealed class ProviderGuard(
         return demands;
     }
 
+    private static bool RpmConfigured(CallTarget current) => current.RequestsPerMinute is not null || current.ModelRequestsPerMinute is not null;
+
+    private static bool TpmConfigured(CallTarget current) => current.TokensPerMinute is not null || current.ModelTokensPerMinute is not null;
+
+    /// <summary>The limiter key that paces the target's requests (or tokens) now: the provider's, the model's, or the learned one.</summary>
+    private LimitDemand? Pacing(string kind, CallTarget current, CallTarget target) => kind == "rpm"
+        ? current.RequestsPerMinute is { } rpm ? new(ProviderKey("rpm", target), rpm, 1)
+            : current.ModelRequestsPerMinute is { } modelRpm ? new(ModelKey("rpm", target), modelRpm, 1)
+            : _learned.Current(target)?.RequestsPerMinute is { } learnedRpm ? new(LearnedLimits.PaceKey("rpm", target), learnedRpm, 1) : null
+        : current.TokensPerMinute is { } tpm ? new(ProviderKey("tpm", target), tpm, 1)
+            : current.ModelTokensPerMinute is { } modelTpm ? new(ModelKey("tpm", target), modelTpm, 1)
+            : _learned.Current(target)?.TokensPerMinute is { } learnedTpm ? new(LearnedLimits.PaceKey("tpm", target), learnedTpm, 1) : null;
+
     private static string ProviderKey(string kind, CallTarget target) => $"aspirebatch:{kind}:{target.ProviderId:N}";
 
     private static string ModelKey(string kind, CallTarget target) => $"aspirebatch:{kind}:{target.ProviderId:N}:{target.Model}";
 
-    /// <summary>After a call: reconcile the token estimate, feed the window and the circuit breaker.</summary>
+    /// <summary>
+    /// After a call: reconcile the token estimate, feed the window and the circuit breaker, learn from the provider's
+    /// rate-limit headers and 429s. The learned limit's commands ride on the window's round trip.
+    /// </summary>
     public async Task ObserveAsync(CallTarget target, int estimatedTokens, CallResult? result, int latencyMs)
     {
         try
         {
             var current = limits.Current(target);
             var used = result is { Succeeded: true } ? (result.InputTokens ?? 0) + (result.OutputTokens ?? 0) : 0;
+            var learnedTpm = TpmConfigured(current) ? null : _learned.Current(target)?.TokensPerMinute;
+            var plan = _learned.Observe(target, RpmConfigured(current), TpmConfigured(current), result);
+            var headers = result?.RateHeaders;
             if (current.TokensPerMinute is { } tpm)
             {
                 await limiter.AdjustAsync(new(ProviderKey("tpm", target), tpm, 0), used - estimatedTokens);
@@ -103,9 +139,18 @@ public sealed class ProviderGuard(
                 await limiter.AdjustAsync(new(ModelKey("tpm", target), modelTpm, 0), used - estimatedTokens);
             }
             var success = result is { Succeeded: true };
-            // One round trip: the window and, on success, the end of any run of failures.
-            await window.RecordAsync(target.ProviderId, target.Model, success, latencyMs,
-                success ? batch => ProviderState.RecordSuccessAsync(batch, target.ProviderId) : null);
+            // One round trip: the window, on success the end of any run of failures, and the learned limit's commands.
+            try
+            {
+                await RecordAsync();
+            }
+            finally
+            {
+                if (plan.LearnFrom429)
+                {
+                    await _learned.LearnFrom429Async(target);
+                }
+            }
             if (!success && (result is null || (result.Retryable && result.StatusCode != 429)))
             {
                 // 5xx, timeouts and broken connections say the provider is unwell; a 429 only says "slower".
@@ -115,6 +160,38 @@ public sealed class ProviderGuard(
                         target.ProviderName, options.Value.CircuitBreakSeconds, options.Value.CircuitFailureThreshold);
                 }
             }
+
+            Task RecordAsync() => window.RecordAsync(target.ProviderId, target.Model, success, latencyMs, batch =>
+            {
+                var tasks = new List<Task>(6) { _learned.SyncAsync(batch, target, plan) };
+                if (success)
+                {
+                    tasks.Add(ProviderState.RecordSuccessAsync(batch, target.ProviderId));
+                }
+                if (learnedTpm is { } tokens)
+                {
+                    tasks.Add(limiter.AdjustAsync(new(LearnedLimits.PaceKey("tpm", target), tokens, 0), used - estimatedTokens, batch));
+                }
+                // The unpaced calls before the limit was learned, still in the provider's window.
+                if (plan.SeedRequests is { } seedRequests)
+                {
+                    tasks.Add(limiter.DelayAsync(batch, LearnedLimits.PaceKey("rpm", target), seedRequests));
+                }
+                if (plan.SeedTokens is { } seedTokens)
+                {
+                    tasks.Add(limiter.DelayAsync(batch, LearnedLimits.PaceKey("tpm", target), seedTokens));
+                }
+                // Nothing left until the reset: the calls waiting for a slot wait for it.
+                if (headers is { RequestsRemaining: 0, RequestsReset: { } requestsReset } && Pacing("rpm", current, target) is { } rpmPacing)
+                {
+                    tasks.Add(limiter.DelayAsync(batch, rpmPacing.Key, requestsReset < LongestResetWait ? requestsReset : LongestResetWait));
+                }
+                if (headers is { TokensRemaining: 0, TokensReset: { } tokensReset } && Pacing("tpm", current, target) is { } tpmPacing)
+                {
+                    tasks.Add(limiter.DelayAsync(batch, tpmPacing.Key, tokensReset < LongestResetWait ? tokensReset : LongestResetWait));
+                }
+                return Task.WhenAll(tasks);
+            });
         }
         catch (RedisException e)
         {

@@ -59,9 +59,24 @@ public sealed class SharedRateLimiter(IConnectionMultiplexer redis, IConfigurati
         return 0
         """;
 
+    // Moves a limit's schedule to at least ARGV[1] µs from now, so waiting calls wait until then; never earlier.
+    private const string DelayScript = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+        local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+        local at = now + tonumber(ARGV[1])
+        if at > tat then
+          redis.call('SET', KEYS[1], string.format('%.0f', at), 'PX', math.floor((at - now) / 1000) + 60000)
+        end
+        return 0
+        """;
+
     private readonly ConcurrentDictionary<string, LocalBucket> _local = new();
     private readonly int _workerShare = Math.Max(1, configuration.GetValue("Worker:ExpectedReplicas", 2));
     private volatile bool _degraded;
+
+    /// <summary>The connection the limits live on, for the limits learned from providers.</summary>
+    internal IConnectionMultiplexer Redis => redis;
 
     /// <summary>True while Redis is unreachable and limits are enforced locally.</summary>
     public bool Degraded => _degraded;
@@ -85,7 +100,8 @@ public sealed class SharedRateLimiter(IConnectionMultiplexer redis, IConfigurati
         }
     }
 
-    public async Task AdjustAsync(LimitDemand demand, double unitsDelta)
+    /// <param name="commands">A batch to send the change with (its round trip), or null for a call of its own.</param>
+    public async Task AdjustAsync(LimitDemand demand, double unitsDelta, IDatabaseAsync? commands = null)
     {
         if (unitsDelta == 0)
         {
@@ -94,13 +110,34 @@ public sealed class SharedRateLimiter(IConnectionMultiplexer redis, IConfigurati
         var micros = unitsDelta * Interval(demand.PerMinute);
         try
         {
-            await redis.GetDatabase().ScriptEvaluateAsync(AdjustScript, [demand.Key], [micros]);
+            await (commands ?? redis.GetDatabase()).ScriptEvaluateAsync(AdjustScript, [demand.Key], [micros]);
         }
         catch (RedisException)
         {
             _local.GetOrAdd(demand.Key, _ => new LocalBucket()).Adjust(micros * _workerShare);
         }
     }
+
+    /// <summary>Holds every call waiting on <paramref name="key"/> for at least <paramref name="atLeast"/> from now.</summary>
+    /// <param name="commands">A batch to send it with; the command is queued before this method first awaits.</param>
+    public async Task DelayAsync(IDatabaseAsync commands, string key, TimeSpan atLeast)
+    {
+        if (atLeast <= TimeSpan.Zero)
+        {
+            return;
+        }
+        try
+        {
+            await commands.ScriptEvaluateAsync(DelayScript, [key], [atLeast.TotalMicroseconds]);
+        }
+        catch (RedisException)
+        {
+            _local.GetOrAdd(key, _ => new LocalBucket()).DelayTo(atLeast.TotalMicroseconds);
+        }
+    }
+
+    /// <summary>Microseconds between two units of a limit of <paramref name="perMinute"/>, margin included.</summary>
+    public static double IntervalMicros(double perMinute) => Interval(perMinute);
 
     private async Task<TimeSpan> TryAcquireAsync(IReadOnlyList<LimitDemand> demands)
     {
@@ -157,6 +194,8 @@ public sealed class SharedRateLimiter(IConnectionMultiplexer redis, IConfigurati
         public void Take(double micros) => _tat = Math.Max(_tat, Now()) + micros;
 
         public void Adjust(double micros) => _tat = Math.Max(Now(), _tat + micros);
+
+        public void DelayTo(double microsFromNow) => _tat = Math.Max(_tat, Now() + microsFromNow);
 
         private static double Now() => System.Diagnostics.Stopwatch.GetTimestamp() * 1_000_000d / System.Diagnostics.Stopwatch.Frequency;
     }
