@@ -44,6 +44,10 @@ public static class JobsApi
     public static async Task<Results<Created<JobCreated>, ProblemHttpResult>> CreateJob(
         [FromForm] CreateJobForm form, [AsParameters] JobServices services, CancellationToken cancellationToken)
     {
+        if (UnknownFormat(form) is { } unknown)
+        {
+            return unknown;
+        }
         if (ToImportRequest(form) is not { } request)
         {
             return FileMissing(form);
@@ -66,6 +70,10 @@ public static class JobsApi
     public static async Task<Results<Ok<TemplatePreview>, ProblemHttpResult>> PreviewJob(
         [FromForm] CreateJobForm form, [AsParameters] JobServices services, CancellationToken cancellationToken)
     {
+        if (UnknownFormat(form) is { } unknown)
+        {
+            return unknown;
+        }
         if (ToImportRequest(form) is not { } request)
         {
             return FileMissing(form);
@@ -168,18 +176,26 @@ public static class JobsApi
             _ => TypedResults.Ok((await services.Queries.GetAsync(id, cancellationToken))!),
         };
 
+    private static JobInputFormat? FormatOf(string name) => name.Trim('.').ToLowerInvariant() switch
+    {
+        "csv" => JobInputFormat.Csv,
+        "openai-batch" or "openai" or "batch" => JobInputFormat.OpenAiBatch,
+        "jsonl" or "json" or "ndjson" => JobInputFormat.Jsonl,
+        _ => null,
+    };
+
+    /// <summary>A format the caller names must be one we read; a file's extension that names none means JSONL.</summary>
+    private static ProblemHttpResult? UnknownFormat(CreateJobForm form) => form.Format is { Length: > 0 } name && FormatOf(name) is null
+        ? TypedResults.Problem($"Unknown format \"{name}\": use jsonl, csv or openai-batch.", title: "Unknown format", statusCode: 400)
+        : null;
+
     private static JobImportRequest? ToImportRequest(CreateJobForm form)
     {
         if (form.File is null || form.File.Length == 0)
         {
             return null;
         }
-        var format = (form.Format ?? Path.GetExtension(form.File.FileName)).Trim('.').ToLowerInvariant() switch
-        {
-            "csv" => JobInputFormat.Csv,
-            "openai-batch" or "openai" or "batch" => JobInputFormat.OpenAiBatch,
-            _ => JobInputFormat.Jsonl,
-        };
+        var format = FormatOf(form.Format is { Length: > 0 } named ? named : Path.GetExtension(form.File.FileName)) ?? JobInputFormat.Jsonl;
         return new JobImportRequest(format, form.Model, form.Name, form.SystemTemplate, form.UserTemplate, form.IdField ?? "id",
             form.Temperature, form.MaxTokens, form.ResponseFormat, form.Metadata, form.BudgetUsd, form.StartPaused);
     }

@@ -61,7 +61,11 @@ internal static class ApplicationServiceExtensions
 
     public static void UseApiDefaults(this WebApplication app)
     {
-        app.UseExceptionHandler();
+        // A form value of the wrong type ("maxTokens=many") is the caller's mistake: keep its 400, not a 500.
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();

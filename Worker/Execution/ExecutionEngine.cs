@@ -184,6 +184,12 @@ public sealed class ExecutionEngine(
             jobs.Halt(item.JobId, JobState.Paused);
             await store.PauseJobAsync(item.JobId, RefusedKeyReason, CancellationToken.None);
         }
+        if (outcome.Internal && outcome.State == ItemState.Pending)
+        {
+            // Our side is unwell (Redis or Postgres away): hold the slot a while, growing with the item's tally, so the
+            // item is not spun through its internal-error allowance in a second.
+            await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, item.InternalErrors))), CancellationToken.None);
+        }
         activity?.SetTag("aspirebatch.item.state", outcome.State.ToString().ToLowerInvariant());
         if (outcome.State == ItemState.Failed)
         {
