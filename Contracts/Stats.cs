@@ -1,7 +1,12 @@
 namespace AspireBatch.Contracts;
 
-/// <summary>Calls, tokens and cost over a period, as the overview and cost pages show them.</summary>
-public sealed record UsageSummary(long Calls, long Failures, long InputTokens, long OutputTokens, decimal CostUsd, double MeanLatencyMs, double P95LatencyMs);
+/// <summary>
+/// Calls, tokens and cost over a period, as the overview and cost pages show them. Calls are those sent to a provider
+/// (our own failures and open circuits send none); in-doubt calls were lost with their worker and may have been
+/// charged up to <see cref="InDoubtCostUsd"/>, which is not in <see cref="CostUsd"/>.
+/// </summary>
+public sealed record UsageSummary(long Calls, long Failures, long InputTokens, long OutputTokens, decimal CostUsd, double MeanLatencyMs, double P95LatencyMs,
+    long InDoubtCalls = 0, decimal InDoubtCostUsd = 0, decimal EstimatedUsageCostUsd = 0);
 
 public sealed record UsageByKey(string Key, UsageSummary Usage);
 

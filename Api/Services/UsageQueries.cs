@@ -15,8 +15,14 @@ public sealed class UsageQueries(NpgsqlDataSource dataSource, BatchDbContext db,
         coalesce(sum(output_tokens), 0)::bigint,
         coalesce(sum(cost_usd), 0)::numeric,
         coalesce(avg(latency_ms), 0)::float8,
-        coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms), 0)::float8
+        coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms), 0)::float8,
+        count(*) FILTER (WHERE error_code = 'unknown')::bigint,
+        coalesce(sum(possible_cost_usd), 0)::numeric,
+        coalesce(sum(cost_usd) FILTER (WHERE usage_source = 'estimated'), 0)::numeric
         """;
+
+    // Attempts that never reached a provider: our own failures and calls an open circuit held back.
+    private const string SentOnly = "error_code IS DISTINCT FROM 'internal' AND error_code IS DISTINCT FROM 'circuit_open'";
 
     public async Task<OverviewDto> OverviewAsync(CancellationToken cancellationToken)
     {
@@ -38,7 +44,7 @@ public sealed class UsageQueries(NpgsqlDataSource dataSource, BatchDbContext db,
         var key = groupBy == "provider" ? "provider_name" : "model_name";
         await using var command = dataSource.CreateCommand($"""
             SELECT {key}, {Figures} FROM attempts
-            WHERE started_at >= @from AND started_at < @to GROUP BY {key} ORDER BY {key}
+            WHERE started_at >= @from AND started_at < @to AND {SentOnly} GROUP BY {key} ORDER BY {key}
             """);
         command.Parameters.AddWithValue("from", from ?? DateTimeOffset.UnixEpoch);
         command.Parameters.AddWithValue("to", to ?? time.GetUtcNow().AddMinutes(1));
@@ -56,7 +62,7 @@ public sealed class UsageQueries(NpgsqlDataSource dataSource, BatchDbContext db,
         var key = groupBy == "provider" ? "provider_name" : "model_name";
         await using var command = dataSource.CreateCommand($"""
             SELECT (started_at AT TIME ZONE 'UTC')::date, {key}, {Figures} FROM attempts
-            WHERE started_at >= @from GROUP BY 1, 2 ORDER BY 1, 2
+            WHERE started_at >= @from AND {SentOnly} GROUP BY 1, 2 ORDER BY 1, 2
             """);
         command.Parameters.AddWithValue("from", time.GetUtcNow().Date.AddDays(-days + 1));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -91,7 +97,7 @@ public sealed class UsageQueries(NpgsqlDataSource dataSource, BatchDbContext db,
     {
         await using var command = dataSource.CreateCommand($"""
             SELECT {Figures} FROM attempts
-            WHERE started_at >= @from AND started_at < @to
+            WHERE started_at >= @from AND started_at < @to AND {SentOnly}
               AND (@provider::text IS NULL OR provider_name = @provider) AND (@model::text IS NULL OR model_name = @model)
             """);
         command.Parameters.AddWithValue("from", from);
@@ -104,5 +110,6 @@ public sealed class UsageQueries(NpgsqlDataSource dataSource, BatchDbContext db,
     }
 
     private static UsageSummary Read(NpgsqlDataReader r, int o) =>
-        new(r.GetInt64(o), r.GetInt64(o + 1), r.GetInt64(o + 2), r.GetInt64(o + 3), r.GetDecimal(o + 4), r.GetDouble(o + 5), r.GetDouble(o + 6));
+        new(r.GetInt64(o), r.GetInt64(o + 1), r.GetInt64(o + 2), r.GetInt64(o + 3), r.GetDecimal(o + 4), r.GetDouble(o + 5), r.GetDouble(o + 6),
+            r.GetInt64(o + 7), r.GetDecimal(o + 8), r.GetDecimal(o + 9));
 }
