@@ -27,7 +27,7 @@ public static class DataExtensions
     /// <summary>State every service shares through Redis: target windows, circuits, health, and route switches.</summary>
     public static IHostApplicationBuilder AddLiveState(this IHostApplicationBuilder builder)
     {
-        builder.AddRedisClient("redis");
+        builder.AddResilientRedisClient("redis");
         builder.Services.AddSingleton<TargetWindow>();
         builder.Services.AddSingleton<ProviderState>();
         builder.Services.AddOptions<RollbackOptions>().BindConfiguration("Rollback");

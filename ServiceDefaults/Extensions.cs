@@ -13,6 +13,7 @@ namespace Microsoft.Extensions.Hosting;
 public static class Extensions
 {
     private const string HealthEndpointPath = "/health";
+    private static readonly TimeSpan HealthCheckTimeout = TimeSpan.FromMilliseconds(800);
     private const string AlivenessEndpointPath = "/alive";
 
     /// <summary>The product's own trace source and meter; every service registers them.</summary>
@@ -68,6 +69,17 @@ public static class Extensions
     {
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
+        // /health answers within a second whatever is down: a check that cannot tell in time reports its failure.
+        builder.Services.PostConfigure<HealthCheckServiceOptions>(options =>
+        {
+            foreach (var registration in options.Registrations)
+            {
+                if (registration.Timeout == Timeout.InfiniteTimeSpan || registration.Timeout > HealthCheckTimeout)
+                {
+                    registration.Timeout = HealthCheckTimeout;
+                }
+            }
+        });
         return builder;
     }
 

@@ -41,18 +41,34 @@ public static class ProvidersApi
     }
 
     public static async Task<Ok<List<ProviderHealthDto>>> ProviderHealth(
-        BatchDbContext db, ProviderState state, IConnectionMultiplexer redis, TimeProvider time, CancellationToken cancellationToken)
+        BatchDbContext db, ProviderState state, IConnectionMultiplexer redis, RedisBreaker breaker, TimeProvider time, CancellationToken cancellationToken)
     {
         var providers = await db.Providers.AsNoTracking().OrderBy(p => p.Name).Select(p => new { p.Id, p.Name }).ToListAsync(cancellationToken);
         var health = new List<ProviderHealthDto>();
         foreach (var provider in providers)
         {
-            health.Add(await state.ReadAsync(provider.Id, provider.Name) with
-            {
-                LearnedLimits = await LearnedLimitsAsync(redis, provider.Id, time.GetUtcNow()),
-            });
+            health.Add(await ReadHealthAsync(provider.Id, provider.Name));
         }
         return TypedResults.Ok(health);
+
+        // Circuits and learned limits live in Redis: while it is away they read "unknown" rather than failing the page.
+        async Task<ProviderHealthDto> ReadHealthAsync(Guid id, string name)
+        {
+            var unknown = new ProviderHealthDto(id, name, "unknown", 0, null, null);
+            if (!breaker.Available)
+            {
+                return unknown;
+            }
+            try
+            {
+                return await state.ReadAsync(id, name) with { LearnedLimits = await LearnedLimitsAsync(redis, id, time.GetUtcNow()) };
+            }
+            catch (Exception e) when (RedisBreaker.IsRedisFault(e))
+            {
+                breaker.Failed(e);
+                return unknown;
+            }
+        }
     }
 
     /// <summary>The limits the workers learned for a provider's models (Worker/Limits/LearnedLimits.cs writes them), lapsed ones left out.</summary>

@@ -58,7 +58,7 @@ public static class DashboardServiceExtensions
             .RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
 
-        builder.AddRedisClient("redis");
+        builder.AddResilientRedisClient("redis");
         builder.Services.AddSingleton<LiveUpdates>();
         builder.Services.AddHostedService<LiveUpdatesSubscriber>();
         builder.Services.AddScoped<BrowserClock>();

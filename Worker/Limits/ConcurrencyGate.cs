@@ -6,7 +6,7 @@ namespace AspireBatch.Worker.Limits;
 /// A provider's concurrent-request limit shared by all workers: holders sit in a Redis sorted set scored by their
 /// expiry, so a dead worker's slots free themselves. Without Redis each worker keeps to its local share.
 /// </summary>
-public sealed class ConcurrencyGate(IConnectionMultiplexer redis, IConfiguration configuration)
+public sealed class ConcurrencyGate(IConnectionMultiplexer redis, RedisBreaker breaker, IConfiguration configuration)
 {
     private const string AcquireScript = """
         local t = redis.call('TIME')
@@ -30,15 +30,23 @@ public sealed class ConcurrencyGate(IConnectionMultiplexer redis, IConfiguration
         var member = Guid.NewGuid().ToString("N");
         while (true)
         {
-            bool granted;
-            var local = false;
-            try
+            var granted = false;
+            var local = !breaker.Available;
+            if (!local)
             {
-                granted = (long)await _redis.GetDatabase().ScriptEvaluateAsync(AcquireScript, [key], [limit, member, (long)holdAtMost.TotalMilliseconds]) == 1;
+                try
+                {
+                    granted = (long)await _redis.GetDatabase().ScriptEvaluateAsync(AcquireScript, [key], [limit, member, (long)holdAtMost.TotalMilliseconds]) == 1;
+                }
+                catch (Exception e) when (RedisBreaker.IsRedisFault(e))
+                {
+                    breaker.Failed(e);
+                    local = true;
+                }
             }
-            catch (RedisException)
+            if (local)
             {
-                local = true;
+                // Redis is away: this worker keeps to its share of the provider's concurrency.
                 lock (_local)
                 {
                     var held = _local.GetValueOrDefault(key);

@@ -37,12 +37,18 @@ public sealed class ProviderGuard(
             return known.Open;
         }
         bool open;
+        if (!limiter.Breaker.Available)
+        {
+            // The circuit lives in Redis: while it is away the last answer stands.
+            return known.Open;
+        }
         try
         {
             open = await providers.IsOpenAsync(target.ProviderId);
         }
-        catch (RedisException)
+        catch (Exception e) when (RedisBreaker.IsRedisFault(e))
         {
+            limiter.Breaker.Failed(e);
             open = false;
         }
         _circuits[target.ProviderId] = (open, now);
@@ -123,6 +129,11 @@ public sealed class ProviderGuard(
     /// </summary>
     public async Task ObserveAsync(CallTarget target, int estimatedTokens, CallResult? result, int latencyMs)
     {
+        if (!limiter.Breaker.Available)
+        {
+            // Windows, circuits and learned limits live in Redis: while it is away calls go on without feeding them.
+            return;
+        }
         try
         {
             var current = limits.Current(target);
@@ -193,8 +204,9 @@ public sealed class ProviderGuard(
                 return Task.WhenAll(tasks);
             });
         }
-        catch (RedisException e)
+        catch (Exception e) when (RedisBreaker.IsRedisFault(e))
         {
+            limiter.Breaker.Failed(e);
             logger.LogDebug(e, "Could not record the outcome of a call to {Provider}", target.ProviderName);
         }
     }

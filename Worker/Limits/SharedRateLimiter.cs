@@ -14,7 +14,7 @@ public readonly record struct LimitDemand(string Key, double PerMinute, double U
 /// take one limit per call and cannot reconcile a token estimate with the real usage afterwards.
 /// When Redis is unreachable each worker keeps going on a conservative local share of each limit.
 /// </summary>
-public sealed class SharedRateLimiter(IConnectionMultiplexer redis, IConfiguration configuration, ILogger<SharedRateLimiter> logger)
+public sealed class SharedRateLimiter(IConnectionMultiplexer redis, RedisBreaker breaker, IConfiguration configuration, ILogger<SharedRateLimiter> logger)
 {
     /// <summary>Spacing 1 % wider than the limit absorbs network jitter between our clock and the provider's.</summary>
     public const double SafetyMargin = 1.01;
@@ -73,13 +73,15 @@ public sealed class SharedRateLimiter(IConnectionMultiplexer redis, IConfigurati
 
     private readonly ConcurrentDictionary<string, LocalBucket> _local = new();
     private readonly int _workerShare = Math.Max(1, configuration.GetValue("Worker:ExpectedReplicas", 2));
-    private volatile bool _degraded;
 
     /// <summary>The connection the limits live on, for the limits learned from providers.</summary>
     internal IConnectionMultiplexer Redis => redis;
 
+    /// <summary>The breaker every Redis user here consults before asking Redis.</summary>
+    internal RedisBreaker Breaker => breaker;
+
     /// <summary>True while Redis is unreachable and limits are enforced locally.</summary>
-    public bool Degraded => _degraded;
+    public bool Degraded => !breaker.Available;
 
     /// <summary>Waits until every limit grants the call; <paramref name="demands"/> is asked again at each look.</summary>
     public async Task AcquireAsync(Func<IReadOnlyList<LimitDemand>> demands, CancellationToken cancellationToken)
@@ -108,12 +110,18 @@ public sealed class SharedRateLimiter(IConnectionMultiplexer redis, IConfigurati
             return;
         }
         var micros = unitsDelta * Interval(demand.PerMinute);
+        if (!breaker.Available)
+        {
+            _local.GetOrAdd(demand.Key, _ => new LocalBucket()).Adjust(micros * _workerShare);
+            return;
+        }
         try
         {
             await (commands ?? redis.GetDatabase()).ScriptEvaluateAsync(AdjustScript, [demand.Key], [micros]);
         }
-        catch (RedisException)
+        catch (Exception e) when (RedisBreaker.IsRedisFault(e))
         {
+            breaker.Failed(e);
             _local.GetOrAdd(demand.Key, _ => new LocalBucket()).Adjust(micros * _workerShare);
         }
     }
@@ -126,12 +134,18 @@ public sealed class SharedRateLimiter(IConnectionMultiplexer redis, IConfigurati
         {
             return;
         }
+        if (!breaker.Available)
+        {
+            _local.GetOrAdd(key, _ => new LocalBucket()).DelayTo(atLeast.TotalMicroseconds);
+            return;
+        }
         try
         {
             await commands.ScriptEvaluateAsync(DelayScript, [key], [atLeast.TotalMicroseconds]);
         }
-        catch (RedisException)
+        catch (Exception e) when (RedisBreaker.IsRedisFault(e))
         {
+            breaker.Failed(e);
             _local.GetOrAdd(key, _ => new LocalBucket()).DelayTo(atLeast.TotalMicroseconds);
         }
     }
@@ -141,25 +155,22 @@ public sealed class SharedRateLimiter(IConnectionMultiplexer redis, IConfigurati
 
     private async Task<TimeSpan> TryAcquireAsync(IReadOnlyList<LimitDemand> demands)
     {
+        // While Redis is away no call waits for it: each worker keeps to its share of every limit.
+        if (!breaker.Available)
+        {
+            return LocalAcquire(demands);
+        }
         try
         {
             var keys = demands.Select(d => (RedisKey)d.Key).ToArray();
             var args = demands.SelectMany(d => new RedisValue[] { Interval(d.PerMinute), d.Units }).Append(CatchUpMicros).ToArray();
             var wait = (long)await redis.GetDatabase().ScriptEvaluateAsync(Script, keys, args);
-            if (_degraded)
-            {
-                _degraded = false;
-                logger.LogWarning("Redis is back: rate limits are shared by all workers again");
-            }
             return TimeSpan.FromMicroseconds(wait);
         }
-        catch (RedisException e)
+        catch (Exception e) when (RedisBreaker.IsRedisFault(e))
         {
-            if (!_degraded)
-            {
-                _degraded = true;
-                logger.LogError(e, "Redis is unreachable: enforcing 1/{Share} of each rate limit locally until it is back", _workerShare);
-            }
+            breaker.Failed(e);
+            logger.LogWarning("Enforcing 1/{Share} of each rate limit locally until Redis is back", _workerShare);
             return LocalAcquire(demands);
         }
     }

@@ -111,7 +111,11 @@ public sealed class JobControlTests(StackFixture stack) : IAsyncLifetime
         var recorded = await stack.ScalarAsync<long>("SELECT count(*) FROM attempts WHERE job_id = @job AND error_code IS DISTINCT FROM 'circuit_open' AND error_code IS DISTINCT FROM 'internal'", ("job", job.Id));
         var inDoubt = await stack.ScalarAsync<long>("SELECT count(*) FROM attempts WHERE job_id = @job AND error_code = 'unknown'", ("job", job.Id));
         Assert.True(inDoubt > 0, "the killed worker had calls in flight; they should be recorded as in doubt");
-        Assert.Equal(served, recorded);
+        // No call vanishes: the answered ones are all recorded, and the in-doubt ones cover every call the provider
+        // saw beyond them. In doubt is an upper bound: a call written down but not yet sent when the worker died
+        // counts too, so recorded may exceed served by the calls of the last mark batch.
+        Assert.True(recorded - inDoubt <= served, $"{recorded - inDoubt} answered attempts recorded but the provider saw only {served} calls");
+        Assert.True(served <= recorded, $"the provider saw {served} calls but the ledger holds {recorded} (answered plus in doubt)");
         Assert.Equal(inDoubt, job.Counters.InDoubtCalls);
         Assert.True(job.Counters.InDoubtCostUsd > 0);
     }

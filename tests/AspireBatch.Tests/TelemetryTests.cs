@@ -8,6 +8,7 @@ using AspireBatch.Worker.Execution;
 using AspireBatch.Worker.Limits;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
@@ -121,7 +122,8 @@ public sealed class TelemetryTests(StackFixture stack) : IAsyncLifetime
     {
         var options = Options.Create(workerOptions);
         var configuration = new ConfigurationBuilder().Build();
-        var guard = new ProviderGuard(new SharedRateLimiter(redis, configuration, NullLogger<SharedRateLimiter>.Instance), new ConcurrencyGate(redis, configuration),
+        var breaker = new RedisBreaker(redis, NullLogger<RedisBreaker>.Instance);
+        var guard = new ProviderGuard(new SharedRateLimiter(redis, breaker, configuration, NullLogger<SharedRateLimiter>.Instance), new ConcurrencyGate(redis, breaker, configuration),
             new ProviderState(redis, TimeProvider.System), new TargetWindow(redis, TimeProvider.System), new LiveLimits(), options, NullLogger<ProviderGuard>.Instance);
         var telemetry = new WorkerTelemetry(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         // The journal writes to the stack's database; these items are not in it, so its marks change nothing.
