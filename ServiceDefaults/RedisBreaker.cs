@@ -8,8 +8,9 @@ namespace Microsoft.Extensions.Hosting;
 /// <summary>
 /// A breaker around Redis, which is a helper here and never a dependency of correctness. After a failure every user
 /// skips Redis at once (limits fall back to local shares, live events are dropped) instead of waiting out a timeout
-/// per call; a background probe pings it every half second and closes the breaker when it answers. Its state is the
-/// "redis" health check: Degraded while Redis is away, answered from memory so /health stays fast.
+/// per call. A background probe pings it every half second, so a service that seldom uses Redis notices too, and
+/// closes the breaker when it answers. Its state is the "redis" health check: Degraded while Redis is away, answered
+/// from memory so /health stays fast.
 /// </summary>
 public sealed class RedisBreaker(IConnectionMultiplexer redis, ILogger<RedisBreaker> logger) : BackgroundService, IHealthCheck
 {
@@ -39,18 +40,18 @@ public sealed class RedisBreaker(IConnectionMultiplexer redis, ILogger<RedisBrea
         using var timer = new PeriodicTimer(ProbeEvery);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            if (!_open)
-            {
-                continue;
-            }
             try
             {
                 await redis.GetDatabase().PingAsync().WaitAsync(ProbeEvery, stoppingToken);
-                _open = false;
-                logger.LogWarning("Redis answers again after {Seconds:0.0} s: limits and live events are shared again", (DateTimeOffset.UtcNow - _openedAt).TotalSeconds);
+                if (_open)
+                {
+                    _open = false;
+                    logger.LogWarning("Redis answers again after {Seconds:0.0} s: limits and live events are shared again", (DateTimeOffset.UtcNow - _openedAt).TotalSeconds);
+                }
             }
             catch (Exception e) when (IsRedisFault(e))
             {
+                Failed(e);
             }
         }
     }

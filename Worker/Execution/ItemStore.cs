@@ -90,8 +90,11 @@ public sealed class ItemStore(NpgsqlDataSource dataSource)
         {
             return;
         }
-        await using var command = dataSource.CreateCommand(
-            "UPDATE items SET lease_expires_at = now() + make_interval(secs => @lease) WHERE lease_token = ANY(@tokens) AND state = 1");
+        // Rows are locked in id order here, in MarkCallsAsync and in WriteAsync, so the three never deadlock.
+        await using var command = dataSource.CreateCommand("""
+            WITH locked AS (SELECT id FROM items WHERE lease_token = ANY(@tokens) AND state = 1 ORDER BY id FOR UPDATE)
+            UPDATE items SET lease_expires_at = now() + make_interval(secs => @lease) FROM locked WHERE items.id = locked.id
+            """);
         command.Parameters.AddWithValue("lease", (double)leaseSeconds);
         command.Parameters.AddWithValue("tokens", tokens);
         await command.ExecuteNonQueryAsync(cancellationToken);
@@ -150,11 +153,14 @@ public sealed class ItemStore(NpgsqlDataSource dataSource)
     public async Task MarkCallsAsync(IReadOnlyList<CallJournal.CallMark> marks, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
+            WITH r AS (
+                SELECT id, token, count(*)::int AS calls, sum(cost) AS cost, (array_agg(provider_id))[1] AS provider_id, (array_agg(model))[1] AS model
+                FROM unnest(@ids, @tokens, @costs, @providers, @models) AS m(id, token, cost, provider_id, model)
+                GROUP BY id, token),
+            locked AS (SELECT id FROM items WHERE id IN (SELECT id FROM r) ORDER BY id FOR UPDATE)
             UPDATE items i SET calls_in_flight = i.calls_in_flight + r.calls, in_flight_cost_usd = i.in_flight_cost_usd + r.cost,
                                in_flight_provider_id = r.provider_id, in_flight_model = r.model
-            FROM (SELECT id, token, count(*)::int AS calls, sum(cost) AS cost, (array_agg(provider_id))[1] AS provider_id, (array_agg(model))[1] AS model
-                  FROM unnest(@ids, @tokens, @costs, @providers, @models) AS m(id, token, cost, provider_id, model)
-                  GROUP BY id, token) r
+            FROM r JOIN locked l ON l.id = r.id
             WHERE i.id = r.id AND i.lease_token = r.token AND i.state = @running
             """);
         command.Parameters.Add(Array("ids", NpgsqlDbType.Bigint, marks.Select(m => m.Item.Id)));
@@ -204,6 +210,7 @@ public sealed class ItemStore(NpgsqlDataSource dataSource)
                          provider_id, model, response_model, status, error_code, error_message, attempts,
                          usage_source, cached, reasoning, internal,
                          charged, charged_input, charged_output, charged_cached, charged_reasoning, estimated_cost)),
+            locked AS (SELECT id FROM items WHERE id IN (SELECT id FROM r) ORDER BY id FOR UPDATE),
             u AS (
                 UPDATE items i SET state = r.state, response_text = r.text, response_body = r.body, finish_reason = r.finish,
                     input_tokens = r.input_tokens, output_tokens = r.output_tokens, latency_ms = r.latency,
@@ -214,7 +221,7 @@ public sealed class ItemStore(NpgsqlDataSource dataSource)
                     internal_errors = i.internal_errors + CASE WHEN r.internal THEN 1 ELSE 0 END,
                     calls_in_flight = 0, in_flight_cost_usd = 0,
                     lease_token = NULL, lease_expires_at = NULL, completed_at = CASE WHEN r.state IN (@succeeded, @failed, @cancelled) THEN now() END
-                FROM r
+                FROM r JOIN locked l ON l.id = r.id
                 WHERE i.id = r.id AND i.lease_token = r.token AND i.state = @running
                 RETURNING i.id, i.job_id, i.state, r.charged, r.charged_input, r.charged_output, r.charged_cached, r.charged_reasoning, r.estimated_cost),
             j AS (
