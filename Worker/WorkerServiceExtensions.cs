@@ -24,6 +24,10 @@ internal static class WorkerServiceExtensions
         builder.Services.AddSingleton<LiveLimits>();
         builder.Services.AddSingleton<ProviderGuard>();
         builder.Services.AddSingleton<ModelCaller>();
+        // Hosted services stop in reverse order: monitors, engine, journal, result writer, then lease keeper, so leases
+        // are renewed while calls in flight finish at shutdown.
+        builder.Services.AddSingleton<LeaseKeeper>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());
         builder.Services.AddSingleton<ResultWriter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ResultWriter>());
         builder.Services.AddSingleton<ProviderClient>();
@@ -31,8 +35,6 @@ internal static class WorkerServiceExtensions
         builder.Services.AddSingleton<CallJournal>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<CallJournal>());
         builder.Services.AddHostedService<ExecutionEngine>();
-        builder.Services.AddSingleton<LeaseKeeper>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());
         builder.Services.AddSingleton<LeaderLock>();
         builder.Services.AddHostedService<RouteMonitor>();
         builder.Services.AddHostedService<ProviderHealthMonitor>();

@@ -17,11 +17,15 @@ public sealed class ExecutionEngine(
     ModelCaller caller,
     ResultWriter results,
     LeaseKeeper leases,
+    CallJournal journal,
     IOptions<WorkerOptions> options,
     IConnectionMultiplexer redis,
     ILogger<ExecutionEngine> logger) : BackgroundService
 {
     public const string RefusedKeyReason = "the provider refused the API key (401/403) or has no credit left (insufficient_quota): fix the provider's key or billing, retry failed items, then resume";
+    /// <summary>How long calls in flight may take to finish once the worker stops, before they are cancelled.</summary>
+    public static readonly TimeSpan CallGrace = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan AfterCancel = TimeSpan.FromSeconds(1);
     private int _inFlight;
     private int _nextJob;
 
@@ -30,6 +34,9 @@ public sealed class ExecutionEngine(
         var settings = options.Value;
         logger.LogInformation("Worker ready to claim work: {MaxInFlight} calls in flight, lease {Lease} s", settings.MaxInFlight, settings.LeaseSeconds);
         using var slotFreed = new SemaphoreSlim(0);
+        // Stopping ends claiming at once; calls have their own token so those in flight get CallGrace to finish.
+        // Not disposed: a call that ignores its cancellation may still hold the token after this method returns.
+        var calls = new CancellationTokenSource();
         await WatchJobEventsAsync(slotFreed);
         var running = new ConcurrentDictionary<long, Task>();
         // A few claimed items wait here so a freed slot starts its next call at once; claims then happen in batches
@@ -61,10 +68,16 @@ public sealed class ExecutionEngine(
                     {
                         try
                         {
-                            await ProcessAsync(item, stoppingToken);
+                            await ProcessAsync(item, calls.Token);
+                        }
+                        catch (Exception e)
+                        {
+                            // Its lease frees it; never let one item end the worker.
+                            logger.LogError(e, "Processing item {ItemId} failed; its lease returns it to the queue", item.Id);
                         }
                         finally
                         {
+                            journal.Forget(item);
                             leases.Release(item.LeaseToken);
                             Interlocked.Decrement(ref _inFlight);
                             running.TryRemove(item.Id, out _);
@@ -85,16 +98,38 @@ public sealed class ExecutionEngine(
             catch (Exception e)
             {
                 logger.LogError(e, "Claiming work failed; trying again shortly");
-                await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
+                await PauseAsync(TimeSpan.FromSeconds(1), stoppingToken);
             }
         }
-        // Claimed items that never started go back to the queue; calls in flight finish so their (paid) results are written.
+        // Claimed items that never started go back to the queue.
+        var givenBack = prefetched.Count;
         while (prefetched.TryDequeue(out var unstarted))
         {
             leases.Release(unstarted.LeaseToken);
             await results.AddAsync(new ItemOutcome(unstarted, ItemState.Pending));
         }
-        await Task.WhenAll(running.Values);
+        // Calls in flight get a few seconds to finish so their (paid) results are written; then they are cancelled.
+        var inFlight = running.Values.ToArray();
+        logger.LogInformation("Stopping: no more claims; {GivenBack} claimed item(s) given back, {InFlight} call(s) in flight", givenBack, inFlight.Length);
+        var all = Task.WhenAll(inFlight);
+        if (await Task.WhenAny(all, Task.Delay(CallGrace, CancellationToken.None)) != all)
+        {
+            logger.LogWarning("Stopping: cancelling {Count} call(s) still in flight after {Grace} s", running.Count, CallGrace.TotalSeconds);
+            await calls.CancelAsync();
+            await Task.WhenAny(all, Task.Delay(AfterCancel, CancellationToken.None));
+        }
+    }
+
+    /// <summary>Waits, or less when the token fires; never throws.</summary>
+    private static async Task PauseAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     /// <summary>New, resumed or retried jobs start at once: the Api's announcement wakes the claim loop.</summary>
@@ -134,7 +169,8 @@ public sealed class ExecutionEngine(
         return claimed;
     }
 
-    private async Task ProcessAsync(ClaimedItem item, CancellationToken stoppingToken)
+    /// <param name="callsToken">Cancelled when the worker stops and the call grace is over.</param>
+    private async Task ProcessAsync(ClaimedItem item, CancellationToken callsToken)
     {
         var job = jobs.Get(item.JobId);
         ItemOutcome outcome;
@@ -154,8 +190,8 @@ public sealed class ExecutionEngine(
         {
             try
             {
-                var chain = await targets.ChainAsync(job.RouteId, job.ProviderId, job.ModelName, stoppingToken);
-                outcome = await caller.ProcessAsync(item, job, chain, () => jobs.IsRunning(item.JobId), stoppingToken);
+                var chain = await targets.ChainAsync(job.RouteId, job.ProviderId, job.ModelName, callsToken);
+                outcome = await caller.ProcessAsync(item, job, chain, () => jobs.IsRunning(item.JobId), callsToken);
             }
             catch (JobHaltedException halted)
             {
@@ -164,12 +200,20 @@ public sealed class ExecutionEngine(
             catch (CircuitOpenException)
             {
                 // Give the provider a moment before the item is claimed again.
-                await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
+                await PauseAsync(TimeSpan.FromSeconds(2), callsToken);
                 outcome = new ItemOutcome(item, ItemState.Pending);
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (callsToken.IsCancellationRequested)
             {
-                // Shutting down mid-call: give the item back; its lease would free it anyway.
+                if (journal.HasMarkedCalls(item))
+                {
+                    // Cancelled with a call out: the provider may have answered (and charged) it, and a written give-back
+                    // would erase its mark. So nothing is written: the lease expires, and the sweeper records the marked
+                    // calls as in-doubt attempts and returns the item to the queue.
+                    logger.LogWarning("Stopping: item {ItemId} had a call cancelled in flight; its lease returns it, the call is kept as in doubt", item.Id);
+                    return;
+                }
+                // Cancelled before any call went out (waiting for a slot or a retry): give it back now.
                 outcome = new ItemOutcome(item, ItemState.Pending);
             }
             catch (Exception e)
@@ -182,13 +226,23 @@ public sealed class ExecutionEngine(
         {
             // A refused key will be refused for every record: stop this job's calls now, here and (through the database) everywhere.
             jobs.Halt(item.JobId, JobState.Paused);
-            await store.PauseJobAsync(item.JobId, RefusedKeyReason, CancellationToken.None);
+            try
+            {
+                using var bounded = CancellationTokenSource.CreateLinkedTokenSource(callsToken);
+                bounded.CancelAfter(TimeSpan.FromSeconds(10));
+                await store.PauseJobAsync(item.JobId, RefusedKeyReason, bounded.Token);
+            }
+            catch (Exception e)
+            {
+                // The other workers meet the same refusal and pause it; the failed result is still written below.
+                logger.LogError(e, "Could not pause job {JobId} after its key was refused", item.JobId);
+            }
         }
         if (outcome.Internal && outcome.State == ItemState.Pending)
         {
             // Our side is unwell (Redis or Postgres away): hold the slot a while, growing with the item's tally, so the
-            // item is not spun through its internal-error allowance in a second.
-            await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, item.InternalErrors))), CancellationToken.None);
+            // item is not spun through its internal-error allowance in a second. Stopping cuts the wait short.
+            await PauseAsync(TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, item.InternalErrors))), callsToken);
         }
         activity?.SetTag("aspirebatch.item.state", outcome.State.ToString().ToLowerInvariant());
         if (outcome.State == ItemState.Failed)

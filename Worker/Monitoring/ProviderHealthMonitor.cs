@@ -21,26 +21,35 @@ public sealed class ProviderHealthMonitor(
     ILogger<ProviderHealthMonitor> logger) : BackgroundService
 {
     public const string HttpClientName = "provider-health";
+    private const string LockName = "provider-health";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = TimeSpan.FromSeconds(options.Value.HealthCheckSeconds);
         using var timer = new PeriodicTimer(interval);
-        do
+        try
         {
-            try
+            do
             {
-                if (await leader.HoldAsync("provider-health", interval * 2))
+                try
                 {
-                    await CheckAllAsync(stoppingToken);
+                    if (await leader.HoldAsync(LockName, interval * 2, stoppingToken))
+                    {
+                        await CheckAllAsync(stoppingToken);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogError(e, "Provider health checks failed");
                 }
             }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                logger.LogError(e, "Provider health checks failed");
-            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        finally
+        {
+            // Another worker takes over at its next tick, not after the lock expires.
+            await leader.ReleaseAsync(LockName);
+        }
     }
 
     private async Task CheckAllAsync(CancellationToken cancellationToken)

@@ -13,24 +13,33 @@ namespace AspireBatch.Worker.Monitoring;
 /// </summary>
 public sealed class RouteMonitor(IServiceScopeFactory scopes, LeaderLock leader, TargetWindow window, ProviderState providers, TimeProvider time, ILogger<RouteMonitor> logger) : BackgroundService
 {
+    private const string LockName = "route-monitor";
     private readonly Dictionary<Guid, DateTimeOffset> _lastJudged = [];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        try
         {
-            try
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                if (await leader.HoldAsync("route-monitor", TimeSpan.FromSeconds(10)))
+                try
                 {
-                    await JudgeRoutesAsync(stoppingToken);
+                    if (await leader.HoldAsync(LockName, TimeSpan.FromSeconds(10), stoppingToken))
+                    {
+                        await JudgeRoutesAsync(stoppingToken);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogError(e, "Judging routes failed");
                 }
             }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                logger.LogError(e, "Judging routes failed");
-            }
+        }
+        finally
+        {
+            // Another worker takes over at its next tick, not after the lock expires.
+            await leader.ReleaseAsync(LockName);
         }
     }
 
