@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using AspireBatch.Api.Infrastructure;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 
 namespace AspireBatch.Api.Apis;
 
@@ -24,7 +25,9 @@ public static class JobsApi
 
         api.MapPost("/", CreateJob).WithName("CreateJob").DisableAntiforgery()
             .WithSummary("Create a job from an uploaded file")
-            .WithDescription("Multipart form: `file` (JSONL records, CSV with a header, or OpenAI Batch JSONL), `model`, `userTemplate` with {{field}} placeholders, optional `systemTemplate`, `temperature`, `maxTokens`, `responseFormat`, `name`, `metadata`, `budgetUsd`, `startPaused`. Example: `curl -H 'Authorization: Bearer dev-api-key' -F file=@reviews.jsonl -F model=gpt-3.5-turbo -F 'userTemplate=Classify the sentiment: {{text}}' http://localhost:5200/api/jobs`. A file with bad lines creates nothing and answers 400 with the line numbers.");
+            .WithDescription("Multipart form: `file` (JSONL records, CSV with a header, or OpenAI Batch JSONL), `model`, `userTemplate` with {{field}} placeholders, optional `systemTemplate`, `temperature`, `maxTokens`, `responseFormat`, `name`, `metadata`, `budgetUsd`, `startPaused`. Example: `curl -H 'Authorization: Bearer dev-api-key' -F file=@reviews.jsonl -F model=gpt-3.5-turbo -F 'userTemplate=Classify the sentiment: {{text}}' http://localhost:5200/api/jobs`. A file with bad lines creates nothing and answers 400 with the line numbers. " +
+                "With an `Idempotency-Key` header a retried request answers 201 with the job the first one created and creates nothing.")
+            .WithIdempotencyKeyHeader();
         api.MapPost("/preview", PreviewJob).WithName("PreviewJob").DisableAntiforgery()
             .WithSummary("Validate a file and render the template on its first records, with the estimate; creates nothing");
         api.MapGet("/", ListJobs).WithName("ListJobs").WithSummary("List jobs, newest first, with paging and filters");
@@ -42,8 +45,16 @@ public static class JobsApi
     }
 
     public static async Task<Results<Created<JobCreated>, ProblemHttpResult>> CreateJob(
-        [FromForm] CreateJobForm form, [AsParameters] JobServices services, CancellationToken cancellationToken)
+        [FromForm] CreateJobForm form, [AsParameters] JobServices services, HttpContext context, CancellationToken cancellationToken)
     {
+        if (!IdempotencyKey.TryRead(context.Request.Headers, out var key, out var keyError))
+        {
+            return TypedResults.Problem(keyError, title: "Invalid Idempotency-Key", statusCode: 400);
+        }
+        if (key is not null && await services.Importer.FindByKeyAsync(key, isBatch: false, cancellationToken) is { } earlier)
+        {
+            return await Replay(earlier, services, context, cancellationToken);
+        }
         if (UnknownFormat(form) is { } unknown)
         {
             return unknown;
@@ -57,14 +68,27 @@ public static class JobsApi
             return TooLarge(services.Options.Value.MaxUploadBytes);
         }
         await using var content = form.File!.OpenReadStream();
-        var outcome = await services.Importer.ImportAsync(request, content, cancellationToken);
-        if (outcome is not ImportCreated created)
+        var outcome = await services.Importer.ImportAsync(request with { IdempotencyKey = key }, content, cancellationToken);
+        switch (outcome)
         {
-            return Rejected((ImportRejected)outcome);
+            case ImportExisting existing:
+                return await Replay(existing.JobId, services, context, cancellationToken);
+            case ImportRejected rejected:
+                return Rejected(rejected);
         }
+        var created = (ImportCreated)outcome;
         await services.Events.PublishAsync("job", created.JobId);
         var job = (await services.Queries.GetAsync(created.JobId, cancellationToken))!;
         return TypedResults.Created($"/api/jobs/{job.Id}", new JobCreated(job, created.Estimate));
+    }
+
+    /// <summary>The answer the first request with this key got: 201 with the job (as it is now) and its estimate.</summary>
+    private static async Task<Results<Created<JobCreated>, ProblemHttpResult>> Replay(
+        Guid jobId, JobServices services, HttpContext context, CancellationToken cancellationToken)
+    {
+        var job = (await services.Queries.GetAsync(jobId, cancellationToken))!;
+        context.Response.Headers[IdempotencyKey.ReplayedHeader] = "true";
+        return TypedResults.Created($"/api/jobs/{job.Id}", new JobCreated(job, job.Estimate));
     }
 
     public static async Task<Results<Ok<TemplatePreview>, ProblemHttpResult>> PreviewJob(
@@ -223,6 +247,58 @@ public static class JobsApi
             detail: first.Line > 0 ? $"line {first.Line}: {first.Message}" : first.Message,
             title: rejected.Title, statusCode: 400, extensions: extensions);
     }
+}
+
+/// <summary>
+/// The optional `Idempotency-Key` header of the create endpoints: 1-200 printable ASCII characters, stored with the job in
+/// the transaction that creates it, so a retry after a timeout or a crash finds the job or finds nothing.
+/// </summary>
+public static class IdempotencyKey
+{
+    public const string Header = "Idempotency-Key";
+    /// <summary>Set on an answer that replays the job an earlier request created (Stripe's name).</summary>
+    public const string ReplayedHeader = "Idempotent-Replayed";
+    public const int MaxLength = 200;
+
+    /// <summary>False with a message when the header is present but unusable; true with a null key when it is absent.</summary>
+    public static bool TryRead(IHeaderDictionary headers, out string? key, out string? error)
+    {
+        key = null;
+        error = null;
+        if (!headers.TryGetValue(Header, out var values))
+        {
+            return true;
+        }
+        var value = values.Count == 1 ? values[0] ?? "" : null;
+        if (value is null)
+        {
+            error = $"Send one {Header} header, not {values.Count}.";
+        }
+        else if (value.Length is 0 or > MaxLength || !value.All(c => c is >= ' ' and <= '~'))
+        {
+            error = $"{Header} must be 1 to {MaxLength} printable ASCII characters (a UUID is a good key); it has {value.Length}.";
+        }
+        key = error is null ? value : null;
+        return error is null;
+    }
+
+    /// <summary>Describes the header in the OpenAPI document of an endpoint that honours it.</summary>
+    public static RouteHandlerBuilder WithIdempotencyKeyHeader(this RouteHandlerBuilder builder) =>
+        builder.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            operation.Parameters ??= [];
+            operation.Parameters.Add(new OpenApiParameter
+            {
+                Name = Header,
+                In = ParameterLocation.Header,
+                Required = false,
+                Description = $"Optional, 1-{MaxLength} printable characters (e.g. a UUID). A request repeated with the same key answers with the job or batch " +
+                    "the first one created and creates nothing, so a client may retry after a timeout. A key used again with another body still answers the first job.",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = MaxLength },
+                Example = System.Text.Json.Nodes.JsonValue.Create("3f2b8c1e-5d4a-4e7b-9a60-2c1d8e7f4b59"),
+            });
+            return Task.CompletedTask;
+        });
 }
 
 public sealed class JobServices(JobImporter importer, JobQueries queries, JobCommands commands, ResultExporter exporter, LiveEvents events, IOptions<ApiOptions> options)

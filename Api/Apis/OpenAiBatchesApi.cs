@@ -21,7 +21,9 @@ public static class OpenAiBatchesApi
             .Accepts<CreateBatchRequest>("application/json")
             .WithSummary("Create a batch from an uploaded file (OpenAI Batch API)")
             .WithDescription("`{\"input_file_id\":\"file-…\",\"endpoint\":\"/v1/chat/completions\",\"completion_window\":\"24h\",\"metadata\":{…}}`. " +
-                "The lines' `model` may be any model, alias or route. A file with invalid lines gives a `failed` batch whose `errors` name the lines.");
+                "The lines' `model` may be any model, alias or route. A file with invalid lines gives a `failed` batch whose `errors` name the lines. " +
+                "With an `Idempotency-Key` header a retried request answers 200 with the batch the first one created and creates nothing.")
+            .WithIdempotencyKeyHeader();
         api.MapGet("/", ListBatches).WithName("OpenAiListBatches").WithSummary("List batches, newest first (`after` a batch id, `limit` 1-100, default 20)");
         api.MapGet("/{id}", GetBatch).WithName("OpenAiGetBatch").WithSummary("A batch with its status, request counts, usage and files");
         api.MapPost("/{id}/cancel", CancelBatch).WithName("OpenAiCancelBatch")
@@ -32,6 +34,15 @@ public static class OpenAiBatchesApi
     public static async Task<Results<Ok<OpenAiBatch>, JsonHttpResult<OpenAiErrorResponse>>> CreateBatch(
         HttpRequest request, BatchService batches, CancellationToken cancellationToken)
     {
+        if (!IdempotencyKey.TryRead(request.Headers, out var key, out var keyError))
+        {
+            return OpenAiFailure.BadRequest(keyError!, IdempotencyKey.Header, "invalid_value").ToResult();
+        }
+        if (key is not null && await batches.FindByKeyAsync(key, cancellationToken) is { } earlier)
+        {
+            request.HttpContext.Response.Headers[IdempotencyKey.ReplayedHeader] = "true";
+            return TypedResults.Ok(earlier);
+        }
         JsonDocument body;
         try
         {
@@ -44,7 +55,12 @@ public static class OpenAiBatchesApi
         }
         using (body)
         {
-            return Answer(await batches.CreateAsync(body.RootElement, cancellationToken));
+            var outcome = await batches.CreateAsync(body.RootElement, key, cancellationToken);
+            if (outcome.Replayed)
+            {
+                request.HttpContext.Response.Headers[IdempotencyKey.ReplayedHeader] = "true";
+            }
+            return Answer(outcome);
         }
     }
 

@@ -6,6 +6,7 @@ using AspireBatch.Api.Infrastructure;
 using AspireBatch.Api.Services.Import;
 using AspireBatch.Contracts;
 using AspireBatch.Data.Domain;
+using AspireBatch.Data.Entities;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
@@ -27,13 +28,17 @@ public sealed record JobImportRequest(
     decimal? BudgetUsd = null,
     bool StartPaused = false,
     bool IsBatch = false,
-    string? InputFileId = null);
+    string? InputFileId = null,
+    string? IdempotencyKey = null);
 
 public abstract record ImportOutcome;
 
 public sealed record ImportCreated(Guid JobId, JobEstimate Estimate) : ImportOutcome;
 
 public sealed record ImportPreview(TemplatePreview Preview) : ImportOutcome;
+
+/// <summary>A request with the same Idempotency-Key created this job first (it won the unique index); nothing new was stored.</summary>
+public sealed record ImportExisting(Guid JobId) : ImportOutcome;
 
 /// <summary>The file or the request was refused; nothing was stored.</summary>
 public sealed record ImportRejected(string Title, IReadOnlyList<ImportLineError> Errors, IReadOnlyList<string>? KnownModels = null) : ImportOutcome;
@@ -51,6 +56,18 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
 
     public Task<ImportOutcome> ImportAsync(JobImportRequest request, Stream content, CancellationToken cancellationToken) =>
         RunAsync(request, content, store: true, cancellationToken);
+
+    /// <summary>The job an earlier request with this key created on this endpoint (jobs or batches), if any.</summary>
+    public async Task<Guid?> FindByKeyAsync(string idempotencyKey, bool isBatch, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await FindByKeyAsync(connection, idempotencyKey, isBatch, cancellationToken);
+    }
+
+    /// <summary>A unique violation on the idempotency index: a request with the same key committed its job first.</summary>
+    public static bool IsRepeatedKey(Exception exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: Job.IdempotencyKeyIndex }
+        || exception.InnerException is { } inner && IsRepeatedKey(inner);
 
     private async Task<ImportOutcome> RunAsync(JobImportRequest request, Stream content, bool store, CancellationToken cancellationToken)
     {
@@ -80,7 +97,18 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
         await using var transaction = connection is null ? null : await connection.BeginTransactionAsync(cancellationToken);
         if (connection is not null)
         {
-            await InsertJobAsync(connection, jobId, request, now, cancellationToken);
+            try
+            {
+                // The key goes in with the job row, first: a second request with the same key waits here on the unique index
+                // until this transaction ends, then fails (and reads our job) or goes on (we rolled back).
+                await InsertJobAsync(connection, jobId, request, now, cancellationToken);
+            }
+            catch (PostgresException e) when (IsRepeatedKey(e))
+            {
+                await transaction!.RollbackAsync(cancellationToken);
+                return new ImportExisting(await FindByKeyAsync(connection, request.IdempotencyKey!, request.IsBatch, cancellationToken)
+                    ?? throw new InvalidOperationException($"the job holding Idempotency-Key \"{request.IdempotencyKey}\" vanished"));
+            }
         }
         NpgsqlBinaryImporter? copy = connection is null ? null : await connection.BeginBinaryImportAsync(
             "COPY items (job_id, line_number, custom_id, state, payload, estimated_input_tokens, attempts, created_at) FROM STDIN (FORMAT BINARY)",
@@ -311,11 +339,11 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
     {
         await using var command = new NpgsqlCommand("""
             INSERT INTO jobs (id, name, state, input_format, requested_model, system_template, user_template, temperature, max_tokens,
-                response_format, metadata, budget_usd, is_batch, input_file_id, trace_parent, created_at,
+                response_format, metadata, budget_usd, is_batch, input_file_id, idempotency_key, trace_parent, created_at,
                 total_items, succeeded_items, failed_items, cancelled_items, input_tokens, output_tokens, cost_usd,
                 estimated_input_tokens, estimated_cost_bound_usd)
             VALUES (@id, @name, @state, @format, @requested, @system, @user, @temperature, @max_tokens,
-                @response_format::jsonb, @metadata::jsonb, @budget, @is_batch, @file, @trace, @now, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+                @response_format::jsonb, @metadata::jsonb, @budget, @is_batch, @file, @key, @trace, @now, 0, 0, 0, 0, 0, 0, 0, 0, 0)
             """, connection);
         command.Parameters.AddWithValue("id", jobId);
         command.Parameters.AddWithValue("name", (object?)request.Name ?? DBNull.Value);
@@ -331,9 +359,18 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
         command.Parameters.AddWithValue("budget", (object?)request.BudgetUsd ?? DBNull.Value);
         command.Parameters.AddWithValue("is_batch", request.IsBatch);
         command.Parameters.AddWithValue("file", (object?)request.InputFileId ?? DBNull.Value);
+        command.Parameters.AddWithValue("key", (object?)request.IdempotencyKey ?? DBNull.Value);
         command.Parameters.AddWithValue("trace", (object?)Activity.Current?.Id ?? DBNull.Value);
         command.Parameters.AddWithValue("now", now);
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<Guid?> FindByKeyAsync(NpgsqlConnection connection, string idempotencyKey, bool isBatch, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT id FROM jobs WHERE idempotency_key = @key AND is_batch = @is_batch", connection);
+        command.Parameters.AddWithValue("key", idempotencyKey);
+        command.Parameters.AddWithValue("is_batch", isBatch);
+        return await command.ExecuteScalarAsync(cancellationToken) as Guid?;
     }
 
     private static async Task FinishJobAsync(NpgsqlConnection connection, Guid jobId, JobImportRequest request, ResolvedTarget target, JobEstimate estimate, CancellationToken cancellationToken)

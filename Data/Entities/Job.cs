@@ -8,6 +8,9 @@ namespace AspireBatch.Data.Entities;
 /// </summary>
 public sealed class Job
 {
+    /// <summary>The unique index on (idempotency_key, is_batch); its name tells a repeated key from other unique violations.</summary>
+    public const string IdempotencyKeyIndex = "ix_jobs_idempotency_key_is_batch";
+
     public Guid Id { get; set; }
     public string? Name { get; set; }
     public JobState State { get; set; }
@@ -52,6 +55,8 @@ public sealed class Job
     public string? TraceParent { get; set; }
     public string? InputFileId { get; set; }
     public bool IsBatch { get; set; }
+    /// <summary>The client's Idempotency-Key: unique per endpoint (jobs and batches apart), written with the job.</summary>
+    public string? IdempotencyKey { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? StartedAt { get; set; }

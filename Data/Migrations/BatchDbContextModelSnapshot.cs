@@ -372,6 +372,11 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("failed_items");
 
+                    b.Property<string>("IdempotencyKey")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("idempotency_key");
+
                     b.Property<int>("InDoubtCalls")
                         .HasColumnType("integer")
                         .HasColumnName("in_doubt_calls");
@@ -495,6 +500,11 @@ namespace AspireBatch.Data.Migrations
 
                     b.HasIndex("State")
                         .HasDatabaseName("ix_jobs_state");
+
+                    b.HasIndex("IdempotencyKey", "IsBatch")
+                        .IsUnique()
+                        .HasDatabaseName("ix_jobs_idempotency_key_is_batch")
+                        .HasFilter("idempotency_key IS NOT NULL");
 
                     b.ToTable("jobs", (string)null);
                 });

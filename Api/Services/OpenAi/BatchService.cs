@@ -8,7 +8,8 @@ using Microsoft.EntityFrameworkCore;
 namespace AspireBatch.Api.Services.OpenAi;
 
 /// <summary>A batch, or why the request was refused.</summary>
-public sealed record BatchOutcome(OpenAiBatch? Batch, OpenAiFailure? Failure)
+/// <summary>A batch, or why the request was refused; <see cref="Replayed"/> when an earlier request with the same Idempotency-Key made it.</summary>
+public sealed record BatchOutcome(OpenAiBatch? Batch, OpenAiFailure? Failure, bool Replayed = false)
 {
     public static implicit operator BatchOutcome(OpenAiBatch batch) => new(batch, null);
     public static implicit operator BatchOutcome(OpenAiFailure failure) => new(null, failure);
@@ -36,7 +37,7 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
     /// Validates the request, then imports the input file through the job importer. A file with bad lines still makes a
     /// batch, as at OpenAI: a failed job without items whose state reason holds the line errors.
     /// </summary>
-    public async Task<BatchOutcome> CreateAsync(JsonElement body, CancellationToken cancellationToken)
+    public async Task<BatchOutcome> CreateAsync(JsonElement body, string? idempotencyKey, CancellationToken cancellationToken)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {
@@ -81,12 +82,16 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
         }
 
         var request = new JobImportRequest(JobInputFormat.OpenAiBatch, RequestedModel: null, Name: file.FileName, Metadata: metadata,
-            IsBatch: true, InputFileId: fileId);
+            IsBatch: true, InputFileId: fileId, IdempotencyKey: idempotencyKey);
         ImportOutcome? outcome = null;
         var found = await files.ReadUploadAsync(fileId, async content => outcome = await importer.ImportAsync(request, content, cancellationToken), cancellationToken);
         if (!found || outcome is null)
         {
             return OpenAiFailure.NotFound($"No such File object: {fileId}", "input_file_id");
+        }
+        if (outcome is ImportExisting existing)
+        {
+            return new BatchOutcome(await GetAsync(ToBatchId(existing.JobId), cancellationToken), null, Replayed: true);
         }
         var jobId = outcome switch
         {
@@ -94,9 +99,20 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
             ImportRejected rejected => await CreateFailedAsync(request, rejected, cancellationToken),
             _ => throw new UnreachableException(),
         };
-        await events.PublishAsync("job", jobId);
-        return (await GetAsync(ToBatchId(jobId), cancellationToken))!;
+        if (jobId is not { } newJob)
+        {
+            // A concurrent request with the same key stored its (failed) batch first.
+            return new BatchOutcome(await FindByKeyAsync(idempotencyKey!, cancellationToken), null, Replayed: true);
+        }
+        await events.PublishAsync("job", newJob);
+        return (await GetAsync(ToBatchId(newJob), cancellationToken))!;
     }
+
+    /// <summary>The batch an earlier request with this Idempotency-Key created.</summary>
+    public async Task<OpenAiBatch?> FindByKeyAsync(string idempotencyKey, CancellationToken cancellationToken) =>
+        await importer.FindByKeyAsync(idempotencyKey, isBatch: true, cancellationToken) is { } jobId
+            ? await GetAsync(ToBatchId(jobId), cancellationToken)
+            : null;
 
     public async Task<OpenAiBatch?> GetAsync(string batchId, CancellationToken cancellationToken)
     {
@@ -201,8 +217,11 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
             Metadata: metadata);
     }
 
-    /// <summary>The job importer stores nothing for a bad file; the batch still exists at OpenAI, so keep it as a failed job without items.</summary>
-    private async Task<Guid> CreateFailedAsync(JobImportRequest request, ImportRejected rejected, CancellationToken cancellationToken)
+    /// <summary>
+    /// The job importer stores nothing for a bad file; the batch still exists at OpenAI, so keep it as a failed job without items.
+    /// Null when a request with the same Idempotency-Key stored its batch first.
+    /// </summary>
+    private async Task<Guid?> CreateFailedAsync(JobImportRequest request, ImportRejected rejected, CancellationToken cancellationToken)
     {
         var errors = new BatchErrors(rejected.Errors
             .Select(e => new BatchError("invalid_request", e.Message, null, e.Line > 0 ? e.Line : null)).ToList());
@@ -219,11 +238,20 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
             TraceParent = Activity.Current?.Id,
             InputFileId = request.InputFileId,
             IsBatch = true,
+            IdempotencyKey = request.IdempotencyKey,
             CreatedAt = now,
             CompletedAt = now,
         };
         db.Jobs.Add(job);
-        await db.SaveChangesAsync(cancellationToken);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException e) when (JobImporter.IsRepeatedKey(e))
+        {
+            db.Entry(job).State = EntityState.Detached;
+            return null;
+        }
         return job.Id;
     }
 
