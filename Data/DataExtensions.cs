@@ -35,4 +35,14 @@ public static class DataExtensions
         builder.Services.AddScoped<RouteSwitcher>();
         return builder;
     }
+
+    /// <summary>The /models probe, on a client without the default retry handler: a probe reports what one call does.</summary>
+    public static IHostApplicationBuilder AddModelListProbe(this IHostApplicationBuilder builder)
+    {
+#pragma warning disable EXTEXP0001 // Removing the default resilience handler is the documented way to opt one client out.
+        builder.Services.AddHttpClient(ModelListProbe.HttpClientName).RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
+        builder.Services.AddSingleton<ModelListProbe>();
+        return builder;
+    }
 }

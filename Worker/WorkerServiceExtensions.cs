@@ -5,7 +5,6 @@ using AspireBatch.Worker.Monitoring;
 
 namespace AspireBatch.Worker;
 
-#pragma warning disable EXTEXP0001 // a health check reports what one call does: no retries
 internal static class WorkerServiceExtensions
 {
     public static void AddWorkerServices(this WebApplicationBuilder builder)
@@ -38,6 +37,6 @@ internal static class WorkerServiceExtensions
         builder.Services.AddSingleton<LeaderLock>();
         builder.Services.AddHostedService<RouteMonitor>();
         builder.Services.AddHostedService<ProviderHealthMonitor>();
-        builder.Services.AddHttpClient(ProviderHealthMonitor.HttpClientName).RemoveAllResilienceHandlers();
+        builder.AddModelListProbe();
     }
 }

@@ -152,7 +152,7 @@ public static class ProvidersApi
     }
 
     public static async Task<Results<Ok<ConnectionTestResult>, NotFound>> TestProvider(
-        Guid id, BatchDbContext db, ProviderKeyProtector keys, ProviderConnectionTester tester, CancellationToken cancellationToken)
+        Guid id, BatchDbContext db, ProviderKeyProtector keys, ModelListProbe probe, CancellationToken cancellationToken)
     {
         var provider = await db.Providers.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken);
         if (provider is null)
@@ -160,7 +160,7 @@ public static class ProvidersApi
             return TypedResults.NotFound();
         }
         var key = provider.EncryptedApiKey is { } encrypted ? keys.Unprotect(encrypted) : null;
-        return TypedResults.Ok(await tester.TestAsync(provider.BaseUrl, key, TimeSpan.FromSeconds(provider.ConnectTimeoutSeconds), cancellationToken));
+        return TypedResults.Ok(await probe.TestAsync(provider.BaseUrl, key, TimeSpan.FromSeconds(provider.ConnectTimeoutSeconds), cancellationToken));
     }
 
     public static async Task<Results<Ok<ModelPriceDto>, NotFound, ValidationProblem>> PutModel(

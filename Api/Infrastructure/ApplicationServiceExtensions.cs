@@ -52,11 +52,7 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddSingleton<ResultExporter>();
         builder.Services.AddScoped<FileStore>();
         builder.Services.AddScoped<BatchService>();
-        // A connection test reports what one call does: no retries.
-#pragma warning disable EXTEXP0001 // Removing the default retry handler is the documented way to opt one client out.
-        builder.Services.AddHttpClient(ProviderConnectionTester.HttpClientName).RemoveAllResilienceHandlers();
-#pragma warning restore EXTEXP0001
-        builder.Services.AddScoped<ProviderConnectionTester>();
+        builder.AddModelListProbe();
     }
 
     public static void UseApiDefaults(this WebApplication app)

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Net.Http.Headers;
 using AspireBatch.Contracts;
 using AspireBatch.Data;
 using AspireBatch.Data.Live;
@@ -9,19 +7,23 @@ using Microsoft.Extensions.Options;
 
 namespace AspireBatch.Worker.Monitoring;
 
-/// <summary>Calls each enabled provider's /models at an interval and keeps the result where the Api shows it.</summary>
+/// <summary>
+/// Probes each enabled provider's /models at an interval and keeps the result where the Api shows it and the route
+/// monitor reads it. Providers are probed side by side: one that never answers must not delay the others' checks
+/// (an automatic roll-forward waits for a fresh one).
+/// </summary>
 public sealed class ProviderHealthMonitor(
     IServiceScopeFactory scopes,
     LeaderLock leader,
     ProviderState state,
     ProviderKeyProtector keys,
-    IHttpClientFactory httpClients,
+    ModelListProbe probe,
     IOptions<WorkerOptions> options,
     TimeProvider time,
     ILogger<ProviderHealthMonitor> logger) : BackgroundService
 {
-    public const string HttpClientName = "provider-health";
     private const string LockName = "provider-health";
+    private const int ProbesAtOnce = 16;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -57,28 +59,13 @@ public sealed class ProviderHealthMonitor(
         await using var scope = scopes.CreateAsyncScope();
         var providers = await scope.ServiceProvider.GetRequiredService<BatchDbContext>().Providers.AsNoTracking()
             .Where(p => p.Enabled).ToListAsync(cancellationToken);
-        foreach (var provider in providers)
-        {
-            var stopwatch = Stopwatch.StartNew();
-            ProviderHealthCheck check;
-            try
+        await Parallel.ForEachAsync(providers, new ParallelOptions { MaxDegreeOfParallelism = ProbesAtOnce, CancellationToken = cancellationToken },
+            async (provider, token) =>
             {
-                using var request = new HttpRequestMessage(HttpMethod.Get, provider.BaseUrl.TrimEnd('/') + "/models");
-                if (provider.EncryptedApiKey is { } encrypted)
-                {
-                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", keys.Unprotect(encrypted));
-                }
-                using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                cts.CancelAfter(TimeSpan.FromSeconds(provider.ConnectTimeoutSeconds));
-                using var response = await httpClients.CreateClient(HttpClientName).SendAsync(request, cts.Token);
-                check = new ProviderHealthCheck(response.IsSuccessStatusCode, (int)response.StatusCode, stopwatch.ElapsedMilliseconds,
-                    response.IsSuccessStatusCode ? "ok" : $"answered {(int)response.StatusCode}", time.GetUtcNow());
-            }
-            catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                check = new ProviderHealthCheck(false, null, stopwatch.ElapsedMilliseconds, $"cannot connect: {e.Message}", time.GetUtcNow());
-            }
-            await state.SaveHealthAsync(provider.Id, check);
-        }
+                var key = provider.EncryptedApiKey is { } encrypted ? keys.Unprotect(encrypted) : null;
+                var result = await probe.TestAsync(provider.BaseUrl, key, TimeSpan.FromSeconds(provider.ConnectTimeoutSeconds), token);
+                await state.SaveHealthAsync(provider.Id, new ProviderHealthCheck(result.Success, result.StatusCode, result.LatencyMs,
+                    result.Success ? "ok" : result.Message, time.GetUtcNow()));
+            });
     }
 }

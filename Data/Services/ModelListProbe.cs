@@ -4,12 +4,15 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using AspireBatch.Contracts;
 
-namespace AspireBatch.Api.Services;
+namespace AspireBatch.Data.Services;
 
-/// <summary>Calls a provider's /models and says plainly what happened.</summary>
-public sealed class ProviderConnectionTester(IHttpClientFactory httpClientFactory)
+/// <summary>
+/// Calls a provider's /models and says plainly what happened: the one probe behind the Api's connection test and
+/// the Worker's periodic health check. No resilience handler: a probe reports the first answer, it does not retry.
+/// </summary>
+public sealed class ModelListProbe(IHttpClientFactory httpClientFactory)
 {
-    public const string HttpClientName = "provider-test";
+    public const string HttpClientName = "model-list-probe";
 
     public async Task<ConnectionTestResult> TestAsync(string baseUrl, string? apiKey, TimeSpan timeout, CancellationToken cancellationToken)
     {
