@@ -118,3 +118,6 @@ public sealed record JobSettingsRequest(int? RequestsPerMinuteCap, decimal? Budg
 public sealed record TemplatePreview(IReadOnlyList<RenderedRecord> Records, JobEstimate Estimate);
 
 public sealed record RenderedRecord(string Id, int LineNumber, string? System, string User);
+
+/// <summary>One transition in a job's history: what moved it, from which state to which, who, why, and when.</summary>
+public sealed record JobEventDto(long Id, DateTimeOffset At, JobEventKind Kind, JobState? From, JobState To, JobActor Actor, string? Reason, int? Items);

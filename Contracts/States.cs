@@ -2,17 +2,47 @@ using System.Text.Json.Serialization;
 
 namespace AspireBatch.Contracts;
 
-/// <summary>Life of a job. Stored as its integer value; never reorder.</summary>
+/// <summary>
+/// Life of a job. Stored as its integer value; never reorder. Every change goes through
+/// AspireBatch.Data.Lifecycle.JobLifecycle. (0 is unused: an import is one transaction, so no one ever saw a job
+/// half-validated.)
+/// </summary>
 [JsonConverter(typeof(JsonStringEnumConverter<JobState>))]
 public enum JobState
 {
-    Validating = 0,
     Queued = 1,
     Running = 2,
     Paused = 3,
     Completed = 4,
     Failed = 5,
     Cancelled = 6,
+}
+
+/// <summary>What moved a job, in its history.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<JobEventKind>))]
+public enum JobEventKind
+{
+    Created = 0,
+    Started = 1,
+    Paused = 2,
+    Resumed = 3,
+    Cancelled = 4,
+    Completed = 5,
+    Failed = 6,
+    RetriedFailed = 7,
+}
+
+/// <summary>
+/// Who moved a job: an operator (any caller of the Api, person or script), a worker (starting, finishing, a refused
+/// key), the budget, or a monitor.
+/// </summary>
+[JsonConverter(typeof(JsonStringEnumConverter<JobActor>))]
+public enum JobActor
+{
+    Operator = 0,
+    Worker = 1,
+    Budget = 2,
+    Monitor = 3,
 }
 
 /// <summary>Life of one record of a job. Stored as its integer value; never reorder.</summary>

@@ -14,6 +14,7 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
     public DbSet<RouteTarget> RouteTargets => Set<RouteTarget>();
     public DbSet<RollbackEvent> RollbackEvents => Set<RollbackEvent>();
     public DbSet<Job> Jobs => Set<Job>();
+    public DbSet<JobEvent> JobEvents => Set<JobEvent>();
     public DbSet<Item> Items => Set<Item>();
     public DbSet<Attempt> Attempts => Set<Attempt>();
     public DbSet<StoredFile> Files => Set<StoredFile>();

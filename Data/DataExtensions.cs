@@ -1,3 +1,4 @@
+using AspireBatch.Data.Lifecycle;
 using AspireBatch.Data.Live;
 using AspireBatch.Data.Services;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -20,6 +21,8 @@ public static class DataExtensions
             .SetApplicationName("AspireBatch")
             .PersistKeysToDbContext<BatchDbContext>();
         builder.Services.AddSingleton<ProviderKeyProtector>();
+        builder.Services.AddSingleton<JobLifecycle>();
+        builder.Services.AddSingleton<ItemLifecycle>();
         builder.Services.TryAddSingleton(TimeProvider.System);
         return builder;
     }

@@ -32,6 +32,8 @@ public static class JobsApi
             .WithSummary("Validate a file and render the template on its first records, with the estimate; creates nothing");
         api.MapGet("/", ListJobs).WithName("ListJobs").WithSummary("List jobs, newest first, with paging and filters");
         api.MapGet("/{id:guid}", GetJob).WithName("GetJob").WithSummary("A job with counters, rate, ETA, tokens and cost so far");
+        api.MapGet("/{id:guid}/events", ListJobEvents).WithName("ListJobEvents")
+            .WithSummary("A job's history: every transition, what moved it, from and to which state, who (operator, worker, budget, monitor), why and when; oldest first");
         api.MapPost("/{id:guid}/pause", PauseJob).WithName("PauseJob").WithSummary("Stop starting new calls; calls in flight finish");
         api.MapPost("/{id:guid}/resume", ResumeJob).WithName("ResumeJob").WithSummary("Resume a paused job");
         api.MapPost("/{id:guid}/cancel", CancelJob).WithName("CancelJob").WithSummary("Cancel pending items; finished results stay exportable");
@@ -127,6 +129,9 @@ public static class JobsApi
 
     public static async Task<Results<Ok<JobDto>, NotFound>> GetJob(Guid id, [AsParameters] JobServices services, CancellationToken cancellationToken) =>
         await services.Queries.GetAsync(id, cancellationToken) is { } job ? TypedResults.Ok(job) : TypedResults.NotFound();
+
+    public static async Task<Results<Ok<IReadOnlyList<JobEventDto>>, NotFound>> ListJobEvents(Guid id, [AsParameters] JobServices services, CancellationToken cancellationToken) =>
+        await services.Queries.EventsAsync(id, cancellationToken) is { } events ? TypedResults.Ok(events) : TypedResults.NotFound();
 
     public static async Task<Results<Ok<JobDto>, NotFound, ProblemHttpResult>> PauseJob(Guid id, [AsParameters] JobServices services, CancellationToken cancellationToken) =>
         await Answer(id, await services.Commands.PauseAsync(id, null, cancellationToken), services, cancellationToken);

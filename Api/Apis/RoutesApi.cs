@@ -132,7 +132,7 @@ public static class RoutesApi
         var figures = await window.ReadAsync(active.ProviderId, active.ModelName, route.WindowSeconds, route.SwitchedAt);
         var thresholds = ThresholdsOf(route);
         return TypedResults.Ok(new RouteWindowDto(id, Describe(active), figures.Calls, figures.Errors, figures.ErrorRate, figures.SuccessRate,
-            figures.MeanLatencyMs, figures.P95LatencyMs, figures.WindowSeconds, thresholds, figures.Calls >= route.MinCalls, RouteJudge.Breach(figures, thresholds)));
+            figures.MeanLatencyMs, figures.P95LatencyMs, figures.WindowSeconds, thresholds, RouteJudge.HasEnoughCalls(figures, thresholds), RouteJudge.Breach(figures, thresholds)));
     }
 
     private static async Task<List<RollbackEventDto>> EventsQuery(BatchDbContext db, IQueryable<RollbackEvent> query, int limit, CancellationToken cancellationToken)
@@ -201,11 +201,8 @@ public static class RoutesApi
     private static RouteThresholds ThresholdsOf(Route r) =>
         new(r.MaxErrorRate, r.MaxMeanLatencyMs, r.MinSuccessRate, r.WindowSeconds, r.EvaluationIntervalSeconds, r.MinCalls, r.AutoRollback, r.AutoRollForward);
 
-    private static Task<Route?> Load(BatchDbContext db, Guid id, CancellationToken cancellationToken, bool tracking = false)
-    {
-        var query = db.Routes.Include(r => r.Targets).ThenInclude(t => t.Provider).Where(r => r.Id == id);
-        return (tracking ? query : query.AsNoTracking()).FirstOrDefaultAsync(cancellationToken);
-    }
+    private static Task<Route?> Load(BatchDbContext db, Guid id, CancellationToken cancellationToken) =>
+        db.Routes.AsNoTracking().Include(r => r.Targets).ThenInclude(t => t.Provider).FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
 
     private static string Describe(RouteTarget target) => $"{target.Provider?.Name}/{target.ModelName}";
 

@@ -6,6 +6,7 @@ using AspireBatch.Api.Infrastructure;
 using AspireBatch.Api.Services.Import;
 using AspireBatch.Contracts;
 using AspireBatch.Data.Domain;
+using AspireBatch.Data.Lifecycle;
 using AspireBatch.Data.Entities;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -101,7 +102,9 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
             {
                 // The key goes in with the job row, first: a second request with the same key waits here on the unique index
                 // until this transaction ends, then fails (and reads our job) or goes on (we rolled back).
-                await InsertJobAsync(connection, jobId, request, now, cancellationToken);
+                await JobLifecycle.CreateAsync(connection, new NewJob(jobId, request.Name, request.StartPaused, request.Format, request.RequestedModel,
+                    request.SystemTemplate, request.UserTemplate, request.Temperature, request.MaxTokens, request.ResponseFormat, request.Metadata,
+                    request.BudgetUsd, request.IsBatch, request.InputFileId, request.IdempotencyKey, Activity.Current?.Id, now), cancellationToken);
             }
             catch (PostgresException e) when (IsRepeatedKey(e))
             {
@@ -335,36 +338,6 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
         return null;
     }
 
-    private static async Task InsertJobAsync(NpgsqlConnection connection, Guid jobId, JobImportRequest request, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand("""
-            INSERT INTO jobs (id, name, state, input_format, requested_model, system_template, user_template, temperature, max_tokens,
-                response_format, metadata, budget_usd, is_batch, input_file_id, idempotency_key, trace_parent, created_at,
-                total_items, succeeded_items, failed_items, cancelled_items, input_tokens, output_tokens, cost_usd,
-                estimated_input_tokens, estimated_cost_bound_usd)
-            VALUES (@id, @name, @state, @format, @requested, @system, @user, @temperature, @max_tokens,
-                @response_format::jsonb, @metadata::jsonb, @budget, @is_batch, @file, @key, @trace, @now, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-            """, connection);
-        command.Parameters.AddWithValue("id", jobId);
-        command.Parameters.AddWithValue("name", (object?)request.Name ?? DBNull.Value);
-        command.Parameters.AddWithValue("state", (int)JobState.Validating);
-        command.Parameters.AddWithValue("format", (int)request.Format);
-        command.Parameters.AddWithValue("requested", request.RequestedModel ?? "");
-        command.Parameters.AddWithValue("system", (object?)request.SystemTemplate ?? DBNull.Value);
-        command.Parameters.AddWithValue("user", (object?)request.UserTemplate ?? DBNull.Value);
-        command.Parameters.AddWithValue("temperature", (object?)request.Temperature ?? DBNull.Value);
-        command.Parameters.AddWithValue("max_tokens", (object?)request.MaxTokens ?? DBNull.Value);
-        command.Parameters.AddWithValue("response_format", (object?)request.ResponseFormat ?? DBNull.Value);
-        command.Parameters.AddWithValue("metadata", (object?)request.Metadata ?? DBNull.Value);
-        command.Parameters.AddWithValue("budget", (object?)request.BudgetUsd ?? DBNull.Value);
-        command.Parameters.AddWithValue("is_batch", request.IsBatch);
-        command.Parameters.AddWithValue("file", (object?)request.InputFileId ?? DBNull.Value);
-        command.Parameters.AddWithValue("key", (object?)request.IdempotencyKey ?? DBNull.Value);
-        command.Parameters.AddWithValue("trace", (object?)Activity.Current?.Id ?? DBNull.Value);
-        command.Parameters.AddWithValue("now", now);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
     private static async Task<Guid?> FindByKeyAsync(NpgsqlConnection connection, string idempotencyKey, bool isBatch, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("SELECT id FROM jobs WHERE idempotency_key = @key AND is_batch = @is_batch", connection);
@@ -376,12 +349,11 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
     private static async Task FinishJobAsync(NpgsqlConnection connection, Guid jobId, JobImportRequest request, ResolvedTarget target, JobEstimate estimate, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
-            UPDATE jobs SET state = @state, requested_model = @requested, route_id = @route, provider_id = @provider, model_name = @model,
+            UPDATE jobs SET requested_model = @requested, route_id = @route, provider_id = @provider, model_name = @model,
                 total_items = @total, estimated_input_tokens = @tokens, estimated_cost_bound_usd = @bound
             WHERE id = @id
             """, connection);
         command.Parameters.AddWithValue("id", jobId);
-        command.Parameters.AddWithValue("state", (int)(request.StartPaused ? JobState.Paused : JobState.Queued));
         command.Parameters.AddWithValue("requested", string.IsNullOrWhiteSpace(request.RequestedModel) ? target.ModelName : request.RequestedModel);
         command.Parameters.AddWithValue("route", (object?)target.RouteId ?? DBNull.Value);
         command.Parameters.AddWithValue("provider", target.RouteId is null ? target.ProviderId! : DBNull.Value);

@@ -7,7 +7,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace AspireBatch.Api.Services;
 
-public sealed record JobFilter(JobState? State, string? Model, DateTimeOffset? From, DateTimeOffset? To, bool? IsBatch = null);
+public sealed record JobFilter(JobState? State, string? Model, DateTimeOffset? From, DateTimeOffset? To);
 
 /// <summary>The read model of jobs and items: paged, filtered, never counting a job's items to show progress.</summary>
 public sealed class JobQueries(BatchDbContext db, TimeProvider time)
@@ -31,13 +31,17 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time)
         {
             query = query.Where(j => j.CreatedAt < to);
         }
-        if (filter.IsBatch is { } isBatch)
-        {
-            query = query.Where(j => j.IsBatch == isBatch);
-        }
         var total = await query.LongCountAsync(cancellationToken);
         var jobs = await query.OrderByDescending(j => j.CreatedAt).Skip((page - 1) * pageSize).Take(pageSize).ToListAsync(cancellationToken);
         return new PagedResult<JobDto>(await ToDtosAsync(jobs, cancellationToken), page, pageSize, total);
+    }
+
+    /// <summary>A job's history, oldest first; null when there is no such job.</summary>
+    public async Task<IReadOnlyList<JobEventDto>?> EventsAsync(Guid id, CancellationToken cancellationToken)
+    {
+        var events = await db.JobEvents.AsNoTracking().Where(e => e.JobId == id).OrderBy(e => e.Id)
+            .Select(e => new JobEventDto(e.Id, e.At, e.Kind, e.FromState, e.ToState, e.Actor, e.Reason, e.Items)).ToListAsync(cancellationToken);
+        return events.Count > 0 || await db.Jobs.AnyAsync(j => j.Id == id, cancellationToken) ? events : null;
     }
 
     public async Task<JobDto?> GetAsync(Guid id, CancellationToken cancellationToken)

@@ -21,7 +21,7 @@ public sealed record JobProgress(double Percent, string PercentText, string Coun
             JobState.Cancelled => "cancelled",
             JobState.Failed => "failed",
             JobState.Paused => "paused",
-            JobState.Validating or JobState.Queued => "waiting",
+            JobState.Queued => "waiting",
             _ when total > 0 && done >= total => "finishing",
             _ => Eta(counters),
         };

@@ -8,7 +8,6 @@ public sealed record StateStyle(Color Color, string Label, string Name, string I
 {
     public static StateStyle For(JobState state) => state switch
     {
-        JobState.Validating => new(Color.Default, "Validating", "validating", Icons.Material.Filled.FactCheck),
         JobState.Queued => new(Color.Info, "Queued", "queued", Icons.Material.Filled.Schedule),
         JobState.Running => new(Color.Primary, "Running", "running", Icons.Material.Filled.PlayArrow),
         JobState.Paused => new(Color.Warning, "Paused", "paused", Icons.Material.Filled.Pause),

@@ -20,6 +20,8 @@ internal sealed class AttemptConfiguration : IEntityTypeConfiguration<Attempt>
         // Usage reports group calls by time, provider and model.
         builder.HasIndex(a => new { a.StartedAt });
         builder.HasIndex(a => new { a.ProviderName, a.ModelName, a.StartedAt });
+        // A job's charts read its attempts in time order (GET /api/jobs/{id}/timeseries, date_bin per bucket).
+        builder.HasIndex(a => new { a.JobId, a.StartedAt });
         builder.HasOne<Item>().WithMany().HasForeignKey(a => a.ItemId).OnDelete(DeleteBehavior.Cascade);
     }
 }

@@ -1,3 +1,4 @@
+using AspireBatch.Contracts;
 using AspireBatch.Data.Entities;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
@@ -23,11 +24,11 @@ internal sealed class ItemConfiguration : IEntityTypeConfiguration<Item>
         // One record per id within a job; also the lookup for the OpenAI custom_id.
         builder.HasIndex(i => new { i.JobId, i.CustomId }).IsUnique();
         // Claiming the next pending items of a job stays an index scan at millions of rows.
-        builder.HasIndex(i => new { i.JobId, i.Id }).HasFilter("state = 0").HasDatabaseName("ix_items_pending");
+        builder.HasIndex(i => new { i.JobId, i.Id }).HasFilter($"state = {(int)ItemState.Pending}").HasDatabaseName("ix_items_pending");
         // The lease sweeper only looks at running items.
-        builder.HasIndex(i => i.LeaseExpiresAt).HasFilter("state = 1").HasDatabaseName("ix_items_running_lease");
+        builder.HasIndex(i => i.LeaseExpiresAt).HasFilter($"state = {(int)ItemState.Running}").HasDatabaseName("ix_items_running_lease");
         // Paging and filtering a job's items by state and error.
         builder.HasIndex(i => new { i.JobId, i.State, i.Id });
-        builder.HasIndex(i => new { i.JobId, i.ErrorCode }).HasFilter("state = 3").HasDatabaseName("ix_items_failed_error");
+        builder.HasIndex(i => new { i.JobId, i.ErrorCode }).HasFilter($"state = {(int)ItemState.Failed}").HasDatabaseName("ix_items_failed_error");
     }
 }

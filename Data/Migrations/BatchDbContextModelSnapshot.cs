@@ -128,6 +128,9 @@ namespace AspireBatch.Data.Migrations
                     b.HasIndex("StartedAt")
                         .HasDatabaseName("ix_attempts_started_at");
 
+                    b.HasIndex("JobId", "StartedAt")
+                        .HasDatabaseName("ix_attempts_job_id_started_at");
+
                     b.HasIndex("ProviderName", "ModelName", "StartedAt")
                         .HasDatabaseName("ix_attempts_provider_name_model_name_started_at");
 
@@ -507,6 +510,58 @@ namespace AspireBatch.Data.Migrations
                         .HasFilter("idempotency_key IS NOT NULL");
 
                     b.ToTable("jobs", (string)null);
+                });
+
+            modelBuilder.Entity("AspireBatch.Data.Entities.JobEvent", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<int>("Actor")
+                        .HasColumnType("integer")
+                        .HasColumnName("actor");
+
+                    b.Property<DateTimeOffset>("At")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("at")
+                        .HasDefaultValueSql("now()");
+
+                    b.Property<int?>("FromState")
+                        .HasColumnType("integer")
+                        .HasColumnName("from_state");
+
+                    b.Property<int?>("Items")
+                        .HasColumnType("integer")
+                        .HasColumnName("items");
+
+                    b.Property<Guid>("JobId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("job_id");
+
+                    b.Property<int>("Kind")
+                        .HasColumnType("integer")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("text")
+                        .HasColumnName("reason");
+
+                    b.Property<int>("ToState")
+                        .HasColumnType("integer")
+                        .HasColumnName("to_state");
+
+                    b.HasKey("Id")
+                        .HasName("pk_job_events");
+
+                    b.HasIndex("JobId", "Id")
+                        .HasDatabaseName("ix_job_events_job_id_id");
+
+                    b.ToTable("job_events", (string)null);
                 });
 
             modelBuilder.Entity("AspireBatch.Data.Entities.ModelAlias", b =>
@@ -926,6 +981,16 @@ namespace AspireBatch.Data.Migrations
                         .HasForeignKey("RouteId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .HasConstraintName("fk_jobs_routes_route_id");
+                });
+
+            modelBuilder.Entity("AspireBatch.Data.Entities.JobEvent", b =>
+                {
+                    b.HasOne("AspireBatch.Data.Entities.Job", null)
+                        .WithMany()
+                        .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_job_events_jobs_job_id");
                 });
 
             modelBuilder.Entity("AspireBatch.Data.Entities.ProviderModel", b =>

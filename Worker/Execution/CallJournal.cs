@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using AspireBatch.Data.Lifecycle;
 
 namespace AspireBatch.Worker.Execution;
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using AspireBatch.Contracts;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using AspireBatch.Data.Lifecycle;
 
 namespace AspireBatch.Worker.Execution;
 
@@ -11,7 +12,8 @@ namespace AspireBatch.Worker.Execution;
 /// (round-robin over jobs), processes each on its own task and hands the outcome to the ResultWriter.
 /// </summary>
 public sealed class ExecutionEngine(
-    ItemStore store,
+    ItemLifecycle items,
+    JobLifecycle jobLifecycle,
     JobDirectory jobs,
     TargetDirectory targets,
     ModelCaller caller,
@@ -163,7 +165,7 @@ public sealed class ExecutionEngine(
         for (var i = 0; i < running.Count && claimed.Count < free; i++)
         {
             var job = running[(_nextJob + i) % running.Count];
-            claimed.AddRange(await store.ClaimAsync(job.Id, free - claimed.Count, options.Value.LeaseSeconds, cancellationToken));
+            claimed.AddRange(await items.ClaimAsync(job.Id, free - claimed.Count, options.Value.LeaseSeconds, cancellationToken));
         }
         _nextJob++;
         return claimed;
@@ -230,7 +232,7 @@ public sealed class ExecutionEngine(
             {
                 using var bounded = CancellationTokenSource.CreateLinkedTokenSource(callsToken);
                 bounded.CancelAfter(TimeSpan.FromSeconds(10));
-                await store.PauseJobAsync(item.JobId, RefusedKeyReason, bounded.Token);
+                await jobLifecycle.PauseOnRefusedKeyAsync(item.JobId, RefusedKeyReason, bounded.Token);
             }
             catch (Exception e)
             {

@@ -1,6 +1,7 @@
 using AspireBatch.Worker.Limits;
 using AspireBatch.Contracts;
 using AspireBatch.Data.Domain;
+using AspireBatch.Data.Lifecycle;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -14,7 +15,7 @@ public sealed record RunningJob(Guid Id, Guid? RouteId, Guid? ProviderId, string
 /// The jobs workers may take items from, refreshed about every second. A job that leaves this set (paused,
 /// cancelled) gets no new calls; items waiting to retry are released.
 /// </summary>
-public sealed class JobDirectory(NpgsqlDataSource dataSource, LiveLimits limits, IOptions<WorkerOptions> options, TimeProvider time)
+public sealed class JobDirectory(NpgsqlDataSource dataSource, JobLifecycle lifecycle, LiveLimits limits, IOptions<WorkerOptions> options, TimeProvider time)
 {
     private IReadOnlyDictionary<Guid, RunningJob> _running = new Dictionary<Guid, RunningJob>();
     private IReadOnlyDictionary<Guid, JobState> _states = new Dictionary<Guid, JobState>();
@@ -44,16 +45,16 @@ public sealed class JobDirectory(NpgsqlDataSource dataSource, LiveLimits limits,
         {
             return;
         }
-        // Queued jobs start here: the first worker to look moves them to running.
-        await using (var start = dataSource.CreateCommand("UPDATE jobs SET state = 2, started_at = coalesce(started_at, now()) WHERE state = 1"))
-        {
-            await start.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await lifecycle.StartQueuedAsync(cancellationToken);
+        // Paused jobs are listed so their waiting retries are released; recently cancelled ones so their calls stop.
         await using var command = dataSource.CreateCommand("""
             SELECT id, state, route_id, provider_id, model_name, input_format, system_template, user_template, temperature,
                    max_tokens, response_format::text, trace_parent, requests_per_minute_cap
-            FROM jobs WHERE state IN (2, 3) OR (state = 6 AND cancelled_at > now() - interval '10 minutes')
+            FROM jobs WHERE state IN (@running, @paused) OR (state = @cancelled AND cancelled_at > now() - interval '10 minutes')
             """);
+        command.Parameters.AddWithValue("running", (int)JobState.Running);
+        command.Parameters.AddWithValue("paused", (int)JobState.Paused);
+        command.Parameters.AddWithValue("cancelled", (int)JobState.Cancelled);
         var running = new Dictionary<Guid, RunningJob>();
         var states = new Dictionary<Guid, JobState>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

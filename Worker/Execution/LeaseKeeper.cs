@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
+using AspireBatch.Data.Lifecycle;
 
 namespace AspireBatch.Worker.Execution;
 
@@ -7,7 +8,7 @@ namespace AspireBatch.Worker.Execution;
 /// Renews the leases this worker holds while their calls run, and returns the items of dead workers to the queue
 /// once their leases expire.
 /// </summary>
-public sealed class LeaseKeeper(ItemStore store, IOptions<WorkerOptions> options, ILogger<LeaseKeeper> logger) : BackgroundService
+public sealed class LeaseKeeper(ItemStore store, ItemLifecycle items, IOptions<WorkerOptions> options, ILogger<LeaseKeeper> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<Guid, int> _held = new();
 
@@ -33,7 +34,7 @@ public sealed class LeaseKeeper(ItemStore store, IOptions<WorkerOptions> options
         {
             try
             {
-                while (await store.CancelPendingAsync(batch, stoppingToken) == batch)
+                while (await items.CancelPendingAsync(batch, stoppingToken) == batch)
                 {
                 }
             }
@@ -53,7 +54,7 @@ public sealed class LeaseKeeper(ItemStore store, IOptions<WorkerOptions> options
             try
             {
                 await store.RenewAsync(_held.Keys.ToArray(), lease, stoppingToken);
-                var (returned, inDoubt) = await store.SweepExpiredAsync(stoppingToken);
+                var (returned, inDoubt) = await items.SweepExpiredAsync(stoppingToken);
                 if (returned > 0)
                 {
                     logger.LogWarning("{Count} item(s) of a stopped worker went back to the queue after their lease expired; {InDoubt} call(s) it had in flight are recorded as in doubt",

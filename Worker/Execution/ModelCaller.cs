@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
+using AspireBatch.Data.Lifecycle;
 
 namespace AspireBatch.Worker.Execution;
 

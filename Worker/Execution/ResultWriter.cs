@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
 using StackExchange.Redis;
+using AspireBatch.Data.Lifecycle;
 
 namespace AspireBatch.Worker.Execution;
 
@@ -13,7 +14,8 @@ namespace AspireBatch.Worker.Execution;
 /// dropped while the worker runs.
 /// </summary>
 public sealed class ResultWriter(
-    ItemStore store,
+    ItemLifecycle items,
+    JobLifecycle jobLifecycle,
     IConnectionMultiplexer redis,
     IOptions<WorkerOptions> options,
     IOptions<HostOptions> hostOptions,
@@ -129,7 +131,7 @@ public sealed class ResultWriter(
         var accepted = await RunAsync(retry, "Writing results", async token =>
         {
             attempts++;
-            return await store.WriteAsync(batch, token);
+            return await items.WriteAsync(batch, token);
         }, giveUp);
         var acceptedIds = accepted.ToHashSet();
         var refused = batch.Count - accepted.Count;
@@ -152,7 +154,7 @@ public sealed class ResultWriter(
         }
         // Settled apart from the write, so a failed settle never writes (and refuses) the batch again.
         var jobs = batch.Select(o => o.Item.JobId).Distinct().ToArray();
-        var settled = await RunAsync(retry, "Settling jobs", token => store.SettleJobsAsync(jobs, token), giveUp);
+        var settled = await RunAsync(retry, "Settling jobs", token => jobLifecycle.SettleAsync(jobs, token), giveUp);
         await AnnounceAsync(jobs, settled);
     }
 

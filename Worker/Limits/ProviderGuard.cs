@@ -2,6 +2,7 @@ using AspireBatch.Data.Live;
 using AspireBatch.Worker.Execution;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using AspireBatch.Data.Lifecycle;
 
 namespace AspireBatch.Worker.Limits;
 

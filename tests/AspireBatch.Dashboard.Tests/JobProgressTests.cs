@@ -57,7 +57,6 @@ public sealed class JobProgressTests
     [InlineData(JobState.Cancelled, "cancelled", false)]
     [InlineData(JobState.Failed, "failed", false)]
     [InlineData(JobState.Queued, "waiting", true)]
-    [InlineData(JobState.Validating, "waiting", false)]
     public void Stopped_or_waiting_jobs_say_so_instead_of_an_eta(JobState state, string eta, bool active)
     {
         var progress = JobProgress.From(state, Counters(100, 10, rate: 5, eta: 18));

@@ -8,7 +8,6 @@ namespace AspireBatch.Dashboard.Tests;
 public sealed class StateStyleTests : DashboardContext
 {
     [Theory]
-    [InlineData(JobState.Validating, Color.Default, "Validating")]
     [InlineData(JobState.Queued, Color.Info, "Queued")]
     [InlineData(JobState.Running, Color.Primary, "Running")]
     [InlineData(JobState.Paused, Color.Warning, "Paused")]

@@ -35,6 +35,15 @@ public sealed class JobControlTests(StackFixture stack) : IAsyncLifetime
         await SetLatency(stack.SimPrimary, 5);
         var done = await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
         Assert.Equal(3000, done.Counters.Succeeded);
+
+        // The job's history says what moved it and who, in order.
+        var history = await EventsAsync(created.Job.Id);
+        Assert.Equal([(JobEventKind.Created, JobActor.Operator), (JobEventKind.Started, JobActor.Worker), (JobEventKind.Paused, JobActor.Operator),
+            (JobEventKind.Resumed, JobActor.Operator), (JobEventKind.Completed, JobActor.Worker)], history.Select(e => (e.Kind, e.Actor)));
+        Assert.Equal([null, JobState.Queued, JobState.Running, JobState.Paused, JobState.Running], history.Select(e => e.From));
+        Assert.Equal([JobState.Queued, JobState.Running, JobState.Paused, JobState.Running, JobState.Completed], history.Select(e => e.To));
+        Assert.Equal("paused by an operator", history[2].Reason);
+        Assert.True(history.Zip(history.Skip(1)).All(p => p.First.At <= p.Second.At), "events out of time order");
     }
 
     [Fact]
@@ -55,6 +64,11 @@ public sealed class JobControlTests(StackFixture stack) : IAsyncLifetime
 
         var again = await stack.Api.PostAsync($"/api/jobs/{created.Job.Id}/cancel", null);
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        // The refused second cancel moved nothing, so it recorded nothing.
+        var history = await EventsAsync(created.Job.Id);
+        var cancelled = Assert.Single(history, e => e.Kind == JobEventKind.Cancelled);
+        Assert.Equal((JobState.Running, JobState.Cancelled, JobActor.Operator, "cancelled by an operator"), (cancelled.From!.Value, cancelled.To, cancelled.Actor, cancelled.Reason));
+        Assert.Same(cancelled, history[^1]);
     }
 
     [Fact]
@@ -82,6 +96,28 @@ public sealed class JobControlTests(StackFixture stack) : IAsyncLifetime
         var done = await stack.Api.WaitForAsync(created.Job.Id, j => j.State == JobState.Completed && j.Counters.Succeeded == 30, TimeSpan.FromMinutes(2));
         Assert.Equal(0, done.Counters.Failed);
         Assert.Equal(30, await stack.ScalarAsync<long>("SELECT count(*) FROM attempts WHERE job_id = @job", ("job", created.Job.Id)) - callsBefore);
+
+        // Retrying none moved nothing; retrying 30 reopened the finished job, then it completed again.
+        var history = await EventsAsync(created.Job.Id);
+        Assert.Equal([JobEventKind.Created, JobEventKind.Started, JobEventKind.Completed, JobEventKind.RetriedFailed, JobEventKind.Completed], history.Select(e => e.Kind));
+        var retry = history[3];
+        Assert.Equal((JobState.Completed, JobState.Running, JobActor.Operator, 30), (retry.From!.Value, retry.To, retry.Actor, retry.Items!.Value));
+        Assert.Equal("retrying 30 failed item(s) with error http_404", retry.Reason);
+    }
+
+    [Fact]
+    public async Task A_job_over_its_budget_is_paused_by_the_budget_and_says_so()
+    {
+        await SetLatency(stack.SimPrimary, 50);
+        var created = await stack.Api.CreateAsync("b.jsonl", JobApiClient.Jsonl(5000, i => new { id = i, text = $"budget {i}" }),
+            JobApiClient.Fields("deepseek-chat", more: ("budgetUsd", "0.0005")));
+        var job = await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Paused, TimeSpan.FromMinutes(1));
+        Assert.StartsWith("budget reached: ", job.StateReason);
+        Assert.True(job.Counters.Pending > 0, "the whole job ran before the budget stopped it");
+        var paused = (await EventsAsync(created.Job.Id))[^1];
+        Assert.Equal((JobEventKind.Paused, JobState.Running, JobState.Paused, JobActor.Budget), (paused.Kind, paused.From!.Value, paused.To, paused.Actor));
+        Assert.Equal(job.StateReason, paused.Reason);
+        (await stack.Api.PostAsync($"/api/jobs/{created.Job.Id}/cancel", null)).EnsureSuccessStatusCode();
     }
 
     [Fact]
@@ -136,6 +172,8 @@ public sealed class JobControlTests(StackFixture stack) : IAsyncLifetime
         var settled = await stack.Api.GetJobAsync(created.Job.Id);
         Assert.True(settled.Counters.Failed < 500, $"the job burned through {settled.Counters.Failed} records before pausing");
         Assert.True(settled.Counters.Pending > 1000);
+        var paused = Assert.Single(await EventsAsync(created.Job.Id), e => e.Kind == JobEventKind.Paused);
+        Assert.Equal((JobActor.Worker, job.StateReason), (paused.Actor, paused.Reason));
     }
 
     [Fact]
@@ -185,6 +223,9 @@ public sealed class JobControlTests(StackFixture stack) : IAsyncLifetime
             .Select(Process.GetProcessById)
             .OrderBy(p => p.Id)
             .ToList();
+
+    private async Task<List<JobEventDto>> EventsAsync(Guid jobId) =>
+        (await stack.Api.GetFromJsonAsync<List<JobEventDto>>($"/api/jobs/{jobId}/events", StackFixture.Json))!;
 
     private static async Task SetLatency(HttpClient simulator, int latencyMs) => await Configure(simulator, new { latencyMs });
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
+using AspireBatch.Data.Lifecycle;
 using AspireBatch.Contracts;
 using AspireBatch.Data.Domain;
 using AspireBatch.Data.Live;

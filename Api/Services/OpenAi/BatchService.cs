@@ -3,6 +3,7 @@ using System.Text.Json;
 using AspireBatch.Contracts;
 using AspireBatch.Data;
 using AspireBatch.Data.Entities;
+using AspireBatch.Data.Lifecycle;
 using Microsoft.EntityFrameworkCore;
 
 namespace AspireBatch.Api.Services.OpenAi;
@@ -174,7 +175,6 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
         var done = job.SucceededItems + job.FailedItems + job.CancelledItems;
         var status = job.State switch
         {
-            JobState.Validating => "validating",
             JobState.Queued or JobState.Running or JobState.Paused => "in_progress",
             JobState.Completed => "completed",
             JobState.Failed => "failed",
@@ -230,7 +230,6 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
         {
             Id = Guid.CreateVersion7(),
             Name = request.Name,
-            State = JobState.Failed,
             InputFormat = JobInputFormat.OpenAiBatch,
             RequestedModel = "",
             Metadata = request.Metadata,
@@ -240,9 +239,9 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
             IsBatch = true,
             IdempotencyKey = request.IdempotencyKey,
             CreatedAt = now,
-            CompletedAt = now,
         };
         db.Jobs.Add(job);
+        db.JobEvents.Add(JobLifecycle.FailedAtCreation(job, $"the input file was refused: {errors.Data.Count} error(s)"));
         try
         {
             await db.SaveChangesAsync(cancellationToken);

@@ -40,7 +40,7 @@ public partial class JobDetail
         _ => format.ToString(),
     };
 
-    private bool IsActive => _job?.State is JobState.Running or JobState.Queued or JobState.Validating;
+    private bool IsActive => _job?.State is JobState.Running or JobState.Queued;
 
     protected override async Task OnInitializedAsync()
     {

@@ -1,0 +1,303 @@
+using AspireBatch.Contracts;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace AspireBatch.Data.Lifecycle;
+
+public sealed record ClaimedItem(long Id, Guid JobId, string CustomId, string Payload, Guid LeaseToken, int EstimatedInputTokens = 0, int InternalErrors = 0);
+
+/// <summary>One call made for an item, as the ledger keeps it.</summary>
+public sealed record AttemptRecord(
+    int Number, Guid? ProviderId, string ProviderName, string ModelName, int? StatusCode, string? ErrorCode, string? ErrorMessage,
+    int LatencyMs, int WaitMs, bool Fallback, DateTimeOffset StartedAt, int? InputTokens, int? OutputTokens, decimal? CostUsd,
+    string? UsageSource = null, int? CachedInputTokens = null, int? ReasoningTokens = null)
+{
+    /// <summary>Whether the call went out to the provider (an open circuit or our own failure sends nothing).</summary>
+    public bool Sent => ErrorCode is not (LedgerCodes.Internal or "circuit_open");
+}
+
+/// <summary>
+/// What an item's processing ended with. Pending means "released": the job was paused while the item waited to
+/// retry, or our own side failed (<see cref="Internal"/>), so it goes back to the queue. Its attempts are written
+/// whatever the state, and the cost of every call that was charged counts, answered or not.
+/// </summary>
+public sealed record ItemOutcome(
+    ClaimedItem Item,
+    ItemState State,
+    string? ResponseText = null,
+    string? ResponseBody = null,
+    string? FinishReason = null,
+    int? InputTokens = null,
+    int? OutputTokens = null,
+    decimal? CostUsd = null,
+    int? LatencyMs = null,
+    Guid? ProviderId = null,
+    string? ModelName = null,
+    string? ResponseModel = null,
+    int? StatusCode = null,
+    string? ErrorCode = null,
+    string? ErrorMessage = null,
+    IReadOnlyList<AttemptRecord>? Attempts = null,
+    string? UsageSource = null,
+    int? CachedInputTokens = null,
+    int? ReasoningTokens = null,
+    bool Internal = false)
+{
+    /// <summary>What the provider charged across these attempts: the answer, and any refusal or empty answer it billed.</summary>
+    public decimal? ChargedUsd => Attempts is { } list && list.Any(a => a.CostUsd is not null) ? list.Sum(a => a.CostUsd ?? 0) : null;
+
+    public decimal EstimatedUsageCostUsd => Attempts?.Where(a => a.UsageSource == UsageSources.Estimated).Sum(a => a.CostUsd ?? 0) ?? 0;
+
+    private IEnumerable<AttemptRecord> Charged => Attempts?.Where(a => a.CostUsd is not null) ?? [];
+
+    public long ChargedInputTokens => Charged.Sum(a => (long)(a.InputTokens ?? 0));
+
+    public long ChargedOutputTokens => Charged.Sum(a => (long)(a.OutputTokens ?? 0));
+
+    public long ChargedCachedInputTokens => Charged.Sum(a => (long)(a.CachedInputTokens ?? 0));
+
+    public long ChargedReasoningTokens => Charged.Sum(a => (long)(a.ReasoningTokens ?? 0));
+}
+
+/// <summary>
+/// Every change of a record's state, on the Worker's hot path: claim with SKIP LOCKED and a lease token, write
+/// outcomes fenced by that token, give back the records of a lost worker, cancel the pending records of cancelled
+/// jobs. (A job's failed records go back to the queue in <see cref="JobLifecycle.RetryFailedAsync"/>, with the job.)
+/// States go in as parameters, never as numbers in the SQL.
+/// </summary>
+public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
+{
+    public async Task<IReadOnlyList<ClaimedItem>> ClaimAsync(Guid jobId, int count, int leaseSeconds, CancellationToken cancellationToken)
+    {
+        var token = Guid.NewGuid();
+        await using var command = dataSource.CreateCommand("""
+            UPDATE items SET state = @running, lease_token = @token, lease_expires_at = now() + make_interval(secs => @lease),
+                             started_at = coalesce(started_at, now())
+            WHERE id IN (SELECT id FROM items WHERE job_id = @job AND state = @pending ORDER BY id LIMIT @count FOR UPDATE SKIP LOCKED)
+            RETURNING id, custom_id, payload::text, estimated_input_tokens, internal_errors
+            """);
+        command.Parameters.AddWithValue("token", token);
+        command.Parameters.AddWithValue("lease", (double)leaseSeconds);
+        command.Parameters.AddWithValue("job", jobId);
+        command.Parameters.AddWithValue("count", count);
+        command.Parameters.AddWithValue("running", (int)ItemState.Running);
+        command.Parameters.AddWithValue("pending", (int)ItemState.Pending);
+        var items = new List<ClaimedItem>(count);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(new ClaimedItem(reader.GetInt64(0), jobId, reader.GetString(1), reader.GetString(2), token, reader.GetInt32(3), reader.GetInt32(4)));
+        }
+        return items;
+    }
+
+    /// <summary>
+    /// Items whose worker died go back to the queue (or are cancelled if their job was). Calls their worker had sent
+    /// and not written become attempts with outcome unknown and their possible cost, kept apart from the paid cost:
+    /// the provider may have answered them. Returns the items returned and the calls put in doubt.
+    /// </summary>
+    public async Task<(int Items, int InDoubtCalls)> SweepExpiredAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($$"""
+            WITH lost AS (
+                SELECT i.id, i.attempts, i.calls_in_flight, i.in_flight_cost_usd, i.in_flight_provider_id, i.in_flight_model,
+                       j.state = @cancelled_job AS job_cancelled
+                FROM items i JOIN jobs j ON j.id = i.job_id
+                WHERE i.state = @running AND i.lease_expires_at < now()
+                FOR UPDATE OF i SKIP LOCKED),
+            expired AS (
+                UPDATE items i SET state = CASE WHEN l.job_cancelled THEN @cancelled ELSE @pending END, lease_token = NULL, lease_expires_at = NULL,
+                                   completed_at = CASE WHEN l.job_cancelled THEN now() END,
+                                   attempts = i.attempts + l.calls_in_flight, in_doubt_calls = i.in_doubt_calls + l.calls_in_flight,
+                                   in_doubt_cost_usd = i.in_doubt_cost_usd + l.in_flight_cost_usd, calls_in_flight = 0, in_flight_cost_usd = 0
+                FROM lost l
+                WHERE i.id = l.id
+                RETURNING i.id, i.job_id, i.state, l.attempts, l.calls_in_flight, l.in_flight_cost_usd, l.in_flight_provider_id, l.in_flight_model),
+            unknown AS (
+                INSERT INTO attempts (item_id, job_id, number, provider_id, provider_name, model_name, error_code, error_message,
+                                      latency_ms, wait_ms, fallback, started_at, possible_cost_usd)
+                SELECT e.id, e.job_id, e.attempts + g, e.in_flight_provider_id, coalesce(p.name, 'unknown'), coalesce(e.in_flight_model, 'unknown'),
+                       '{{LedgerCodes.Unknown}}', 'the worker was lost during this call: the provider may have answered and charged it',
+                       0, 0, false, now(), e.in_flight_cost_usd / e.calls_in_flight
+                FROM expired e CROSS JOIN LATERAL generate_series(1, e.calls_in_flight) g
+                LEFT JOIN providers p ON p.id = e.in_flight_provider_id
+                WHERE e.calls_in_flight > 0),
+            counted AS (
+                UPDATE jobs SET cancelled_items = cancelled_items + c.cancelled, in_doubt_calls = in_doubt_calls + c.calls,
+                                in_doubt_cost_usd = in_doubt_cost_usd + c.cost
+                FROM (SELECT job_id, count(*) FILTER (WHERE state = @cancelled) AS cancelled, sum(calls_in_flight) AS calls,
+                             sum(in_flight_cost_usd) AS cost
+                      FROM expired GROUP BY job_id) c
+                WHERE jobs.id = c.job_id)
+            SELECT count(*)::int, coalesce(sum(calls_in_flight), 0)::int FROM expired
+            """);
+        command.Parameters.AddWithValue("running", (int)ItemState.Running);
+        command.Parameters.AddWithValue("pending", (int)ItemState.Pending);
+        command.Parameters.AddWithValue("cancelled", (int)ItemState.Cancelled);
+        command.Parameters.AddWithValue("cancelled_job", (int)JobState.Cancelled);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt32(0), reader.GetInt32(1));
+    }
+
+    /// <summary>Cancels a batch of pending records of cancelled jobs, with the jobs' counters; returns how many.</summary>
+    public async Task<int> CancelPendingAsync(int batchSize, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            WITH cancelled AS (
+                UPDATE items SET state = @cancelled, completed_at = now()
+                WHERE id IN (SELECT i.id FROM jobs j JOIN items i ON i.job_id = j.id AND i.state = @pending
+                             WHERE j.state = @cancelled_job LIMIT @batch FOR UPDATE OF i SKIP LOCKED)
+                RETURNING job_id),
+            counted AS (
+                UPDATE jobs SET cancelled_items = cancelled_items + c.n
+                FROM (SELECT job_id, count(*) AS n FROM cancelled GROUP BY job_id) c
+                WHERE jobs.id = c.job_id)
+            SELECT count(*) FROM cancelled
+            """);
+        command.Parameters.AddWithValue("batch", batchSize);
+        command.Parameters.AddWithValue("cancelled", (int)ItemState.Cancelled);
+        command.Parameters.AddWithValue("pending", (int)ItemState.Pending);
+        command.Parameters.AddWithValue("cancelled_job", (int)JobState.Cancelled);
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken));
+    }
+
+    /// <summary>
+    /// Writes a batch of outcomes in one transaction: the item (only while its lease token holds), its attempts,
+    /// and the job's counters. A worker whose lease expired writes nothing, so no result and no cost lands twice.
+    /// </summary>
+    public async Task<IReadOnlyList<long>> WriteAsync(IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var accepted = new List<long>(outcomes.Count);
+        await using (var command = new NpgsqlCommand("""
+            WITH r AS (
+                SELECT * FROM unnest(@ids, @tokens, @states, @texts, @bodies, @finish, @input, @output, @latency,
+                                     @providers, @models, @response_models, @status, @error_codes, @error_messages, @attempts,
+                                     @usage_sources, @cached, @reasoning, @internal,
+                                     @charged, @charged_input, @charged_output, @charged_cached, @charged_reasoning, @estimated_cost)
+                    AS r(id, token, state, text, body, finish, input_tokens, output_tokens, latency,
+                         provider_id, model, response_model, status, error_code, error_message, attempts,
+                         usage_source, cached, reasoning, internal,
+                         charged, charged_input, charged_output, charged_cached, charged_reasoning, estimated_cost)),
+            locked AS (SELECT id FROM items WHERE id IN (SELECT id FROM r) ORDER BY id FOR UPDATE),
+            u AS (
+                UPDATE items i SET state = r.state, response_text = r.text, response_body = r.body, finish_reason = r.finish,
+                    input_tokens = r.input_tokens, output_tokens = r.output_tokens, latency_ms = r.latency,
+                    cost_usd = CASE WHEN r.charged IS NULL THEN i.cost_usd ELSE coalesce(i.cost_usd, 0) + r.charged END,
+                    provider_id = r.provider_id, model_name = r.model, response_model = r.response_model, status_code = r.status,
+                    error_code = r.error_code, error_message = r.error_message, attempts = i.attempts + r.attempts,
+                    usage_source = r.usage_source, cached_input_tokens = r.cached, reasoning_tokens = r.reasoning,
+                    internal_errors = i.internal_errors + CASE WHEN r.internal THEN 1 ELSE 0 END,
+                    calls_in_flight = 0, in_flight_cost_usd = 0,
+                    lease_token = NULL, lease_expires_at = NULL, completed_at = CASE WHEN r.state IN (@succeeded, @failed, @cancelled) THEN now() END
+                FROM r JOIN locked l ON l.id = r.id
+                WHERE i.id = r.id AND i.lease_token = r.token AND i.state = @running
+                RETURNING i.id, i.job_id, i.state, r.charged, r.charged_input, r.charged_output, r.charged_cached, r.charged_reasoning, r.estimated_cost),
+            j AS (
+                UPDATE jobs SET succeeded_items = succeeded_items + s.ok, failed_items = failed_items + s.failed,
+                    cancelled_items = cancelled_items + s.cancelled, input_tokens = jobs.input_tokens + s.input_tokens,
+                    output_tokens = jobs.output_tokens + s.output_tokens, cost_usd = jobs.cost_usd + s.cost,
+                    cached_input_tokens = jobs.cached_input_tokens + s.cached, reasoning_tokens = jobs.reasoning_tokens + s.reasoning,
+                    estimated_usage_cost_usd = jobs.estimated_usage_cost_usd + s.estimated_cost
+                FROM (SELECT job_id, count(*) FILTER (WHERE state = @succeeded) AS ok, count(*) FILTER (WHERE state = @failed) AS failed,
+                             count(*) FILTER (WHERE state = @cancelled) AS cancelled, sum(charged_input) AS input_tokens,
+                             sum(charged_output) AS output_tokens, coalesce(sum(charged), 0) AS cost,
+                             sum(charged_cached) AS cached, sum(charged_reasoning) AS reasoning, sum(estimated_cost) AS estimated_cost
+                      FROM u GROUP BY job_id) s
+                WHERE jobs.id = s.job_id)
+            SELECT id FROM u
+            """, connection, transaction))
+        {
+            command.Parameters.Add(Array("ids", NpgsqlDbType.Bigint, outcomes.Select(o => o.Item.Id)));
+            command.Parameters.Add(Array("tokens", NpgsqlDbType.Uuid, outcomes.Select(o => o.Item.LeaseToken)));
+            command.Parameters.Add(Array("states", NpgsqlDbType.Integer, outcomes.Select(o => (int)o.State)));
+            command.Parameters.Add(Array("texts", NpgsqlDbType.Text, outcomes.Select(o => o.ResponseText)));
+            command.Parameters.Add(Array("bodies", NpgsqlDbType.Text, outcomes.Select(o => o.ResponseBody)));
+            command.Parameters.Add(Array("finish", NpgsqlDbType.Text, outcomes.Select(o => o.FinishReason)));
+            command.Parameters.Add(Array("input", NpgsqlDbType.Integer, outcomes.Select(o => o.InputTokens)));
+            command.Parameters.Add(Array("output", NpgsqlDbType.Integer, outcomes.Select(o => o.OutputTokens)));
+            command.Parameters.Add(Array("latency", NpgsqlDbType.Integer, outcomes.Select(o => o.LatencyMs)));
+            command.Parameters.Add(Array("providers", NpgsqlDbType.Uuid, outcomes.Select(o => o.ProviderId)));
+            command.Parameters.Add(Array("models", NpgsqlDbType.Text, outcomes.Select(o => o.ModelName)));
+            command.Parameters.Add(Array("response_models", NpgsqlDbType.Text, outcomes.Select(o => o.ResponseModel)));
+            command.Parameters.Add(Array("status", NpgsqlDbType.Integer, outcomes.Select(o => o.StatusCode)));
+            command.Parameters.Add(Array("error_codes", NpgsqlDbType.Text, outcomes.Select(o => o.ErrorCode)));
+            command.Parameters.Add(Array("error_messages", NpgsqlDbType.Text, outcomes.Select(o => o.ErrorMessage)));
+            command.Parameters.Add(Array("attempts", NpgsqlDbType.Integer, outcomes.Select(o => o.Attempts?.Count ?? 0)));
+            command.Parameters.Add(Array("usage_sources", NpgsqlDbType.Text, outcomes.Select(o => o.UsageSource)));
+            command.Parameters.Add(Array("cached", NpgsqlDbType.Integer, outcomes.Select(o => o.CachedInputTokens)));
+            command.Parameters.Add(Array("reasoning", NpgsqlDbType.Integer, outcomes.Select(o => o.ReasoningTokens)));
+            command.Parameters.Add(Array("internal", NpgsqlDbType.Boolean, outcomes.Select(o => o.Internal)));
+            command.Parameters.Add(Array("charged", NpgsqlDbType.Numeric, outcomes.Select(o => o.ChargedUsd)));
+            command.Parameters.Add(Array("charged_input", NpgsqlDbType.Bigint, outcomes.Select(o => o.ChargedInputTokens)));
+            command.Parameters.Add(Array("charged_output", NpgsqlDbType.Bigint, outcomes.Select(o => o.ChargedOutputTokens)));
+            command.Parameters.Add(Array("charged_cached", NpgsqlDbType.Bigint, outcomes.Select(o => o.ChargedCachedInputTokens)));
+            command.Parameters.Add(Array("charged_reasoning", NpgsqlDbType.Bigint, outcomes.Select(o => o.ChargedReasoningTokens)));
+            command.Parameters.Add(Array("estimated_cost", NpgsqlDbType.Numeric, outcomes.Select(o => o.EstimatedUsageCostUsd)));
+            command.Parameters.AddWithValue("running", (int)ItemState.Running);
+            command.Parameters.AddWithValue("succeeded", (int)ItemState.Succeeded);
+            command.Parameters.AddWithValue("failed", (int)ItemState.Failed);
+            command.Parameters.AddWithValue("cancelled", (int)ItemState.Cancelled);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                accepted.Add(reader.GetInt64(0));
+            }
+        }
+
+        var acceptedSet = accepted.ToHashSet();
+        var attempts = outcomes.Where(o => acceptedSet.Contains(o.Item.Id) && o.Attempts is not null)
+            .SelectMany(o => o.Attempts!.Select(a => (o.Item, a))).ToList();
+        if (attempts.Count > 0)
+        {
+            await using var copy = await connection.BeginBinaryImportAsync("""
+                COPY attempts (item_id, job_id, number, provider_id, provider_name, model_name, status_code, error_code, error_message,
+                               latency_ms, wait_ms, fallback, started_at, input_tokens, output_tokens, cost_usd,
+                               usage_source, cached_input_tokens, reasoning_tokens) FROM STDIN (FORMAT BINARY)
+                """, cancellationToken);
+            foreach (var (item, a) in attempts)
+            {
+                await copy.StartRowAsync(cancellationToken);
+                await copy.WriteAsync(item.Id, NpgsqlDbType.Bigint, cancellationToken);
+                await copy.WriteAsync(item.JobId, NpgsqlDbType.Uuid, cancellationToken);
+                await copy.WriteAsync(a.Number, NpgsqlDbType.Integer, cancellationToken);
+                await WriteNullable(copy, a.ProviderId, NpgsqlDbType.Uuid, cancellationToken);
+                await copy.WriteAsync(a.ProviderName, NpgsqlDbType.Varchar, cancellationToken);
+                await copy.WriteAsync(a.ModelName, NpgsqlDbType.Varchar, cancellationToken);
+                await WriteNullable(copy, a.StatusCode, NpgsqlDbType.Integer, cancellationToken);
+                await WriteNullable(copy, a.ErrorCode, NpgsqlDbType.Varchar, cancellationToken);
+                await WriteNullable(copy, a.ErrorMessage, NpgsqlDbType.Text, cancellationToken);
+                await copy.WriteAsync(a.LatencyMs, NpgsqlDbType.Integer, cancellationToken);
+                await copy.WriteAsync(a.WaitMs, NpgsqlDbType.Integer, cancellationToken);
+                await copy.WriteAsync(a.Fallback, NpgsqlDbType.Boolean, cancellationToken);
+                await copy.WriteAsync(a.StartedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+                await WriteNullable(copy, a.InputTokens, NpgsqlDbType.Integer, cancellationToken);
+                await WriteNullable(copy, a.OutputTokens, NpgsqlDbType.Integer, cancellationToken);
+                await WriteNullable(copy, a.CostUsd, NpgsqlDbType.Numeric, cancellationToken);
+                await WriteNullable(copy, a.UsageSource, NpgsqlDbType.Varchar, cancellationToken);
+                await WriteNullable(copy, a.CachedInputTokens, NpgsqlDbType.Integer, cancellationToken);
+                await WriteNullable(copy, a.ReasoningTokens, NpgsqlDbType.Integer, cancellationToken);
+            }
+            await copy.CompleteAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return accepted;
+    }
+
+    private static NpgsqlParameter Array<T>(string name, NpgsqlDbType type, IEnumerable<T> values) =>
+        new(name, NpgsqlDbType.Array | type) { Value = values.ToArray() };
+
+    private static async Task WriteNullable<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken cancellationToken)
+    {
+        if (value is null)
+        {
+            await copy.WriteNullAsync(cancellationToken);
+        }
+        else
+        {
+            await copy.WriteAsync(value, type, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,216 @@
+using AspireBatch.Contracts;
+using AspireBatch.Data.Entities;
+using Npgsql;
+
+namespace AspireBatch.Data.Lifecycle;
+
+public enum TransitionOutcome { Done, NotFound, Conflict }
+
+/// <summary>What a transition did: whether it moved the job, the job's state when it could not, and the records it moved.</summary>
+public sealed record TransitionResult(TransitionOutcome Outcome, JobState? State = null, int Items = 0);
+
+/// <summary>A job as an import opens it, inside the import's transaction.</summary>
+public sealed record NewJob(
+    Guid Id, string? Name, bool StartPaused, JobInputFormat Format, string? RequestedModel, string? SystemTemplate, string? UserTemplate,
+    double? Temperature, int? MaxTokens, string? ResponseFormat, string? Metadata, decimal? BudgetUsd, bool IsBatch, string? InputFileId,
+    string? IdempotencyKey, string? TraceParent, DateTimeOffset CreatedAt);
+
+/// <summary>
+/// Every change of a job's state, as named operations, each one statement (or one transaction) that moves the job
+/// and writes the move to <c>job_events</c>: what, from and to which state, who, why. The Api and the Worker call
+/// it; nothing else changes a job's state (record transitions are in <see cref="ItemLifecycle"/>). States go in as
+/// parameters, never as numbers in the SQL. A transition that finds the job already moved (a second worker, a
+/// double click) changes nothing and records nothing.
+/// </summary>
+public sealed class JobLifecycle(NpgsqlDataSource dataSource)
+{
+    private static readonly JobState[] Active = [JobState.Queued, JobState.Running];
+    private static readonly JobState[] Unfinished = [JobState.Queued, JobState.Running, JobState.Paused];
+    private static readonly JobState[] Finished = [JobState.Completed, JobState.Failed];
+
+    /// <summary>Inserts an imported job, queued or paused, and its first event, on the import's connection and transaction.</summary>
+    public static async Task CreateAsync(NpgsqlConnection connection, NewJob job, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            WITH job AS (
+                INSERT INTO jobs (id, name, state, input_format, requested_model, system_template, user_template, temperature, max_tokens,
+                    response_format, metadata, budget_usd, is_batch, input_file_id, idempotency_key, trace_parent, created_at,
+                    total_items, succeeded_items, failed_items, cancelled_items, input_tokens, output_tokens, cost_usd,
+                    estimated_input_tokens, estimated_cost_bound_usd)
+                VALUES (@id, @name, @state, @format, @requested, @system, @user, @temperature, @max_tokens,
+                    @response_format::jsonb, @metadata::jsonb, @budget, @is_batch, @file, @key, @trace, @now, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+                RETURNING id)
+            INSERT INTO job_events (job_id, kind, from_state, to_state, actor, reason, at)
+            SELECT id, @kind, NULL, @state, @actor, @reason, @now FROM job
+            """, connection);
+        var state = job.StartPaused ? JobState.Paused : JobState.Queued;
+        command.Parameters.AddWithValue("id", job.Id);
+        command.Parameters.AddWithValue("name", (object?)job.Name ?? DBNull.Value);
+        command.Parameters.AddWithValue("state", (int)state);
+        command.Parameters.AddWithValue("format", (int)job.Format);
+        command.Parameters.AddWithValue("requested", job.RequestedModel ?? "");
+        command.Parameters.AddWithValue("system", (object?)job.SystemTemplate ?? DBNull.Value);
+        command.Parameters.AddWithValue("user", (object?)job.UserTemplate ?? DBNull.Value);
+        command.Parameters.AddWithValue("temperature", (object?)job.Temperature ?? DBNull.Value);
+        command.Parameters.AddWithValue("max_tokens", (object?)job.MaxTokens ?? DBNull.Value);
+        command.Parameters.AddWithValue("response_format", (object?)job.ResponseFormat ?? DBNull.Value);
+        command.Parameters.AddWithValue("metadata", (object?)job.Metadata ?? DBNull.Value);
+        command.Parameters.AddWithValue("budget", (object?)job.BudgetUsd ?? DBNull.Value);
+        command.Parameters.AddWithValue("is_batch", job.IsBatch);
+        command.Parameters.AddWithValue("file", (object?)job.InputFileId ?? DBNull.Value);
+        command.Parameters.AddWithValue("key", (object?)job.IdempotencyKey ?? DBNull.Value);
+        command.Parameters.AddWithValue("trace", (object?)job.TraceParent ?? DBNull.Value);
+        command.Parameters.AddWithValue("now", job.CreatedAt);
+        command.Parameters.AddWithValue("kind", (int)JobEventKind.Created);
+        command.Parameters.AddWithValue("actor", (int)JobActor.Operator);
+        command.Parameters.AddWithValue("reason", job.StartPaused ? "imported, paused until started" : "imported");
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A batch whose input file was refused still exists for the OpenAI client, as a failed job without records; it is
+    /// born failed, and this is its one event. Added to the caller's unit of work, saved with the job.
+    /// </summary>
+    public static JobEvent FailedAtCreation(Job job, string reason)
+    {
+        job.State = JobState.Failed;
+        job.CompletedAt = job.CreatedAt;
+        return new JobEvent { JobId = job.Id, Kind = JobEventKind.Failed, FromState = null, ToState = JobState.Failed, Actor = JobActor.Operator, Reason = reason, At = job.CreatedAt };
+    }
+
+    /// <summary>Queued jobs start: the first worker to look moves them to running.</summary>
+    public Task<IReadOnlyList<Guid>> StartQueuedAsync(CancellationToken cancellationToken) =>
+        MoveAsync([], [JobState.Queued], JobState.Running, JobEventKind.Started, JobActor.Worker, null, cancellationToken,
+            set: "started_at = coalesce(j.started_at, now())");
+
+    public Task<TransitionResult> PauseAsync(Guid id, string? reason, CancellationToken cancellationToken) =>
+        OneAsync(id, MoveAsync([id], Active, JobState.Paused, JobEventKind.Paused, JobActor.Operator, reason ?? "paused by an operator", cancellationToken));
+
+    public Task<TransitionResult> ResumeAsync(Guid id, CancellationToken cancellationToken) =>
+        OneAsync(id, MoveAsync([id], [JobState.Paused], JobState.Running, JobEventKind.Resumed, JobActor.Operator, null, cancellationToken,
+            set: "started_at = coalesce(j.started_at, now())"));
+
+    /// <summary>
+    /// Cancels at once: the job stops getting calls within a second. Its pending records are then cancelled by the
+    /// workers in batches (<see cref="ItemLifecycle.CancelPendingAsync"/>), so a million-record job cancels as fast
+    /// as a small one; calls in flight finish and keep their paid result.
+    /// </summary>
+    public Task<TransitionResult> CancelAsync(Guid id, CancellationToken cancellationToken) =>
+        OneAsync(id, MoveAsync([id], Unfinished, JobState.Cancelled, JobEventKind.Cancelled, JobActor.Operator, "cancelled by an operator", cancellationToken,
+            set: "cancelled_at = now()"));
+
+    /// <summary>A provider refused the key: pause the job with the reason instead of failing every record.</summary>
+    public Task PauseOnRefusedKeyAsync(Guid id, string reason, CancellationToken cancellationToken) =>
+        MoveAsync([id], Active, JobState.Paused, JobEventKind.Paused, JobActor.Worker, reason, cancellationToken);
+
+    /// <summary>Completes running jobs with every record settled, then pauses those over budget; all jobs when none are named. Returns the jobs that moved.</summary>
+    public async Task<IReadOnlyList<Guid>> SettleAsync(Guid[] jobIds, CancellationToken cancellationToken)
+    {
+        var done = await MoveAsync(jobIds, [JobState.Running], JobState.Completed, JobEventKind.Completed, JobActor.Worker, null, cancellationToken,
+            set: "completed_at = now()", where: "succeeded_items + failed_items + cancelled_items >= total_items");
+        var over = await MoveAsync(jobIds, [JobState.Running], JobState.Paused, JobEventKind.Paused, JobActor.Budget, null, cancellationToken,
+            reason: "'budget reached: ' || round(j.cost_usd, 6) || ' of ' || round(j.budget_usd, 6) || ' USD'",
+            where: "budget_usd IS NOT NULL AND cost_usd >= budget_usd");
+        return [.. done, .. over];
+    }
+
+    /// <summary>
+    /// Puts a job's failed records (all, or those with one error code) back in the queue and reopens the job if it
+    /// had finished, in one transaction, so the counters stay equal to what the records say.
+    /// </summary>
+    public async Task<TransitionResult> RetryFailedAsync(Guid id, string? errorCode, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var read = new NpgsqlCommand("SELECT state FROM jobs WHERE id = @id FOR UPDATE", connection, transaction))
+        {
+            read.Parameters.AddWithValue("id", id);
+            switch (await read.ExecuteScalarAsync(cancellationToken))
+            {
+                case null:
+                    return new(TransitionOutcome.NotFound);
+                case int state when (JobState)state == JobState.Cancelled:
+                    return new(TransitionOutcome.Conflict, JobState.Cancelled);
+            }
+        }
+        await using var command = new NpgsqlCommand("""
+            WITH requeued AS (
+                UPDATE items SET state = @pending, error_code = NULL, error_message = NULL, status_code = NULL, lease_token = NULL, completed_at = NULL
+                WHERE job_id = @id AND state = @failed_item AND (@code::text IS NULL OR error_code = @code)
+                RETURNING 1),
+            counted AS (SELECT count(*)::int AS n FROM requeued),
+            old AS (SELECT state FROM jobs WHERE id = @id),
+            moved AS (
+                UPDATE jobs j SET failed_items = j.failed_items - c.n,
+                    state = CASE WHEN j.state = ANY(@finished) THEN @running ELSE j.state END,
+                    completed_at = CASE WHEN j.state = ANY(@finished) THEN NULL ELSE j.completed_at END,
+                    state_reason = CASE WHEN j.state = ANY(@finished) THEN 'retrying ' || c.n || ' failed item(s)' ELSE j.state_reason END
+                FROM counted c
+                WHERE j.id = @id AND c.n > 0
+                RETURNING j.state, c.n),
+            logged AS (
+                INSERT INTO job_events (job_id, kind, from_state, to_state, actor, reason, items, at)
+                SELECT @id, @kind, old.state, moved.state, @actor, 'retrying ' || moved.n || ' failed item(s)' || coalesce(' with error ' || @code, ''), moved.n, now()
+                FROM moved, old)
+            SELECT n FROM counted
+            """, connection, transaction);
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("code", NpgsqlTypes.NpgsqlDbType.Text, (object?)(string.IsNullOrWhiteSpace(errorCode) ? null : errorCode) ?? DBNull.Value);
+        command.Parameters.AddWithValue("pending", (int)ItemState.Pending);
+        command.Parameters.AddWithValue("failed_item", (int)ItemState.Failed);
+        command.Parameters.AddWithValue("finished", Finished.Select(s => (int)s).ToArray());
+        command.Parameters.AddWithValue("running", (int)JobState.Running);
+        command.Parameters.AddWithValue("kind", (int)JobEventKind.RetriedFailed);
+        command.Parameters.AddWithValue("actor", (int)JobActor.Operator);
+        var requeued = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return new(TransitionOutcome.Done, Items: requeued);
+    }
+
+    /// <summary>The one statement shape of a job transition: lock the jobs still in a from-state, move them, record the move.</summary>
+    private async Task<IReadOnlyList<Guid>> MoveAsync(Guid[] ids, JobState[] from, JobState to, JobEventKind kind, JobActor actor, string? reasonText,
+        CancellationToken cancellationToken, string? set = null, string? where = null, string reason = "@reason")
+    {
+        await using var command = dataSource.CreateCommand($"""
+            WITH old AS (
+                SELECT id, state FROM jobs
+                WHERE (cardinality(@ids) = 0 OR id = ANY(@ids)) AND state = ANY(@from) {(where is null ? "" : "AND " + where)}
+                FOR UPDATE),
+            moved AS (
+                UPDATE jobs j SET state = @to, state_reason = {reason}{(set is null ? "" : ", " + set)}
+                FROM old WHERE j.id = old.id
+                RETURNING j.id, old.state AS from_state, j.state_reason),
+            logged AS (
+                INSERT INTO job_events (job_id, kind, from_state, to_state, actor, reason, at)
+                SELECT id, @kind, from_state, @to, @actor, state_reason, now() FROM moved)
+            SELECT id FROM moved
+            """);
+        command.Parameters.AddWithValue("ids", ids);
+        command.Parameters.AddWithValue("from", from.Select(s => (int)s).ToArray());
+        command.Parameters.AddWithValue("to", (int)to);
+        command.Parameters.AddWithValue("kind", (int)kind);
+        command.Parameters.AddWithValue("actor", (int)actor);
+        command.Parameters.AddWithValue("reason", NpgsqlTypes.NpgsqlDbType.Text, (object?)reasonText ?? DBNull.Value);
+        var moved = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            moved.Add(reader.GetGuid(0));
+        }
+        return moved;
+    }
+
+    /// <summary>An operator's transition of one job: done, or why not (missing, or in a state it cannot leave that way).</summary>
+    private async Task<TransitionResult> OneAsync(Guid id, Task<IReadOnlyList<Guid>> move)
+    {
+        if ((await move).Count > 0)
+        {
+            return new(TransitionOutcome.Done);
+        }
+        await using var command = dataSource.CreateCommand("SELECT state FROM jobs WHERE id = @id");
+        command.Parameters.AddWithValue("id", id);
+        return await command.ExecuteScalarAsync() is int state
+            ? new(TransitionOutcome.Conflict, (JobState)state)
+            : new(TransitionOutcome.NotFound);
+    }
+}
