@@ -6,7 +6,10 @@ namespace AspireBatch.Data.Live;
 /// <summary>Reads a target's window against a route's thresholds (the playbook's: error rate > 5 %, mean latency > 500 ms, success rate < 95 %).</summary>
 public static class RouteJudge
 {
-    /// <summary>The first threshold crossed, in words, or null when the target is within all of them.</summary>
+    /// <summary>Whether the window holds enough calls to be judged at all (at least the route's MinCalls).</summary>
+    public static bool HasEnoughCalls(WindowFigures figures, RouteThresholds thresholds) => figures.Calls >= thresholds.MinCalls;
+
+    /// <summary>The first threshold crossed, in words, or null when the target is within all of them (each comparison strict).</summary>
     public static string? Breach(WindowFigures figures, RouteThresholds thresholds)
     {
         if (figures.Calls == 0)

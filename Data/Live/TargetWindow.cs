@@ -7,7 +7,8 @@ namespace AspireBatch.Data.Live;
 public sealed record WindowFigures(long Calls, long Errors, double MeanLatencyMs, double P95LatencyMs, int WindowSeconds)
 {
     public double ErrorRate => Calls == 0 ? 0 : (double)Errors / Calls;
-    public double SuccessRate => Calls == 0 ? 1 : 1 - ErrorRate;
+    // From the counts, not 1 - ErrorRate: 93 of 100 must be exactly 0.93 (1 - 0.07 is 0.9299999999999999 < 0.93).
+    public double SuccessRate => Calls == 0 ? 1 : (double)(Calls - Errors) / Calls;
 }
 
 /// <summary>
@@ -26,7 +27,7 @@ public sealed class TargetWindow(IConnectionMultiplexer redis, TimeProvider time
     {
         var bucket = time.GetUtcNow().ToUnixTimeSeconds() / BucketSeconds;
         var key = Key(providerId, model, bucket);
-        var bin = Array.FindIndex(BinUpperMs, upper => latencyMs <= upper);
+        var bin = BinOf(latencyMs);
         var batch = redis.GetDatabase().CreateBatch();
         var tasks = new List<Task>
         {
@@ -43,13 +44,7 @@ public sealed class TargetWindow(IConnectionMultiplexer redis, TimeProvider time
 
     public async Task<WindowFigures> ReadAsync(Guid providerId, string model, int windowSeconds, DateTimeOffset? since = null)
     {
-        var now = time.GetUtcNow().ToUnixTimeSeconds() / BucketSeconds;
-        var first = now - Math.Max(1, windowSeconds / BucketSeconds) + 1;
-        if (since is { } start)
-        {
-            // After a switch the window starts again, so old figures cannot judge the new state.
-            first = Math.Max(first, start.ToUnixTimeSeconds() / BucketSeconds + 1);
-        }
+        var (first, now) = Buckets(time.GetUtcNow(), windowSeconds, since);
         var database = redis.GetDatabase();
         long calls = 0, errors = 0, latency = 0;
         var bins = new long[BinUpperMs.Length];
@@ -72,7 +67,30 @@ public sealed class TargetWindow(IConnectionMultiplexer redis, TimeProvider time
         return new WindowFigures(calls, errors, calls == 0 ? 0 : (double)latency / calls, Percentile(bins, calls, 0.95), windowSeconds);
     }
 
-    private static double Percentile(long[] bins, long total, double quantile)
+    /// <summary>The histogram bin of a latency: the first whose upper bound (inclusive) it does not exceed.</summary>
+    internal static int BinOf(int latencyMs) => Array.FindIndex(BinUpperMs, upper => latencyMs <= upper);
+
+    /// <summary>
+    /// The buckets a read covers, both ends included: the last <paramref name="windowSeconds"/> (at least one
+    /// bucket, the current one included), and after a switch only the buckets that start after it.
+    /// </summary>
+    internal static (long First, long Last) Buckets(DateTimeOffset now, int windowSeconds, DateTimeOffset? since)
+    {
+        var last = now.ToUnixTimeSeconds() / BucketSeconds;
+        var first = last - Math.Max(1, windowSeconds / BucketSeconds) + 1;
+        if (since is { } start)
+        {
+            // After a switch the window starts again, so old figures cannot judge the new state.
+            first = Math.Max(first, start.ToUnixTimeSeconds() / BucketSeconds + 1);
+        }
+        return (first, last);
+    }
+
+    /// <summary>
+    /// The <paramref name="quantile"/> of <paramref name="total"/> calls from the histogram: the upper bound of the
+    /// bin holding the call of that rank (the last bounded one for the open-ended bin); 0 without calls.
+    /// </summary>
+    internal static double Percentile(long[] bins, long total, double quantile)
     {
         if (total == 0)
         {

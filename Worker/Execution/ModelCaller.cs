@@ -299,13 +299,23 @@ public sealed class ModelCaller
         public int NextWaitMs;
     }
 
-    /// <summary>The provider's wait when it names one (plus at most 10 % jitter), else exponential backoff with ±20 % jitter; capped.</summary>
-    private TimeSpan RetryDelay(TimeSpan? retryAfter, int attempt)
+    private TimeSpan RetryDelay(TimeSpan? retryAfter, int attempt) =>
+        RetryDelay(retryAfter, attempt, _options.BaseRetryDelayMilliseconds, TimeSpan.FromSeconds(_options.MaxRetryDelaySeconds), Random.Shared.NextDouble());
+
+    /// <summary>
+    /// The provider's wait when it names one (plus at most 10 % jitter), else exponential backoff from
+    /// <paramref name="baseDelayMilliseconds"/> (doubling from Polly's attempt 0) with ±20 % jitter; never over
+    /// <paramref name="cap"/>. <paramref name="jitter"/> is a draw in [0, 1).
+    /// </summary>
+    internal static TimeSpan RetryDelay(TimeSpan? retryAfter, int attempt, int baseDelayMilliseconds, TimeSpan cap, double jitter)
     {
-        var cap = TimeSpan.FromSeconds(_options.MaxRetryDelaySeconds);
+        if (retryAfter >= cap)
+        {
+            return cap; // Before the jitter: a huge Retry-After times 1.1 would overflow a TimeSpan.
+        }
         var delay = retryAfter is { } wait
-            ? wait * (1 + Random.Shared.NextDouble() * 0.1)
-            : TimeSpan.FromMilliseconds(_options.BaseRetryDelayMilliseconds * Math.Pow(2, Math.Max(0, attempt)) * (0.8 + Random.Shared.NextDouble() * 0.4));
+            ? wait * (1 + jitter * 0.1)
+            : TimeSpan.FromMilliseconds(baseDelayMilliseconds * Math.Pow(2, Math.Max(0, attempt)) * (0.8 + jitter * 0.4));
         return delay < cap ? delay : cap;
     }
 

@@ -125,17 +125,24 @@ public sealed class ProviderClient(IOptions<WorkerOptions> options, WorkerTeleme
         ["finish_reason"] = result.FinishReason,
     }).ToJsonString();
 
-    /// <summary>Retry-After (seconds or an HTTP date) or retry-after-ms, as the provider asked.</summary>
-    internal static TimeSpan? RetryAfterOf(HttpResponseMessage response)
+    internal static TimeSpan? RetryAfterOf(HttpResponseMessage response) => RetryAfterOf(response.Headers, DateTimeOffset.UtcNow);
+
+    /// <summary>
+    /// Retry-After (seconds or an HTTP date; a date already past is 0) or retry-after-ms, as the provider asked.
+    /// A retry-after-ms that is not a finite, non-negative number is ignored; one beyond a day counts as a day
+    /// (the wait is capped far below that anyway).
+    /// </summary>
+    internal static TimeSpan? RetryAfterOf(HttpResponseHeaders headers, DateTimeOffset now)
     {
-        if (response.Headers.TryGetValues("retry-after-ms", out var ms) && double.TryParse(ms.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds))
+        if (headers.TryGetValues("retry-after-ms", out var ms) && double.TryParse(ms.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds)
+            && double.IsFinite(milliseconds) && milliseconds >= 0)
         {
-            return TimeSpan.FromMilliseconds(milliseconds);
+            return TimeSpan.FromMilliseconds(Math.Min(milliseconds, TimeSpan.FromDays(1).TotalMilliseconds));
         }
-        return response.Headers.RetryAfter switch
+        return headers.RetryAfter switch
         {
             { Delta: { } delta } => delta,
-            { Date: { } date } => date - DateTimeOffset.UtcNow is { } wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
+            { Date: { } date } => date - now is { } wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
             _ => null,
         };
     }

@@ -91,12 +91,12 @@ public sealed class RouteMonitor(IServiceScopeFactory scopes, LeaderLock leader,
             }
             var active = targets[route.ActiveTargetPosition];
             var figures = await window.ReadAsync(active.ProviderId, active.ModelName, route.WindowSeconds, route.SwitchedAt);
-            if (figures.Calls < route.MinCalls)
+            var thresholds = new RouteThresholds(route.MaxErrorRate, route.MaxMeanLatencyMs, route.MinSuccessRate, route.WindowSeconds,
+                route.EvaluationIntervalSeconds, route.MinCalls, route.AutoRollback, route.AutoRollForward);
+            if (!RouteJudge.HasEnoughCalls(figures, thresholds))
             {
                 continue;
             }
-            var thresholds = new RouteThresholds(route.MaxErrorRate, route.MaxMeanLatencyMs, route.MinSuccessRate, route.WindowSeconds,
-                route.EvaluationIntervalSeconds, route.MinCalls, route.AutoRollback, route.AutoRollForward);
             if (RouteJudge.Breach(figures, thresholds) is not { } breach)
             {
                 continue;

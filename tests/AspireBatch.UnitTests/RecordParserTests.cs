@@ -376,6 +376,201 @@ public sealed class RecordParserTests
         Assert.Contains("UTF-16", aborted.Message);
     }
 
+    [Fact]
+    public async Task An_empty_upload_has_no_lines()
+    {
+        Assert.Empty(await LinesAsync([], Limits));
+    }
+
+    [Theory]
+    [InlineData("\n", new[] { "" })]
+    [InlineData("\r\n", new[] { "" })]
+    [InlineData("a\r\r\nb\rc\r", new[] { "a\r", "b\rc" })]
+    [InlineData("a\n\n", new[] { "a", "" })]
+    public async Task One_carriage_return_is_trimmed_only_before_a_newline_or_the_end(string input, string[] expected)
+    {
+        Assert.Equal(expected, (await LinesAsync(Utf8(input), Limits)).Select(l => l.Text));
+    }
+
+    [Fact]
+    public async Task A_file_that_is_only_a_bom_is_one_empty_line()
+    {
+        Assert.Equal([(1, "")], await LinesAsync([0xEF, 0xBB, 0xBF], Limits));
+    }
+
+    [Fact]
+    public async Task Utf16_is_only_looked_for_on_line_1()
+    {
+        var lines = new List<byte[]>();
+        await foreach (var (_, bytes) in LineReader.ReadAsync(new MemoryStream([.. Utf8("a\n"), 0xFF, 0xFE, .. Utf8("b\n")]), Limits, Token))
+        {
+            lines.Add(bytes);
+        }
+        Assert.Equal([[(byte)'a'], [0xFF, 0xFE, (byte)'b']], lines);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(7)]
+    public async Task An_upload_that_trickles_in_gives_the_same_lines(int bytesPerRead)
+    {
+        byte[] input = [0xEF, 0xBB, 0xBF, .. Utf8("first\r\n\nsecond é\nthird\r\n" + new string('x', 300) + "\nlast")];
+        var whole = await LinesAsync(input, Limits);
+        Assert.Equal([(1, "first"), (2, ""), (3, "second é"), (4, "third"), (5, new string('x', 300)), (6, "last")], whole);
+        Assert.Equal(whole, await LinesAsync(new TrickleStream(input, bytesPerRead), Limits));
+    }
+
+    [Theory]
+    [InlineData("\n")]
+    [InlineData("\r\n")]
+    public async Task A_line_of_exactly_the_limit_is_accepted_however_its_line_break_arrives(string lineBreak)
+    {
+        // A byte at a time the buffer holds the line and its "\r" before the "\n" comes.
+        var input = Utf8(new string('x', 1_000) + lineBreak + "next" + lineBreak);
+        var lines = await LinesAsync(new TrickleStream(input, 1), Limits);
+        Assert.Equal([(1, new string('x', 1_000)), (2, "next")], lines);
+    }
+
+    [Fact]
+    public async Task A_line_one_byte_over_the_limit_is_refused_when_it_trickles_in_too()
+    {
+        var aborted = await Assert.ThrowsAsync<ImportAbortedException>(() => LinesAsync(new TrickleStream(Utf8("ok\n" + new string('x', 1_001) + "\r\n"), 1), Limits));
+        Assert.Equal(2, aborted.Line);
+        Assert.Equal("line 2 is longer than 1,000 bytes", aborted.Message);
+    }
+
+    [Fact]
+    public async Task A_file_of_exactly_the_limit_is_accepted()
+    {
+        // 99 bytes: nine lines of ten and a last one of nine without a newline.
+        var input = Utf8(string.Concat(Enumerable.Repeat("123456789\n", 9)) + "123456789");
+        Assert.Equal(99, input.Length);
+        Assert.Equal(10, (await LinesAsync(input, new ImportLimits(99, 1_000))).Count);
+        var aborted = await Assert.ThrowsAsync<ImportAbortedException>(() => LinesAsync(input, new ImportLimits(98, 1_000)));
+        Assert.Equal(10, aborted.Line);
+    }
+
+    [Fact]
+    public async Task Crlf_line_ends_count_as_two_bytes_of_the_file()
+    {
+        // Ten lines of "abc\r\n" are 50 bytes: a limit of 47 is crossed on line 10, not passed as 40 bytes.
+        var input = Utf8(string.Concat(Enumerable.Repeat("abc\r\n", 10)));
+        var aborted = await Assert.ThrowsAsync<ImportAbortedException>(() => LinesAsync(input, new ImportLimits(47, 1_000)));
+        Assert.Equal(10, aborted.Line);
+        Assert.Equal("the file is larger than 47 bytes", aborted.Message);
+        Assert.Equal(10, (await LinesAsync(input, new ImportLimits(50, 1_000))).Count);
+    }
+
+    [Fact]
+    public async Task A_cancelled_read_stops()
+    {
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var _ in LineReader.ReadAsync(Stream("a\nb\n"), Limits, cancelled.Token))
+            {
+            }
+        });
+    }
+
+    // --- More of each parser ---
+
+    [Fact]
+    public async Task Jsonl_can_take_another_id_field_and_keeps_the_line_as_the_payload()
+    {
+        var line = "{\"key\":\"k-1\", \"text\":\"caf\u00e9\",\"id\":\"not this\"}";
+        var record = Assert.Single(await RecordsAsync(RecordParsers.JsonlAsync(Stream(line + "\n"), "key", Limits, Token)));
+        Assert.Equal("k-1", record.Id);
+        Assert.Equal(line, record.Payload);
+        Assert.Equal("café", Text(record));
+    }
+
+    [Theory]
+    [InlineData("7", "7")]
+    [InlineData("-7", "-7")]
+    [InlineData("1.50", "1.50")]
+    [InlineData("1e3", "1e3")]
+    [InlineData("\"00042\"", "00042")]
+    public async Task A_jsonl_id_keeps_its_text_as_written(string id, string expected)
+    {
+        var record = Assert.Single(await RecordsAsync(Jsonl($"{{\"id\":{id},\"text\":\"a\"}}\n")));
+        Assert.Equal(expected, record.Id);
+    }
+
+    [Fact]
+    public async Task A_utf8_bom_before_the_first_jsonl_line_is_ignored()
+    {
+        var record = Assert.Single(await RecordsAsync(RecordParsers.JsonlAsync(new MemoryStream([0xEF, 0xBB, 0xBF, .. Utf8("{\"id\":\"a\"}\n")]), "id", Limits, Token)));
+        Assert.Null(record.Error);
+        Assert.Equal("a", record.Id);
+    }
+
+    [Fact]
+    public async Task A_batch_record_is_its_body_and_blank_lines_keep_the_numbering()
+    {
+        var body = """{"model":"gpt-4","max_completion_tokens":1000000,"messages":[{"role":"user","content":"hi"}]}""";
+        var line = $$"""{"custom_id":"req-2","method":"POST","url":"/v1/chat/completions","body":{{body}}}""";
+        var records = await RecordsAsync(Batch(BatchLine("req-1") + "\n\n  \n" + line + "\n"));
+        Assert.Equal([(1, "req-1"), (4, "req-2")], records.Select(r => (r.Line, r.Id)));
+        Assert.Equal(body, records[1].Payload);
+        Assert.Equal(1_000_000, records[1].Document!.RootElement.GetProperty("max_completion_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_batch_token_cap_above_a_million_is_refused()
+    {
+        var line = """{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"m","max_tokens":1000001,"messages":[{"role":"user","content":"hi"}]}}""";
+        Assert.StartsWith("\"body.max_tokens\" must be an integer between 1 and 1,000,000", Assert.Single(await RecordsAsync(Batch(line))).Error);
+    }
+
+    [Fact]
+    public async Task Csv_fields_become_a_json_object_of_strings_with_the_id_trimmed()
+    {
+        var record = Assert.Single(await RecordsAsync(Csv("id,n,text\n 7 ,42,\"é <b>&\"\n")));
+        Assert.Equal("7", record.Id);
+        var root = record.Document!.RootElement;
+        Assert.Equal([("id", " 7 "), ("n", "42"), ("text", "é <b>&")], root.EnumerateObject().Select(p => (p.Name, p.Value.GetString())));
+        Assert.Equal(JsonValueKind.String, root.GetProperty("n").ValueKind);
+    }
+
+    [Theory]
+    [InlineData("id,text", ",")]
+    [InlineData("id;text", ";")]
+    [InlineData("id\ttext", "\t")]
+    [InlineData("id", ",")]
+    [InlineData("\"a,b\";id", ";")]
+    [InlineData("\"a;b\"", ",")]
+    [InlineData("id,text,more", ",")]
+    public void The_csv_delimiter_is_counted_outside_quotes(string header, string delimiter)
+    {
+        Assert.Equal((delimiter, null), RecordParsers.CsvDelimiter(header));
+    }
+
+    [Fact]
+    public void Three_delimiters_in_a_header_are_all_named()
+    {
+        var (delimiter, error) = RecordParsers.CsvDelimiter("a,b;c\td");
+        Assert.Null(delimiter);
+        Assert.StartsWith("the header mixes delimiters (comma and semicolon and tab)", error);
+    }
+
+    /// <summary>A stream that hands out at most a few bytes per read, as a slow upload does.</summary>
+    private sealed class TrickleStream(byte[] bytes, int bytesPerRead) : MemoryStream(bytes)
+    {
+        public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, bytesPerRead));
+
+        public override int Read(Span<byte> buffer) => base.Read(buffer[..Math.Min(buffer.Length, bytesPerRead)]);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            base.ReadAsync(buffer, offset, Math.Min(count, bytesPerRead), cancellationToken);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            base.ReadAsync(buffer[..Math.Min(buffer.Length, bytesPerRead)], cancellationToken);
+    }
+
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     private static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
@@ -406,10 +601,12 @@ public sealed class RecordParserTests
     private static async Task<ImportAbortedException> AbortsAsync(IAsyncEnumerable<SourceRecord> records) =>
         await Assert.ThrowsAsync<ImportAbortedException>(() => RecordsAsync(records));
 
-    private static async Task<List<(int Number, string Text)>> LinesAsync(byte[] input, ImportLimits limits)
+    private static Task<List<(int Number, string Text)>> LinesAsync(byte[] input, ImportLimits limits) => LinesAsync(new MemoryStream(input), limits);
+
+    private static async Task<List<(int Number, string Text)>> LinesAsync(Stream input, ImportLimits limits)
     {
         var lines = new List<(int, string)>();
-        await foreach (var (number, bytes) in LineReader.ReadAsync(new MemoryStream(input), limits, Token))
+        await foreach (var (number, bytes) in LineReader.ReadAsync(input, limits, Token))
         {
             lines.Add((number, Encoding.UTF8.GetString(bytes)));
         }

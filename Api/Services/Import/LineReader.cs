@@ -19,24 +19,26 @@ public static class LineReader
             {
                 var result = await reader.ReadAsync(cancellationToken);
                 var buffer = result.Buffer;
-                var lines = new List<byte[]>();
-                while (TryTakeLine(ref buffer, out var line))
+                var lines = new List<(byte[] Bytes, long RawLength)>();
+                while (TryTakeLine(ref buffer, out var line, out var rawLength))
                 {
-                    lines.Add(line);
+                    lines.Add((line, rawLength));
                 }
-                if (buffer.Length > limits.MaxLineBytes)
+                // One byte more than a line may hold: its "\r" can arrive in one read and its "\n" in the next.
+                if (buffer.Length > limits.MaxLineBytes + 1L)
                 {
                     throw new ImportAbortedException(number + lines.Count + 1, $"line {number + lines.Count + 1} is longer than {limits.MaxLineBytes:N0} bytes");
                 }
                 if (result.IsCompleted && buffer.Length > 0)
                 {
-                    lines.Add(Trim(buffer.ToArray()));
+                    lines.Add((Trim(buffer.ToArray()), buffer.Length));
                     buffer = buffer.Slice(buffer.End);
                 }
-                foreach (var line in lines)
+                foreach (var (line, rawLength) in lines)
                 {
                     number++;
-                    total += line.Length + 1;
+                    // The bytes of the upload, line ends included ("\r\n" is two).
+                    total += rawLength;
                     if (total > limits.MaxFileBytes)
                     {
                         throw new ImportAbortedException(number, $"the file is larger than {limits.MaxFileBytes:N0} bytes");
@@ -64,15 +66,18 @@ public static class LineReader
         }
     }
 
-    private static bool TryTakeLine(ref ReadOnlySequence<byte> buffer, out byte[] line)
+    private static bool TryTakeLine(ref ReadOnlySequence<byte> buffer, out byte[] line, out long rawLength)
     {
         var position = buffer.PositionOf((byte)'\n');
         if (position is null)
         {
             line = [];
+            rawLength = 0;
             return false;
         }
-        line = Trim(buffer.Slice(0, position.Value).ToArray());
+        var content = buffer.Slice(0, position.Value);
+        line = Trim(content.ToArray());
+        rawLength = content.Length + 1;
         buffer = buffer.Slice(buffer.GetPosition(1, position.Value));
         return true;
     }
