@@ -10,13 +10,14 @@ namespace AspireBatch.Dashboard.Components.Shared;
 /// <summary>
 /// What every page shares: the Api client, Api problems shown as snackbars instead of exceptions,
 /// live updates that reload the page's data (coalesced, so a burst of events causes one reload),
-/// and an optional slow timer for when an event is missed.
+/// and an optional slow timer for when an event is missed. While live updates are paused (Redis away) that timer
+/// polls every <see cref="PausedPollInterval"/>, and when they come back the page reloads once to catch up.
 /// </summary>
 public abstract class ApiPage : ComponentBase, IDisposable
 {
     private readonly CancellationTokenSource _disposed = new();
     private IDisposable? _liveSubscription;
-    private PeriodicTimer? _fallbackTimer;
+    private bool _fallbackStarted;
     private Func<Task>? _reload;
     private int _reloading;
     private int _reloadAgain;
@@ -32,7 +33,14 @@ public abstract class ApiPage : ComponentBase, IDisposable
     /// <summary>Least time between two live reloads of one page.</summary>
     protected virtual TimeSpan MinReloadInterval => TimeSpan.FromMilliseconds(750);
 
-    protected override void OnInitialized() => Clock.Changed += OnClockChanged;
+    /// <summary>How often the fallback timer reloads while live updates are paused.</summary>
+    public static readonly TimeSpan PausedPollInterval = TimeSpan.FromSeconds(2);
+
+    protected override void OnInitialized()
+    {
+        Clock.Changed += OnClockChanged;
+        Live.ConnectedChanged += OnLiveChanged;
+    }
 
     /// <summary>Calls the Api; a problem becomes a snackbar (or the <paramref name="onProblem"/> handler) and the result is default.</summary>
     protected async Task<T?> CallAsync<T>(Func<CancellationToken, Task<T>> call, Action<ApiProblem>? onProblem = null)
@@ -71,23 +79,27 @@ public abstract class ApiPage : ComponentBase, IDisposable
         _liveSubscription = Live.Subscribe(liveEvent => filter(liveEvent) ? RequestReloadAsync() : Task.CompletedTask);
     }
 
-    /// <summary>Reloads every <paramref name="interval"/> while <paramref name="active"/> says so: progress still moves if an event is missed.</summary>
+    /// <summary>
+    /// Reloads every <paramref name="interval"/> (every <see cref="PausedPollInterval"/> while live updates are paused)
+    /// while <paramref name="active"/> says so: progress still moves if an event is missed or Redis is away.
+    /// </summary>
     protected void StartFallbackTimer(TimeSpan interval, Func<bool> active)
     {
-        if (_fallbackTimer is not null)
+        if (_fallbackStarted)
         {
             return;
         }
-        _fallbackTimer = new PeriodicTimer(interval);
-        _ = RunFallbackAsync(_fallbackTimer, active);
+        _fallbackStarted = true;
+        _ = RunFallbackAsync(interval, active);
     }
 
-    private async Task RunFallbackAsync(PeriodicTimer timer, Func<bool> active)
+    private async Task RunFallbackAsync(TimeSpan interval, Func<bool> active)
     {
         try
         {
-            while (await timer.WaitForNextTickAsync(Aborted))
+            while (!Aborted.IsCancellationRequested)
             {
+                await Task.Delay(Live.Connected ? interval : PausedPollInterval, Aborted);
                 if (active())
                 {
                     await RequestReloadAsync();
@@ -135,11 +147,20 @@ public abstract class ApiPage : ComponentBase, IDisposable
 
     private void OnClockChanged() => _ = InvokeAsync(StateHasChanged);
 
+    /// <summary>Events sent while the subscription was away are lost: reload once when it is back.</summary>
+    private void OnLiveChanged(bool connected)
+    {
+        if (connected)
+        {
+            _ = RequestReloadAsync();
+        }
+    }
+
     public void Dispose()
     {
         Clock.Changed -= OnClockChanged;
+        Live.ConnectedChanged -= OnLiveChanged;
         _liveSubscription?.Dispose();
-        _fallbackTimer?.Dispose();
         // Not disposed: pending calls still read the token after the page is gone.
         _disposed.Cancel();
         Dispose(true);
