@@ -6,6 +6,8 @@ using System.Text;
 using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
+using Aspire.Hosting.ApplicationModel;
+using AspireBatch.Bench;
 using AspireBatch.Contracts;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -16,12 +18,21 @@ using Npgsql;
 //   P2: throughput through AspireBatch vs a bare HttpClient + Parallel.ForEachAsync script (same simulator, same concurrency),
 //   P1: achieved rate / RPM limit against a simulator that enforces that limit, and the 429s it sent.
 //   P3: the same limit, but the provider has none configured: the workers learn it from the simulator's headers.
+//   redis (opt-in, ~4 min): records/s before, during and after a 30 s Redis outage (resource-stop / resource-start),
+//          for a provider without limits and for one with an RPM limit, and the records failed (goal 0).
+//   soak (opt-in, ~20-40 min for 1,000,000 records on 2 cores): a 10,000-record job, then a --soak-items job, each
+//          uploaded as JSONL through the Api and run on the fast simulator (1 ms, no limits): peak RSS of the Api and
+//          each worker (1M / 10k, goal <= 1.2), the claim statement's p99 near the start and the end, records/s (and
+//          per core), table and index size per million records.
 // Usage: dotnet run -c Release --project bench/AspireBatch.Bench [-- --import-lines 1000000 --items 5000 --rpm 3000
-//        --p3-seconds 150 --phases import,p2,p1,p3]
+//        --p3-seconds 150 --soak-items 1000000 --phases import,p2,p1,p3]
+//        --phases defaults to import,p2,p1,p3 (about 6 min); add redis and soak by name, or --phases all.
 var options = BenchOptions.Parse(args);
 const string ApiKey = "bench-api-key";
 const string SimKey = "bench-sim-key";
 const int Concurrency = 50;
+// Items a claim asks for in the soak's probe: a worker's prefetch (MaxInFlight / 2), about what its steady-state claims take.
+const int ClaimCount = Concurrency / 4;
 var json = new JsonSerializerOptions(JsonSerializerDefaults.Web);
 
 Console.WriteLine($"AspireBatch bench: phases {string.Join(",", options.Phases)}; {options.ImportLines:N0}-line import, {options.Items:N0}-item jobs, RPM limit {options.Rpm:N0}, concurrency {Concurrency} ({Environment.ProcessorCount} cores)");
@@ -178,6 +189,320 @@ if (options.Runs("p3"))
         $"429s {p3Refused:N0} of {p3Calls:N0} calls = {(p3Calls == 0 ? 0 : (double)p3Refused / p3Calls):P2} (goal <= 1 %); {p3Items:N0} items over {options.P3Seconds} s");
 }
 
+// Redis outage: a few thousand records at steady load; records/s for 20 s before, 30 s with Redis stopped (Aspire's
+// resource-stop, as the tests do), and 20 s after resource-start. Once for a provider without limits (calls paced by
+// latency only: goal ratio 1.0) and once for one with an RPM limit (the workers fall back to their local shares of it:
+// goal >= 0.5). Rates are counted from the items' completed_at in the database, so no Api read during the outage skews them.
+if (options.Runs("redis"))
+{
+    var model = app.Services.GetRequiredService<DistributedApplicationModel>();
+    var redisResource = model.Resources.Any(r => r.Name == "redis-server") ? "redis-server" : "redis";
+    var commands = app.Services.GetRequiredService<ResourceCommandService>();
+
+    // No limit: 1 s latency at concurrency 50 holds about 50 records/s.
+    await Configure(primary, new { latencyMs = 1000, latencyJitterMs = 0, requestsPerMinute = 0, tokensPerMinute = 0 });
+    await CreateProviderAsync("bench-redis-free", primary, requestsPerMinute: null);
+    var free = await OutageAsync(await CreateRouteAsync("bench-redis-free", "bench-redis-free"), expectedRate: Concurrency / 1.0);
+    Console.WriteLine($"Redis outage, provider without limits (1 s latency, concurrency {Concurrency}): {free.Describe()} (goal 1.0)");
+
+    // An RPM limit shared through Redis, which the simulator also enforces: without Redis each worker paces its local share.
+    await Configure(fallback, new { latencyMs = 100, latencyJitterMs = 0, requestsPerMinute = options.Rpm, tokensPerMinute = 0 });
+    await fallback.PostAsync("/admin/reset", null);
+    await CreateProviderAsync("bench-redis-limited", fallback, requestsPerMinute: options.Rpm);
+    var limited = await OutageAsync(await CreateRouteAsync("bench-redis-limited", "bench-redis-limited"), expectedRate: options.Rpm / 60.0);
+    using var limitedStats = JsonDocument.Parse(await fallback.GetStringAsync("/admin/stats"));
+    Console.WriteLine($"Redis outage, provider limited to {options.Rpm:N0} RPM (local share {options.Rpm / 2:N0} per worker): {limited.Describe()} (goal >= 0.5); " +
+        $"429s sent by the simulator {limitedStats.RootElement.GetProperty("rateLimited").GetInt64():N0}");
+
+    async Task<OutageResult> OutageAsync(string route, double expectedRate)
+    {
+        // Enough records for the three windows, the restart and a margin, so the job is still busy in the last window.
+        var items = (int)(expectedRate * 95);
+        var id = await CreateJobAsync(route, items);
+        while ((await api.GetFromJsonAsync<JobDto>($"/api/jobs/{id}", json))!.Counters.Succeeded < expectedRate * 3)
+        {
+            await Task.Delay(200);
+        }
+        var t0 = DateTimeOffset.UtcNow;
+        await Task.Delay(TimeSpan.FromSeconds(20));
+        var t1 = DateTimeOffset.UtcNow;
+        var stopped = await commands.ExecuteCommandAsync(redisResource, "resource-stop");
+        if (!stopped.Success)
+        {
+            throw new InvalidOperationException($"resource-stop {redisResource}: {stopped.Message}");
+        }
+        var t2 = DateTimeOffset.UtcNow;
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        var healthWatch = Stopwatch.StartNew();
+        using var health = await api.GetAsync("/health");
+        var healthBody = await health.Content.ReadAsStringAsync();
+        healthWatch.Stop();
+        await Task.Delay(t2.AddSeconds(30) - DateTimeOffset.UtcNow is { Ticks: > 0 } left ? left : TimeSpan.Zero);
+        var t3 = DateTimeOffset.UtcNow;
+        var started = await commands.ExecuteCommandAsync(redisResource, "resource-start");
+        if (!started.Success)
+        {
+            throw new InvalidOperationException($"resource-start {redisResource}: {started.Message}");
+        }
+        await app.ResourceNotifications.WaitForResourceHealthyAsync(redisResource).WaitAsync(TimeSpan.FromMinutes(1));
+        var t4 = DateTimeOffset.UtcNow;
+        await Task.Delay(TimeSpan.FromSeconds(20));
+        var t5 = DateTimeOffset.UtcNow;
+        var job = await WaitCompletedAsync(id).WaitAsync(TimeSpan.FromMinutes(10));
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            SELECT count(*) FILTER (WHERE state = 2 AND completed_at >= @t0 AND completed_at < @t1),
+                   count(*) FILTER (WHERE state = 2 AND completed_at >= @t2 AND completed_at < @t3),
+                   count(*) FILTER (WHERE state = 2 AND completed_at >= @t4 AND completed_at < @t5),
+                   (SELECT count(*) FROM attempts WHERE job_id = @job AND error_code = 'internal'),
+                   max(completed_at) < @t5
+            FROM items WHERE job_id = @job
+            """, connection);
+        command.Parameters.AddWithValue("job", id);
+        foreach (var (name, at) in new[] { ("t0", t0), ("t1", t1), ("t2", t2), ("t3", t3), ("t4", t4), ("t5", t5) })
+        {
+            command.Parameters.AddWithValue(name, at);
+        }
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return new OutageResult(items, job.State, job.Counters.Failed,
+            reader.GetInt64(0) / (t1 - t0).TotalSeconds, reader.GetInt64(1) / (t3 - t2).TotalSeconds, reader.GetInt64(2) / (t5 - t4).TotalSeconds,
+            (t4 - t1).TotalSeconds, healthBody, healthWatch.ElapsedMilliseconds, reader.GetInt64(3), reader.GetBoolean(4));
+    }
+}
+
+// Soak: a 10,000-record job, then a --soak-items job, each uploaded as JSONL through the Api (as a user would) and run
+// end to end at full speed on the fast simulator (1 ms, no limits). Prints peak RSS per service (big / small), the
+// claim statement near the start and the end of the big job, records/s (and per core), and size per million records.
+if (options.Runs("soak"))
+{
+    await Configure(primary, new { latencyMs = 1, latencyJitterMs = 0, requestsPerMinute = 0, tokensPerMinute = 0 });
+    await CreateProviderAsync("bench-soak", primary, requestsPerMinute: null);
+    var soakRoute = await CreateRouteAsync("bench-soak", "bench-soak");
+
+    // pg_stat_statements needs shared_preload_libraries: on the throw-away server it is set with ALTER SYSTEM and the
+    // server restarted through its resource commands (the stack survives that: PostgresRestartTests), before any job.
+    var statements = await ClaimStatements.AvailableAsync(database);
+    string statementsNote;
+    if (!statements && !await ClaimStatements.PreloadedAsync(database))
+    {
+        Console.WriteLine("Soak: restarting the throw-away Postgres with shared_preload_libraries = pg_stat_statements...");
+        await ClaimStatements.PreloadAsync(database);
+        var commands = app.Services.GetRequiredService<ResourceCommandService>();
+        var stop = await commands.ExecuteCommandAsync("postgres", "resource-stop");
+        var start = stop.Success ? await commands.ExecuteCommandAsync("postgres", "resource-start") : stop;
+        if (start.Success)
+        {
+            await app.ResourceNotifications.WaitForResourceHealthyAsync("postgres").WaitAsync(TimeSpan.FromMinutes(2));
+            NpgsqlConnection.ClearAllPools();
+            foreach (var resource in new[] { "api", "worker" })
+            {
+                await app.ResourceNotifications.WaitForResourceHealthyAsync(resource).WaitAsync(TimeSpan.FromMinutes(2));
+            }
+            statements = await ClaimStatements.AvailableAsync(database);
+        }
+        statementsNote = statements ? "enabled for the soak (server restarted before the jobs)" : $"not available ({start.Message})";
+    }
+    else
+    {
+        statementsNote = statements ? "enabled" : "not available (preloaded but the view does not answer)";
+    }
+    Console.WriteLine($"Soak: pg_stat_statements {statementsNote}");
+
+    // The Api's errors, to say what a failed upload met.
+    var apiErrors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+    using var stopLogs = new CancellationTokenSource();
+    _ = Task.Run(async () =>
+    {
+        try
+        {
+            await foreach (var batch in app.Services.GetRequiredService<ResourceLoggerService>().WatchAsync(app.Services.GetRequiredService<DistributedApplicationModel>().Resources.First(r => r.Name == "api")).WithCancellation(stopLogs.Token))
+            {
+                foreach (var line in batch.Where(l => l.IsErrorMessage || System.Text.RegularExpressions.Regex.IsMatch(l.Content, "rror|xception|fail|57P01|terminat")))
+                {
+                    apiErrors.Enqueue(line.Content.Length > 300 ? line.Content[..300] : line.Content);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    });
+    var small = await SoakAsync(soakRoute, BenchOptions.SoakBaseline, measure: false);
+    var large = await SoakAsync(soakRoute, options.SoakItems, measure: statements);
+    var label = options.SoakItems >= 1_000_000 && options.SoakItems % 1_000_000 == 0 ? $"{options.SoakItems / 1_000_000}M" : $"{options.SoakItems / 1000}k";
+
+    Console.WriteLine($"Soak (a) peak RSS, {label} job / {BenchOptions.SoakBaseline / 1000}k job (goal <= 1.2x; sampled VmRSS every second{(large.Memory.HighWaterReset ? " and VmHWM reset at each job's start" : "")}):");
+    foreach (var process in large.Memory.Processes)
+    {
+        var before = small.Memory.Processes.FirstOrDefault(p => p.Name == process.Name);
+        var smallPeak = before is null ? 0 : small.Memory.Peak(before);
+        var largePeak = large.Memory.Peak(process);
+        Console.WriteLine($"  {process.Name} (pid {process.Pid}): {Units.Mb(largePeak)} / {Units.Mb(smallPeak)} = {(smallPeak == 0 ? double.NaN : (double)largePeak / smallPeak):N2}x" +
+            $" (peak during the upload {Units.Mb(large.Memory.PeakAtMark(process))} / {(before is null ? "-" : Units.Mb(small.Memory.PeakAtMark(before)))}; at the {label} job's end {Units.Mb(large.Memory.Current(process))})");
+    }
+
+    var early = large.Claims.Where(c => c.Progress is >= 0.01 and < 0.11).ToList();
+    var late = large.Claims.Where(c => c.Progress is >= 0.89 and < 0.99).ToList();
+    string Window(List<ClaimSample> samples) => samples.Count == 0 ? "no samples" :
+        $"p99 {ClaimProbe.Percentile([.. samples.Select(s => s.ExecutionMs)], 0.99):N2} ms, p50 {ClaimProbe.Percentile([.. samples.Select(s => s.ExecutionMs)], 0.5):N2} ms, " +
+        $"buffers p50 {ClaimProbe.Percentile([.. samples.Select(s => (double)s.Buffers)], 0.5):N0} ({samples.Count} runs)";
+    Console.WriteLine($"Soak (b) claim statement (ItemStore.ClaimAsync, LIMIT {ClaimCount}), run by the bench under EXPLAIN (ANALYZE, BUFFERS) in a rolled-back transaction ten times a second:");
+    Console.WriteLine($"  near the start (1-11 % done): {Window(early)}");
+    Console.WriteLine($"  near the end  (89-99 % done): {Window(late)}");
+    string Statement(StatementWindow? w) => w is null ? "no calls seen" :
+        $"{w.Calls:N0} calls, mean {w.MeanMs:N2} ms, stddev {w.StddevMs:N2} ms, max {w.MaxMs:N2} ms, {w.RowsPerCall:N1} rows/call";
+    Console.WriteLine(statements
+        ? $"  the workers' own claims (pg_stat_statements; mean and max, it keeps no percentiles): start {Statement(large.StartStatements)}; end {Statement(large.EndStatements)}"
+        : "  the workers' own claims: pg_stat_statements not available");
+
+    var cores = Environment.ProcessorCount;
+    Console.WriteLine($"Soak (c) {options.SoakItems:N0} records: {large.RunRate:N0} records/s from first claim to last result ({large.RunRate / cores:N0} per core, {cores} cores), " +
+        $"{large.EndToEndRate:N0} records/s from the start of the upload to the job's completion (upload {large.UploadSeconds:N1} s, run {large.RunSeconds:N1} s); " +
+        $"{BenchOptions.SoakBaseline / 1000}k job: {small.RunRate:N0} records/s; failed {large.Failed} + {small.Failed}");
+
+    Console.WriteLine($"Soak (d) size per million records (growth over the {label} job, scaled; dead tuples not yet vacuumed included):");
+    var perMillion = 1_000_000.0 / options.SoakItems;
+    long totalGrowth = 0;
+    foreach (var table in TableSize.Tables)
+    {
+        var before = large.SizesBefore.GetValueOrDefault(table);
+        var after = large.SizesAfter.GetValueOrDefault(table);
+        if (after is null)
+        {
+            continue;
+        }
+        var total = after.Total - (before?.Total ?? 0);
+        var indexes = after.Indexes - (before?.Indexes ?? 0);
+        totalGrowth += total;
+        Console.WriteLine($"  {table}: {Units.Mb((long)(total * perMillion))} total, of which indexes {Units.Mb((long)(indexes * perMillion))}; " +
+            $"now {after.LiveTuples:N0} live / {after.DeadTuples:N0} dead tuples");
+    }
+    Console.WriteLine($"  all: {Units.Mb((long)(totalGrowth * perMillion))} per million records");
+    if (large.ItemsHeap is { } heap)
+    {
+        // Whole table (every job of this run), so as shares: how much of the heap is live rows, dead versions, free space.
+        Console.WriteLine($"  items heap (pgstattuple, all jobs of this run): {Units.Mb(heap.TableBytes)} = live rows {(double)heap.LiveBytes / heap.TableBytes:P0}, " +
+            $"dead row versions {(double)heap.DeadBytes / heap.TableBytes:P0}, free space {(double)heap.FreeBytes / heap.TableBytes:P0}");
+    }
+
+    async Task<SoakResult> SoakAsync(string route, int items, bool measure)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"aspirebatch-soak-{Guid.NewGuid():N}.jsonl");
+        await using (var writer = new StreamWriter(file))
+        {
+            for (var i = 0; i < items; i++)
+            {
+                await writer.WriteLineAsync($$"""{"id":"s{{i}}","text":"review {{i}}: the delivery was late but the product works","stars":{{i % 5 + 1}}}""");
+            }
+        }
+        var memory = new MemorySampler(ServiceProcess.Find(database));
+        if (!memory.Processes.Any(p => p.Name == "api") || memory.Processes.Count(p => p.Name.StartsWith("worker", StringComparison.Ordinal)) == 0)
+        {
+            Console.WriteLine($"Soak: service processes not found (found {string.Join(", ", memory.Processes)}); RSS figures will be missing");
+        }
+        var sizesBefore = measure ? await TableSize.ReadAsync(database) : [];
+        using var stop = new CancellationTokenSource();
+        memory.Start();
+        var sampling = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                memory.Sample();
+                await Task.Delay(1000, CancellationToken.None);
+            }
+        });
+        var upload = Stopwatch.StartNew();
+        Guid? created = null;
+        // As a careful client would: an Idempotency-Key, and a retry of a 5xx answer with the same key.
+        var key = $"bench-soak-{Guid.NewGuid():N}";
+        for (var attempt = 1; created is null; attempt++)
+        {
+            await using var stream = File.OpenRead(file);
+            using var form = new MultipartFormDataContent
+            {
+                { new StreamContent(stream), "file", "soak.jsonl" },
+                { new StringContent(route), "model" },
+                { new StringContent("Classify: {{text}}"), "userTemplate" },
+            };
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/jobs") { Content = form };
+            request.Headers.Add("Idempotency-Key", key);
+            using var response = await api.SendAsync(request);
+            if ((int)response.StatusCode >= 500 && attempt < 3)
+            {
+                await Task.Delay(1000);
+                Console.WriteLine($"Soak {items:N0}: the upload got {(int)response.StatusCode} from the Api (attempt {attempt}); the Api logged: " +
+                    string.Join(" | ", apiErrors.TakeLast(3)) + "; retrying with the same Idempotency-Key");
+                continue;
+            }
+            response.EnsureSuccessStatusCode();
+            created = (await response.Content.ReadFromJsonAsync<JsonElement>(json)).GetProperty("job").GetProperty("id").GetGuid();
+        }
+        var id = created.Value;
+        upload.Stop();
+        File.Delete(file);
+        memory.Mark();
+        Console.WriteLine($"Soak {items:N0}: uploaded in {upload.Elapsed.TotalSeconds:N1} s; running");
+
+        var progress = 0.0;
+        var probe = new ClaimProbe(database, id, ClaimCount);
+        var probing = measure ? probe.RunAsync(() => Volatile.Read(ref progress), stop.Token) : Task.CompletedTask;
+        StatementWindow? startStatements = null, endStatements = null;
+        var phase = 0;
+        var lastLine = Stopwatch.StartNew();
+        var lastDone = 0;
+        var run = Stopwatch.StartNew();
+        JobDto job;
+        while (true)
+        {
+            job = (await api.GetFromJsonAsync<JobDto>($"/api/jobs/{id}", json))!;
+            var done = job.Counters.Done;
+            Volatile.Write(ref progress, (double)done / items);
+            if (measure)
+            {
+                // The workers' own claims through pg_stat_statements, over the same windows as the probe.
+                if (phase == 0 && done >= items * 0.01) { await ClaimStatements.ResetAsync(database); phase = 1; }
+                if (phase == 1 && done >= items * 0.11) { startStatements = await ClaimStatements.ReadAsync(database); phase = 2; }
+                if (phase == 2 && done >= items * 0.89) { await ClaimStatements.ResetAsync(database); phase = 3; }
+                if (phase == 3 && done >= items * 0.99) { endStatements = await ClaimStatements.ReadAsync(database); phase = 4; }
+            }
+            if (job.State is JobState.Completed or JobState.Failed or JobState.Cancelled or JobState.Paused)
+            {
+                break;
+            }
+            if (lastLine.Elapsed >= TimeSpan.FromSeconds(15))
+            {
+                Console.WriteLine($"  soak {items:N0}: {done:N0}/{items:N0} done ({(double)done / items:P1}), {(done - lastDone) / lastLine.Elapsed.TotalSeconds:N0} records/s over the last {lastLine.Elapsed.TotalSeconds:N0} s, " +
+                    $"{done / run.Elapsed.TotalSeconds:N0} since the upload; RSS {string.Join(", ", memory.Processes.Select(p => $"{p.Name} {Units.Mb(memory.Current(p))}"))}");
+                lastDone = done;
+                lastLine.Restart();
+            }
+            await Task.Delay(1000);
+        }
+        await stop.CancelAsync();
+        await sampling;
+        await probing;
+        memory.Sample();
+        if (job.State != JobState.Completed)
+        {
+            Console.WriteLine($"Soak {items:N0}: the job ended {job.State} ({job.StateReason})");
+        }
+        var sizesAfter = measure ? await TableSize.ReadAsync(database) : [];
+        var itemsHeap = measure ? await HeapContents.ReadAsync(database, "items") : null;
+        double runSeconds;
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT extract(epoch FROM max(completed_at) - min(started_at)) FROM items WHERE job_id = @job", connection);
+            command.Parameters.AddWithValue("job", id);
+            runSeconds = Convert.ToDouble(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+        }
+        return new SoakResult(memory, probe.Samples, startStatements, endStatements, sizesBefore, sizesAfter, itemsHeap,
+            items / runSeconds, items / (upload.Elapsed.TotalSeconds + run.Elapsed.TotalSeconds), upload.Elapsed.TotalSeconds, runSeconds, job.Counters.Failed);
+    }
+}
+
 await app.StopAsync();
 return;
 
@@ -226,34 +551,55 @@ async Task<TimeSpan> RunJobAsync(string model, int items)
     return job.CompletedAt!.Value - job.CreatedAt;
 }
 
+async Task<Guid> CreateProviderAsync(string name, HttpClient simulator, int? requestsPerMinute)
+{
+    var response = await api.PostAsJsonAsync("/api/providers", new ProviderRequest(name, simulator.BaseAddress!.ToString().TrimEnd('/') + "/v1", SimKey, RequestsPerMinute: requestsPerMinute));
+    response.EnsureSuccessStatusCode();
+    var id = (await response.Content.ReadFromJsonAsync<ProviderDto>(json))!.Id;
+    (await api.PutAsJsonAsync($"/api/providers/{id}/models/deepseek-chat", new ModelPriceDto("deepseek-chat", 0.42m, 0.42m))).EnsureSuccessStatusCode();
+    return id;
+}
+
 static async Task Configure(HttpClient simulator, object settings) =>
     (await simulator.PutAsJsonAsync("/admin/config", settings)).EnsureSuccessStatusCode();
 
-internal sealed record BenchOptions(int ImportLines, int Items, int Rpm, int P3Seconds, IReadOnlySet<string> Phases)
+internal sealed record BenchOptions(int ImportLines, int Items, int Rpm, int P3Seconds, int SoakItems, IReadOnlySet<string> Phases)
 {
-    private static readonly string[] AllPhases = ["import", "p2", "p1", "p3"];
+    private static readonly string[] AllPhases = ["import", "p2", "p1", "p3", "redis", "soak"];
+    // redis and soak are opt-in: the soak alone takes longer than the routine phases together.
+    private static readonly string[] DefaultPhases = ["import", "p2", "p1", "p3"];
 
     public bool Runs(string phase) => Phases.Contains(phase);
 
     public static BenchOptions Parse(string[] args)
     {
         string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
-        var phases = (Value("--phases") ?? string.Join(",", AllPhases)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        var requested = Value("--phases") ?? string.Join(",", DefaultPhases);
+        var phases = (requested.Trim().Equals("all", StringComparison.OrdinalIgnoreCase) ? string.Join(",", AllPhases) : requested)
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(p => p.ToLowerInvariant()).ToHashSet();
         if (phases.Count == 0 || phases.Except(AllPhases).Any())
         {
-            throw new ArgumentException($"--phases takes a comma-separated list of {string.Join(", ", AllPhases)}, not \"{Value("--phases")}\"");
+            throw new ArgumentException($"--phases takes all or a comma-separated list of {string.Join(", ", AllPhases)}, not \"{Value("--phases")}\"");
         }
         var options = new BenchOptions(
             int.Parse(Value("--import-lines") ?? "1000000", CultureInfo.InvariantCulture),
             int.Parse(Value("--items") ?? "5000", CultureInfo.InvariantCulture),
             int.Parse(Value("--rpm") ?? "3000", CultureInfo.InvariantCulture),
             int.Parse(Value("--p3-seconds") ?? "150", CultureInfo.InvariantCulture),
+            int.Parse(Value("--soak-items") ?? "1000000", CultureInfo.InvariantCulture),
             phases);
         if (options.P3Seconds < 90)
         {
             throw new ArgumentException("--p3-seconds must be 90 or more: P3 measures after the first minute");
         }
+        if (options.SoakItems < SoakBaseline)
+        {
+            throw new ArgumentException($"--soak-items must be {SoakBaseline:N0} or more: the soak compares it with a {SoakBaseline:N0}-record job");
+        }
         return options;
     }
+
+    /// <summary>The small job the soak's memory is compared with.</summary>
+    public const int SoakBaseline = 10_000;
 }
