@@ -32,8 +32,15 @@ public sealed record ProviderComparison(
     double LatencyChange,
     long MonthlyCalls);
 
-/// <summary>Pushed on the Redis channel "aspirebatch:events" when a job, a route or a provider changes.</summary>
+/// <summary>
+/// Pushed on the Redis channel "aspirebatch:events" (by AspireBatch.Data.Live.LivePublisher, the one publisher)
+/// when a job, a route, a provider or the catalog changes.
+/// </summary>
 public sealed record LiveEvent(string Kind, Guid? JobId, Guid? RouteId, DateTimeOffset At)
 {
     public const string Channel = "aspirebatch:events";
+    public const string Job = "job";
+    public const string Route = "route";
+    public const string Provider = "provider";
+    public const string Catalog = "catalog";
 }

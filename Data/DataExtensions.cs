@@ -33,6 +33,7 @@ public static class DataExtensions
         builder.AddResilientRedisClient("redis");
         builder.Services.AddSingleton<TargetWindow>();
         builder.Services.AddSingleton<ProviderState>();
+        builder.Services.AddSingleton<LivePublisher>();
         builder.Services.AddOptions<RollbackOptions>().BindConfiguration("Rollback");
         builder.Services.AddHttpClient(RouteSwitcher.WebhookClient);
         builder.Services.AddScoped<RouteSwitcher>();

@@ -1,6 +1,7 @@
 using AspireBatch.Api.Services;
 using AspireBatch.Api.Services.Import;
 using AspireBatch.Contracts;
+using AspireBatch.Data.Live;
 using Microsoft.AspNetCore.Http.HttpResults;
 using AspireBatch.Api.Infrastructure;
 using Microsoft.AspNetCore.Mvc;
@@ -79,7 +80,7 @@ public static class JobsApi
                 return Rejected(rejected);
         }
         var created = (ImportCreated)outcome;
-        await services.Events.PublishAsync("job", created.JobId);
+        await services.Live.JobChangedAsync(created.JobId);
         var job = (await services.Queries.GetAsync(created.JobId, cancellationToken))!;
         return TypedResults.Created($"/api/jobs/{job.Id}", new JobCreated(job, created.Estimate));
     }
@@ -306,12 +307,12 @@ public static class IdempotencyKey
         });
 }
 
-public sealed class JobServices(JobImporter importer, JobQueries queries, JobCommands commands, ResultExporter exporter, LiveEvents events, IOptions<ApiOptions> options)
+public sealed class JobServices(JobImporter importer, JobQueries queries, JobCommands commands, ResultExporter exporter, LivePublisher live, IOptions<ApiOptions> options)
 {
     public IOptions<ApiOptions> Options { get; } = options;
     public JobImporter Importer { get; } = importer;
     public JobQueries Queries { get; } = queries;
     public JobCommands Commands { get; } = commands;
     public ResultExporter Exporter { get; } = exporter;
-    public LiveEvents Events { get; } = events;
+    public LivePublisher Live { get; } = live;
 }

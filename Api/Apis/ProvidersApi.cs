@@ -1,3 +1,4 @@
+using AspireBatch.Api.Infrastructure;
 using System.Text.Json;
 using AspireBatch.Api.Services;
 using AspireBatch.Contracts;
@@ -15,7 +16,10 @@ public static class ProvidersApi
 {
     public static RouteGroupBuilder MapProvidersApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").WithTags("Providers and models").RequireAuthorization();
+        var api = app.MapGroup("/api").WithTags("Providers and models").RequireAuthorization()
+            .AnnouncesChanges((live, request) => request.Path.Value!.Contains("/models/") || request.Path.StartsWithSegments("/api/aliases")
+                ? live.CatalogChangedAsync()
+                : live.ProviderChangedAsync());
         api.MapGet("/providers", ListProviders).WithName("ListProviders").WithSummary("Providers with their models and prices; keys are never returned");
         api.MapGet("/providers/{id:guid}", GetProvider).WithName("GetProvider").WithSummary("A provider with its models and prices; its key shows only as the last 4 characters");
         api.MapGet("/providers/health", ProviderHealth).WithName("GetProviderHealth")

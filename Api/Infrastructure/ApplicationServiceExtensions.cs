@@ -48,7 +48,6 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddScoped<JobQueries>();
         builder.Services.AddScoped<JobCommands>();
         builder.Services.AddScoped<UsageQueries>();
-        builder.Services.AddSingleton<LiveEvents>();
         builder.Services.AddSingleton<ResultExporter>();
         builder.Services.AddScoped<FileStore>();
         builder.Services.AddScoped<BatchService>();

@@ -1,4 +1,5 @@
 using AspireBatch.Contracts;
+using AspireBatch.Data.Live;
 using AspireBatch.Data;
 using AspireBatch.Data.Lifecycle;
 using Microsoft.EntityFrameworkCore;
@@ -14,7 +15,7 @@ public sealed record CommandResult(CommandOutcome Outcome, string? Message = nul
 /// job's history); this says it in the Api's words and announces it. Workers see the new state within their refresh
 /// interval (about a second), at once when the announcement reaches them.
 /// </summary>
-public sealed class JobCommands(BatchDbContext db, JobLifecycle lifecycle, LiveEvents events)
+public sealed class JobCommands(BatchDbContext db, JobLifecycle lifecycle, LivePublisher live)
 {
     public async Task<CommandResult> PauseAsync(Guid id, string? reason, CancellationToken cancellationToken) =>
         await AnnounceAsync(id, await lifecycle.PauseAsync(id, reason, cancellationToken), "paused");
@@ -42,7 +43,7 @@ public sealed class JobCommands(BatchDbContext db, JobLifecycle lifecycle, LiveE
         {
             return new(CommandOutcome.NotFound);
         }
-        await events.PublishAsync("job", id);
+        await live.JobChangedAsync(id);
         return new(CommandOutcome.Done);
     }
 
@@ -55,7 +56,7 @@ public sealed class JobCommands(BatchDbContext db, JobLifecycle lifecycle, LiveE
             case TransitionOutcome.Conflict:
                 return new(CommandOutcome.Conflict, $"a {Name(result.State)} job cannot be {verb}");
             default:
-                await events.PublishAsync("job", id);
+                await live.JobChangedAsync(id);
                 return new(CommandOutcome.Done, Affected: result.Items);
         }
     }

@@ -6,7 +6,6 @@ using AspireBatch.Data.Entities;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 
 namespace AspireBatch.Data.Live;
 
@@ -30,7 +29,7 @@ public sealed class RouteSwitcher(
     BatchDbContext db,
     IHttpClientFactory httpClients,
     IOptions<RollbackOptions> options,
-    IConnectionMultiplexer redis,
+    LivePublisher live,
     TimeProvider time,
     ILogger<RouteSwitcher> logger)
 {
@@ -99,15 +98,7 @@ public sealed class RouteSwitcher(
 
     private async Task AnnounceAsync(RouteSwitchAnnouncement announcement, CancellationToken cancellationToken)
     {
-        try
-        {
-            await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(LiveEvent.Channel),
-                JsonSerializer.Serialize(new LiveEvent("route", null, announcement.RouteId, announcement.Time)));
-        }
-        catch (RedisException e)
-        {
-            logger.LogWarning(e, "Could not tell the Dashboard about the switch of route {Route}", announcement.Route);
-        }
+        await live.RouteChangedAsync(announcement.RouteId);
         if (string.IsNullOrWhiteSpace(options.Value.WebhookUrl))
         {
             return;

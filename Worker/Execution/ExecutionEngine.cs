@@ -39,7 +39,7 @@ public sealed class ExecutionEngine(
         // Stopping ends claiming at once; calls have their own token so those in flight get CallGrace to finish.
         // Not disposed: a call that ignores its cancellation may still hold the token after this method returns.
         var calls = new CancellationTokenSource();
-        await WatchJobEventsAsync(slotFreed);
+        _ = WatchJobEventsAsync(slotFreed, stoppingToken); // in the background: it waits for Redis if it must
         var running = new ConcurrentDictionary<long, Task>();
         // A few claimed items wait here so a freed slot starts its next call at once; claims then happen in batches
         // while calls are in flight, instead of one database round trip per item.
@@ -134,23 +134,39 @@ public sealed class ExecutionEngine(
         }
     }
 
-    /// <summary>New, resumed or retried jobs start at once: the Api's announcement wakes the claim loop.</summary>
-    private async Task WatchJobEventsAsync(SemaphoreSlim wake)
+    /// <summary>
+    /// New, resumed or retried jobs start at once: the Api's announcement wakes the claim loop. When Redis is away at
+    /// start the subscription is tried again every few seconds (once made, the client renews it after a reconnect);
+    /// meanwhile new jobs start within the refresh interval.
+    /// </summary>
+    private async Task WatchJobEventsAsync(SemaphoreSlim wake, CancellationToken stoppingToken)
     {
-        try
+        for (var attempt = 0; !stoppingToken.IsCancellationRequested; attempt++)
         {
-            await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(LiveEvent.Channel), (_, message) =>
+            try
             {
-                if (System.Text.Json.JsonSerializer.Deserialize<LiveEvent>(message.ToString()) is { Kind: "job" })
+                await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(LiveEvent.Channel), (_, message) =>
                 {
-                    jobs.MarkStale();
-                    wake.Release();
+                    if (System.Text.Json.JsonSerializer.Deserialize<LiveEvent>(message.ToString()) is { Kind: LiveEvent.Job })
+                    {
+                        jobs.MarkStale();
+                        wake.Release();
+                    }
+                });
+                if (attempt > 0)
+                {
+                    logger.LogInformation("Subscribed to job announcements after {Attempts} tries", attempt + 1);
                 }
-            });
-        }
-        catch (RedisException e)
-        {
-            logger.LogWarning(e, "Not subscribed to job announcements; new jobs start within the refresh interval");
+                return;
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException or InvalidOperationException)
+            {
+                if (attempt == 0)
+                {
+                    logger.LogWarning(e, "Not subscribed to job announcements yet; new jobs start within the refresh interval meanwhile");
+                }
+            }
+            await PauseAsync(TimeSpan.FromSeconds(5), stoppingToken);
         }
     }
 

@@ -3,7 +3,7 @@ using AspireBatch.Contracts;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
-using StackExchange.Redis;
+using AspireBatch.Data.Live;
 using AspireBatch.Data.Lifecycle;
 
 namespace AspireBatch.Worker.Execution;
@@ -16,7 +16,7 @@ namespace AspireBatch.Worker.Execution;
 public sealed class ResultWriter(
     ItemLifecycle items,
     JobLifecycle jobLifecycle,
-    IConnectionMultiplexer redis,
+    LivePublisher live,
     IOptions<WorkerOptions> options,
     IOptions<HostOptions> hostOptions,
     IHostApplicationLifetime lifetime,
@@ -24,7 +24,6 @@ public sealed class ResultWriter(
     ILogger<ResultWriter> logger) : BackgroundService
 {
     private static readonly ResiliencePropertyKey<string> Step = new("aspirebatch.result-step");
-    private static readonly TimeSpan AnnounceTimeout = TimeSpan.FromMilliseconds(250);
 
     private readonly Channel<ItemOutcome> _outcomes = Channel.CreateUnbounded<ItemOutcome>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<Guid, DateTimeOffset> _lastAnnounced = [];
@@ -183,15 +182,7 @@ public sealed class ResultWriter(
                 continue;
             }
             _lastAnnounced[job] = now;
-            try
-            {
-                await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(LiveEvent.Channel),
-                    System.Text.Json.JsonSerializer.Serialize(new LiveEvent("job", job, null, now))).WaitAsync(AnnounceTimeout);
-            }
-            catch (Exception e)
-            {
-                logger.LogDebug(e, "Could not announce progress of job {JobId}", job);
-            }
+            await live.JobChangedAsync(job);
         }
     }
 }

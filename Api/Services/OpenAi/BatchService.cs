@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using AspireBatch.Contracts;
+using AspireBatch.Data.Live;
 using AspireBatch.Data;
 using AspireBatch.Data.Entities;
 using AspireBatch.Data.Lifecycle;
@@ -20,7 +21,7 @@ public sealed record BatchOutcome(OpenAiBatch? Batch, OpenAiFailure? Failure, bo
 /// OpenAI's Batch API over the job engine: a batch is a job with <see cref="Job.IsBatch"/> set, its id is
 /// `batch_` + the job's id in "N" format, and its status, counts and files are read from the job.
 /// </summary>
-public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCommands commands, FileStore files, LiveEvents events, TimeProvider time)
+public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCommands commands, FileStore files, LivePublisher live, TimeProvider time)
 {
     public const string ChatCompletionsEndpoint = "/v1/chat/completions";
     public const string CompletionWindow = "24h";
@@ -105,7 +106,7 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
             // A concurrent request with the same key stored its (failed) batch first.
             return new BatchOutcome(await FindByKeyAsync(idempotencyKey!, cancellationToken), null, Replayed: true);
         }
-        await events.PublishAsync("job", newJob);
+        await live.JobChangedAsync(newJob);
         return (await GetAsync(ToBatchId(newJob), cancellationToken))!;
     }
 
