@@ -348,7 +348,7 @@ if (options.Runs("soak"))
     string Window(List<ClaimSample> samples) => samples.Count == 0 ? "no samples" :
         $"p99 {ClaimProbe.Percentile([.. samples.Select(s => s.ExecutionMs)], 0.99):N2} ms, p50 {ClaimProbe.Percentile([.. samples.Select(s => s.ExecutionMs)], 0.5):N2} ms, " +
         $"buffers p50 {ClaimProbe.Percentile([.. samples.Select(s => (double)s.Buffers)], 0.5):N0} ({samples.Count} runs)";
-    Console.WriteLine($"Soak (b) claim statement (ItemStore.ClaimAsync, LIMIT {ClaimCount}), run by the bench under EXPLAIN (ANALYZE, BUFFERS) in a rolled-back transaction ten times a second:");
+    Console.WriteLine($"Soak (b) claim statement (ItemLifecycle.ClaimAsync, LIMIT {ClaimCount}), run by the bench under EXPLAIN (ANALYZE, BUFFERS) in a rolled-back transaction ten times a second:");
     Console.WriteLine($"  near the start (1-11 % done): {Window(early)}");
     Console.WriteLine($"  near the end  (89-99 % done): {Window(late)}");
     string Statement(StatementWindow? w) => w is null ? "no calls seen" :

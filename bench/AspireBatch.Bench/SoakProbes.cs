@@ -125,7 +125,7 @@ internal sealed class MemorySampler(IReadOnlyList<ServiceProcess> processes)
 internal sealed record ClaimSample(double Progress, double ExecutionMs, long Buffers, long Rows);
 
 /// <summary>
-/// Runs the Worker's claim statement (the text of ItemStore.ClaimAsync, kept identical here) under EXPLAIN (ANALYZE, BUFFERS)
+/// Runs the Worker's claim statement (the text of ItemLifecycle.ClaimAsync in Data/Lifecycle, kept identical here) under EXPLAIN (ANALYZE, BUFFERS)
 /// in a transaction that is rolled back, ten times a second, against the job being soaked: the same plan, the same
 /// indexes and the same dead tuples the workers' claims meet. The rows it locks for a millisecond are skipped by the
 /// workers (SKIP LOCKED) and claimed by them after the rollback.
@@ -133,9 +133,9 @@ internal sealed record ClaimSample(double Progress, double ExecutionMs, long Buf
 internal sealed class ClaimProbe(string database, Guid jobId, int count)
 {
     public const string ClaimSql = """
-        UPDATE items SET state = 1, lease_token = @token, lease_expires_at = now() + make_interval(secs => @lease),
+        UPDATE items SET state = @running, lease_token = @token, lease_expires_at = now() + make_interval(secs => @lease),
                          started_at = coalesce(started_at, now())
-        WHERE id IN (SELECT id FROM items WHERE job_id = @job AND state = 0 ORDER BY id LIMIT @count FOR UPDATE SKIP LOCKED)
+        WHERE id IN (SELECT id FROM items WHERE job_id = @job AND state = @pending ORDER BY id LIMIT @count FOR UPDATE SKIP LOCKED)
         RETURNING id, custom_id, payload::text, estimated_input_tokens, internal_errors
         """;
 
@@ -157,6 +157,8 @@ internal sealed class ClaimProbe(string database, Guid jobId, int count)
                     command.Parameters.AddWithValue("lease", 60.0);
                     command.Parameters.AddWithValue("job", jobId);
                     command.Parameters.AddWithValue("count", count);
+                    command.Parameters.AddWithValue("running", (int)AspireBatch.Contracts.ItemState.Running);
+                    command.Parameters.AddWithValue("pending", (int)AspireBatch.Contracts.ItemState.Pending);
                     var plan = Convert.ToString(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture)!;
                     await transaction.RollbackAsync(cancellationToken);
                     using var document = JsonDocument.Parse(plan);
@@ -191,7 +193,7 @@ internal sealed record StatementWindow(long Calls, double MeanMs, double StddevM
 
 internal static class ClaimStatements
 {
-    // pg_stat_statements normalizes the constants too (state = 1 becomes state = $n).
+    // The statement's parameters appear as $n (and any constant is normalized to $n too).
     private const string Match = "UPDATE items SET state = $%, lease_token = $%FOR UPDATE SKIP LOCKED%";
 
     /// <summary>Whether pg_stat_statements answers (it needs shared_preload_libraries, hence a restart of the throw-away server).</summary>
