@@ -483,7 +483,7 @@ if (options.Runs("soak"))
         await stop.CancelAsync();
         await sampling;
         await probing;
-        memory.Sample();
+        memory.Stop();
         if (job.State != JobState.Completed)
         {
             Console.WriteLine($"Soak {items:N0}: the job ended {job.State} ({job.StateReason})");

@@ -45,6 +45,7 @@ internal sealed class MemorySampler(IReadOnlyList<ServiceProcess> processes)
     private readonly Dictionary<int, long> _peakSampled = [];
     private readonly Dictionary<int, long> _last = [];
     private readonly Dictionary<int, long> _atMark = [];
+    private readonly Dictionary<int, long> _atStop = [];
     public bool HighWaterReset { get; private set; }
 
     public IReadOnlyList<ServiceProcess> Processes => processes;
@@ -94,9 +95,23 @@ internal sealed class MemorySampler(IReadOnlyList<ServiceProcess> processes)
 
     public long Current(ServiceProcess process) => _last.GetValueOrDefault(process.Pid);
 
+    /// <summary>Freezes the peaks at the job's end: the same processes go on to the next job.</summary>
+    public void Stop()
+    {
+        Sample();
+        foreach (var process in processes)
+        {
+            _atStop[process.Pid] = Peak(process);
+        }
+    }
+
     /// <summary>Bytes: the larger of the sampled VmRSS peak and VmHWM (when VmHWM was reset at the start).</summary>
     public long Peak(ServiceProcess process)
     {
+        if (_atStop.TryGetValue(process.Pid, out var frozen))
+        {
+            return frozen;
+        }
         var sampled = _peakSampled.GetValueOrDefault(process.Pid);
         return HighWaterReset ? Math.Max(sampled, Read(process.Pid, "VmHWM:")) : sampled;
     }
