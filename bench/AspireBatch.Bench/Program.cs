@@ -341,6 +341,8 @@ if (options.Runs("soak"))
         var largePeak = large.Memory.Peak(process);
         Console.WriteLine($"  {process.Name} (pid {process.Pid}): {Units.Mb(largePeak)} / {Units.Mb(smallPeak)} = {(smallPeak == 0 ? double.NaN : (double)largePeak / smallPeak):N2}x" +
             $" (peak during the upload {Units.Mb(large.Memory.PeakAtMark(process))} / {(before is null ? "-" : Units.Mb(small.Memory.PeakAtMark(before)))}; at the {label} job's end {Units.Mb(large.Memory.Current(process))})");
+        var (firstHalf, secondHalf) = large.Memory.Halves(process);
+        Console.WriteLine($"    within the {label} job: sampled peak while records 50-100 % ran / while 0-50 % ran = {Units.Mb(secondHalf)} / {Units.Mb(firstHalf)} = {(firstHalf == 0 ? double.NaN : (double)secondHalf / firstHalf):N2}x (growth with records)");
     }
 
     var early = large.Claims.Where(c => c.Progress is >= 0.01 and < 0.11).ToList();
@@ -405,11 +407,12 @@ if (options.Runs("soak"))
         var sizesBefore = measure ? await TableSize.ReadAsync(database) : [];
         using var stop = new CancellationTokenSource();
         memory.Start();
+        var progress = -1.0;
         var sampling = Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
             {
-                memory.Sample();
+                memory.Sample(Volatile.Read(ref progress));
                 await Task.Delay(1000, CancellationToken.None);
             }
         });
@@ -445,7 +448,7 @@ if (options.Runs("soak"))
         memory.Mark();
         Console.WriteLine($"Soak {items:N0}: uploaded in {upload.Elapsed.TotalSeconds:N1} s; running");
 
-        var progress = 0.0;
+        Volatile.Write(ref progress, 0.0);
         var probe = new ClaimProbe(database, id, ClaimCount);
         var probing = measure ? probe.RunAsync(() => Volatile.Read(ref progress), stop.Token) : Task.CompletedTask;
         StatementWindow? startStatements = null, endStatements = null;

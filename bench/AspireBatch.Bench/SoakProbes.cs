@@ -46,6 +46,8 @@ internal sealed class MemorySampler(IReadOnlyList<ServiceProcess> processes)
     private readonly Dictionary<int, long> _last = [];
     private readonly Dictionary<int, long> _atMark = [];
     private readonly Dictionary<int, long> _atStop = [];
+    private readonly Dictionary<int, long> _firstHalf = [];
+    private readonly Dictionary<int, long> _secondHalf = [];
     public bool HighWaterReset { get; private set; }
 
     public IReadOnlyList<ServiceProcess> Processes => processes;
@@ -68,7 +70,8 @@ internal sealed class MemorySampler(IReadOnlyList<ServiceProcess> processes)
         Sample();
     }
 
-    public void Sample()
+    /// <param name="progress">Share of the job done, to split the peak into the first and the second half of the run.</param>
+    public void Sample(double progress = -1)
     {
         foreach (var process in processes)
         {
@@ -77,9 +80,18 @@ internal sealed class MemorySampler(IReadOnlyList<ServiceProcess> processes)
             {
                 _last[process.Pid] = rss;
                 _peakSampled[process.Pid] = Math.Max(_peakSampled.GetValueOrDefault(process.Pid), rss);
+                var half = progress switch { < 0 => null, < 0.5 => _firstHalf, _ => _secondHalf };
+                if (half is not null)
+                {
+                    half[process.Pid] = Math.Max(half.GetValueOrDefault(process.Pid), rss);
+                }
             }
         }
     }
+
+    /// <summary>Sampled VmRSS peak while the first half of the records ran, and while the second half did: growth with records shows here.</summary>
+    public (long First, long Second) Halves(ServiceProcess process) =>
+        (_firstHalf.GetValueOrDefault(process.Pid), _secondHalf.GetValueOrDefault(process.Pid));
 
     /// <summary>Remembers the peaks so far (e.g. at the end of the upload) for <see cref="PeakAtMark"/>.</summary>
     public void Mark()
