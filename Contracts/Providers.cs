@@ -75,3 +75,28 @@ public sealed record LearnedLimitDto(string Model, int? RequestsPerMinute, int? 
     /// <summary>How long a learned limit stands once no answer confirms it.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(10);
 }
+
+/// <summary>What a name a job may use stands for (<see cref="ResolvedName.Kind"/>).</summary>
+public static class NameKinds
+{
+    public const string Route = "route";
+    public const string Alias = "alias";
+    public const string Model = "model";
+}
+
+/// <summary>
+/// What a job naming <see cref="Name"/> would run on now, as the import resolves it: a route (its active target, and
+/// every target in order), an alias (the model it points at) or a model (its cheapest enabled provider). Prices are
+/// USD per million tokens, null where no price is configured (the estimate then counts 0).
+/// </summary>
+public sealed record ResolvedName(
+    string Name,
+    string Kind,
+    string ProviderName,
+    string ModelName,
+    decimal? InputPricePerMTok,
+    decimal? OutputPricePerMTok,
+    IReadOnlyList<ResolvedRouteTarget> RouteTargets);
+
+/// <summary>One target of a resolved route, in fallback order; <see cref="Active"/> is the one new calls go to.</summary>
+public sealed record ResolvedRouteTarget(int Position, string ProviderName, string ModelName, bool Active, decimal? InputPricePerMTok, decimal? OutputPricePerMTok);

@@ -33,6 +33,9 @@ public static class ProvidersApi
         api.MapPut("/providers/{id:guid}/models/{model}", PutModel).WithName("PutModelPrice").WithSummary("Add a model to a provider or change its price (USD per million tokens) and its own RPM/TPM limits");
         api.MapDelete("/providers/{id:guid}/models/{model}", DeleteModel).WithName("DeleteModel").WithSummary("Remove a model and its price from a provider");
         api.MapGet("/catalog", GetCatalog).WithName("GetCatalog").WithSummary("Every model, alias and route a job may name");
+        api.MapGet("/catalog/resolve", ResolveName).WithName("ResolveName")
+            .WithSummary("What a job naming this model, alias or route would run on: route targets or provider and model, with prices")
+            .WithDescription("Resolved as the import resolves it (a route, then an alias, then a model). 404 when nothing has the name, 400 for an empty name.");
         api.MapPut("/aliases/{alias}", PutAlias).WithName("PutAlias").WithSummary("Point an alias at a model (gpt-4 -> gpt-4.1)");
         api.MapDelete("/aliases/{alias}", DeleteAlias).WithName("DeleteAlias").WithSummary("Delete an alias");
         return api;
@@ -204,6 +207,24 @@ public static class ProvidersApi
 
     public static async Task<Ok<CatalogDto>> GetCatalog(CatalogService catalog, CancellationToken cancellationToken) =>
         TypedResults.Ok(await catalog.GetAsync(cancellationToken));
+
+    public static async Task<Results<Ok<ResolvedName>, ProblemHttpResult, ValidationProblem>> ResolveName(
+        string? name, CatalogService catalog, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["name"] = ["a model, alias or route name is required"] });
+        }
+        // The name exactly as a job would send it: the import does not trim it either.
+        if (await catalog.ResolveAsync(name, cancellationToken) is { } target)
+        {
+            return TypedResults.Ok(target.ToDto(name));
+        }
+        var known = await catalog.KnownNamesAsync(cancellationToken);
+        return TypedResults.Problem($"\"{name}\" is not a known model, alias or route; known: {string.Join(", ", known)}",
+            title: "Unknown model", statusCode: StatusCodes.Status404NotFound,
+            extensions: new Dictionary<string, object?> { ["knownModels"] = known });
+    }
 
     public static async Task<Results<Ok<ModelAliasDto>, ValidationProblem>> PutAlias(string alias, ModelAliasDto request, BatchDbContext db, CancellationToken cancellationToken)
     {

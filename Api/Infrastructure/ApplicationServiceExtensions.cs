@@ -48,6 +48,7 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddScoped<JobQueries>();
         builder.Services.AddScoped<JobCommands>();
         builder.Services.AddScoped<UsageQueries>();
+        builder.Services.AddScoped<JobTimeseriesQueries>();
         builder.Services.AddSingleton<ResultExporter>();
         builder.Services.AddScoped<FileStore>();
         builder.Services.AddScoped<BatchService>();

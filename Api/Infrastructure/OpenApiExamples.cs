@@ -33,6 +33,10 @@ internal sealed class OpenApiExamples : IOpenApiSchemaTransformer
         [typeof(RetryFailedResult)] = () => new RetryFailedResult(340),
         [typeof(JobSettingsRequest)] = () => new JobSettingsRequest(RequestsPerMinuteCap: 600, BudgetUsd: 25m),
         [typeof(CreateJobForm)] = JobForm,
+        [typeof(JobTimeseries)] = Timeseries,
+        [typeof(JobTimeBucket)] = () => Timeseries().Buckets[0],
+        [typeof(JobEventDto)] = () => new JobEventDto(81_201, CreatedAt.AddMinutes(42), JobEventKind.Paused, JobState.Running, JobState.Paused, JobActor.Budget,
+            "budget reached: 25.004100 of 25.000000 USD", null),
 
         [typeof(ProviderDto)] = DeepSeek,
         [typeof(ProviderRequest)] = ProviderRequest,
@@ -41,6 +45,8 @@ internal sealed class OpenApiExamples : IOpenApiSchemaTransformer
         [typeof(ModelAliasDto)] = () => new ModelAliasDto("gpt-4", "gpt-4.1"),
         [typeof(CatalogDto)] = Catalog,
         [typeof(CatalogModelDto)] = () => Catalog().Models[0],
+        [typeof(ResolvedName)] = Resolved,
+        [typeof(ResolvedRouteTarget)] = () => Resolved().RouteTargets[0],
         [typeof(ProviderHealthDto)] = Health,
         [typeof(ProviderHealthCheck)] = () => Health().LastCheck!,
 
@@ -138,6 +144,17 @@ internal sealed class OpenApiExamples : IOpenApiSchemaTransformer
         Temperature = 0, MaxTokens = 16, BudgetUsd = 25m,
     };
 
+    // The first three minutes of the run, in 60 s buckets: a 429 burst in the second minute.
+    private static JobTimeseries Timeseries() => new(JobId, 60,
+    [
+        new JobTimeBucket(new DateTimeOffset(2026, 11, 2, 9, 14, 0, TimeSpan.Zero), Calls: 5_410, Succeeded: 5_402, Errors: 8, MeanLatencyMs: 398.2, P95LatencyMs: 870,
+            InputTokens: 313_780, OutputTokens: 16_230, CostUsd: 0.13860m),
+        new JobTimeBucket(new DateTimeOffset(2026, 11, 2, 9, 15, 0, TimeSpan.Zero), Calls: 5_980, Succeeded: 5_610, Errors: 370, MeanLatencyMs: 405.9, P95LatencyMs: 912,
+            InputTokens: 325_380, OutputTokens: 16_830, CostUsd: 0.14373m),
+        new JobTimeBucket(new DateTimeOffset(2026, 11, 2, 9, 16, 0, TimeSpan.Zero), Calls: 5_495, Succeeded: 5_488, Errors: 7, MeanLatencyMs: 401.4, P95LatencyMs: 884,
+            InputTokens: 318_300, OutputTokens: 16_464, CostUsd: 0.14060m, InDoubtCalls: 2),
+    ]);
+
     private static ItemSummaryDto Item() => new(
         Id: 81_452, CustomId: "r-10482", LineNumber: 10_482, State: ItemState.Succeeded, Attempts: 2, ErrorCode: null, ErrorMessage: null,
         InputTokens: 61, OutputTokens: 1, CostUsd: 0.00002604m, LatencyMs: 412, ProviderName: "deepseek", ModelName: "deepseek-chat",
@@ -177,6 +194,11 @@ internal sealed class OpenApiExamples : IOpenApiSchemaTransformer
         [new CatalogModelDto("deepseek-chat", "deepseek", 0.42m, 0.42m), new CatalogModelDto("gpt-4.1", "openai", 8m, 8m)],
         [new ModelAliasDto("gpt-4", "gpt-4.1"), new ModelAliasDto("gpt-3.5-turbo", "deepseek-chat")],
         ["default", "reviews"]);
+
+    // Route "reviews" as a job naming it would run now: on its first target, deepseek.
+    private static ResolvedName Resolved() => new(
+        "reviews", NameKinds.Route, "deepseek", "deepseek-chat", 0.42m, 0.42m,
+        [new ResolvedRouteTarget(0, "deepseek", "deepseek-chat", Active: true, 0.42m, 0.42m), new ResolvedRouteTarget(1, "openai", "gpt-4.1", Active: false, 8m, 8m)]);
 
     private static ProviderHealthDto Health() => new(DeepSeekId, "deepseek", Circuit: "closed", ConsecutiveFailures: 0, OpenUntil: null,
         new ProviderHealthCheck(true, 200, 142, "ok", RolledBack.AddSeconds(-5)));

@@ -4,8 +4,12 @@ using Microsoft.EntityFrameworkCore;
 
 namespace AspireBatch.Api.Services;
 
-/// <summary>Where a job's calls go: a route, or one provider's model; with the price used for its estimate.</summary>
+/// <summary>
+/// What a job's name resolved to (<see cref="NameKinds"/>) and where its calls go: a route, or one provider's model; with
+/// the price used for its estimate (0 where none is configured, <see cref="PriceKnown"/> false).
+/// </summary>
 public sealed record ResolvedTarget(
+    string Kind,
     Guid? RouteId,
     string? RouteName,
     Guid? ProviderId,
@@ -14,10 +18,21 @@ public sealed record ResolvedTarget(
     decimal InputPricePerMTok,
     decimal OutputPricePerMTok)
 {
+    public bool PriceKnown { get; init; } = true;
+
+    /// <summary>A route's targets in fallback order; empty for an alias or a model.</summary>
+    public IReadOnlyList<ResolvedRouteTarget> RouteTargets { get; init; } = [];
+
     public string Describe => RouteName is not null ? $"route {RouteName} ({ProviderName}/{ModelName})" : $"{ProviderName}/{ModelName}";
+
+    public ResolvedName ToDto(string name) => new(name, Kind, ProviderName ?? "", ModelName,
+        PriceKnown ? InputPricePerMTok : null, PriceKnown ? OutputPricePerMTok : null, RouteTargets);
 }
 
-/// <summary>Resolves what a job names (a route, an alias or a model); never silently swaps an unknown name.</summary>
+/// <summary>
+/// Resolves what a job names (a route, then an alias, then a model); never silently swaps an unknown name. The one
+/// resolver: the import and <c>GET /api/catalog/resolve</c> both ask it.
+/// </summary>
 public sealed class CatalogService(BatchDbContext db)
 {
     public async Task<ResolvedTarget?> ResolveAsync(string name, CancellationToken cancellationToken)
@@ -26,16 +41,26 @@ public sealed class CatalogService(BatchDbContext db)
             .FirstOrDefaultAsync(r => r.Name == name, cancellationToken);
         if (route is not null)
         {
-            var active = route.Targets.OrderBy(t => t.Position).FirstOrDefault(t => t.Position >= route.ActiveTargetPosition)
-                ?? route.Targets.OrderBy(t => t.Position).FirstOrDefault();
+            var targets = route.Targets.OrderBy(t => t.Position).ToList();
+            var active = targets.FirstOrDefault(t => t.Position >= route.ActiveTargetPosition) ?? targets.FirstOrDefault();
             if (active is null)
             {
                 return null;
             }
-            var price = await db.ProviderModels.AsNoTracking()
-                .FirstOrDefaultAsync(m => m.ProviderId == active.ProviderId && m.Name == active.ModelName, cancellationToken);
-            return new(route.Id, route.Name, active.ProviderId, active.Provider?.Name, active.ModelName,
-                price?.InputPricePerMTok ?? 0, price?.OutputPricePerMTok ?? 0);
+            var providerIds = targets.Select(t => t.ProviderId).Distinct().ToList();
+            var prices = (await db.ProviderModels.AsNoTracking().Where(m => providerIds.Contains(m.ProviderId)).ToListAsync(cancellationToken))
+                .ToDictionary(m => (m.ProviderId, m.Name));
+            var price = prices.GetValueOrDefault((active.ProviderId, active.ModelName));
+            return new(NameKinds.Route, route.Id, route.Name, active.ProviderId, active.Provider?.Name, active.ModelName,
+                price?.InputPricePerMTok ?? 0, price?.OutputPricePerMTok ?? 0)
+            {
+                PriceKnown = price is not null,
+                RouteTargets = targets.Select(t =>
+                {
+                    var p = prices.GetValueOrDefault((t.ProviderId, t.ModelName));
+                    return new ResolvedRouteTarget(t.Position, t.Provider?.Name ?? "", t.ModelName, t == active, p?.InputPricePerMTok, p?.OutputPricePerMTok);
+                }).ToList(),
+            };
         }
 
         var alias = await db.ModelAliases.AsNoTracking().FirstOrDefaultAsync(a => a.Alias == name, cancellationToken);
@@ -47,7 +72,8 @@ public sealed class CatalogService(BatchDbContext db)
             .FirstOrDefaultAsync(cancellationToken);
         return model is null
             ? null
-            : new(null, null, model.ProviderId, model.Provider!.Name, model.Name, model.InputPricePerMTok, model.OutputPricePerMTok);
+            : new(alias is null ? NameKinds.Model : NameKinds.Alias, null, null, model.ProviderId, model.Provider!.Name, model.Name,
+                model.InputPricePerMTok, model.OutputPricePerMTok);
     }
 
     public async Task<CatalogDto> GetAsync(CancellationToken cancellationToken)

@@ -21,8 +21,8 @@ public sealed class UsageQueries(NpgsqlDataSource dataSource, BatchDbContext db,
         coalesce(sum(cost_usd) FILTER (WHERE usage_source = 'estimated'), 0)::numeric
         """;
 
-    // Attempts that never reached a provider: our own failures and calls an open circuit held back.
-    private const string SentOnly = "error_code IS DISTINCT FROM 'internal' AND error_code IS DISTINCT FROM 'circuit_open'";
+    // Attempts that never reached a provider (our own failures, calls an open circuit held back) are left out of every figure, the job time series' too.
+    internal const string SentOnly = "error_code IS DISTINCT FROM 'internal' AND error_code IS DISTINCT FROM 'circuit_open'";
 
     public async Task<OverviewDto> OverviewAsync(CancellationToken cancellationToken)
     {

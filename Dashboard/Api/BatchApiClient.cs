@@ -46,6 +46,9 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
         SendAsync(HttpMethod.Delete, $"api/providers/{providerId}/models/{Uri.EscapeDataString(model)}", null, cancellationToken);
     public Task<List<ProviderHealthDto>> GetProviderHealthAsync(CancellationToken cancellationToken) => GetAsync<List<ProviderHealthDto>>("api/providers/health", cancellationToken);
     public Task<CatalogDto> GetCatalogAsync(CancellationToken cancellationToken) => GetAsync<CatalogDto>("api/catalog", cancellationToken);
+    /// <summary>What a job naming <paramref name="name"/> would run on, resolved by the Api; a 404 problem when nothing has the name.</summary>
+    public Task<ResolvedName> ResolveNameAsync(string name, CancellationToken cancellationToken) =>
+        GetAsync<ResolvedName>($"api/catalog/resolve?name={Uri.EscapeDataString(name)}", cancellationToken);
     public Task<ModelAliasDto> PutAliasAsync(ModelAliasDto alias, CancellationToken cancellationToken) =>
         SendAsync<ModelAliasDto>(HttpMethod.Put, $"api/aliases/{Uri.EscapeDataString(alias.Alias)}", alias, cancellationToken);
     public Task DeleteAliasAsync(string alias, CancellationToken cancellationToken) => SendAsync(HttpMethod.Delete, $"api/aliases/{Uri.EscapeDataString(alias)}", null, cancellationToken);
@@ -80,6 +83,9 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
     public Task<PagedResult<ItemSummaryDto>> GetItemsAsync(Guid id, ItemQuery query, CancellationToken cancellationToken) =>
         GetAsync<PagedResult<ItemSummaryDto>>(ItemsUri(id, query), cancellationToken);
     public Task<ItemDetailDto> GetItemAsync(Guid id, long itemId, CancellationToken cancellationToken) => GetAsync<ItemDetailDto>($"api/jobs/{id}/items/{itemId}", cancellationToken);
+    /// <summary>The job's calls in time buckets; <paramref name="from"/> asks only for the bucket holding it and those after.</summary>
+    public Task<JobTimeseries> GetJobTimeseriesAsync(Guid id, int? bucketSeconds, DateTimeOffset? from, CancellationToken cancellationToken) =>
+        GetAsync<JobTimeseries>(TimeseriesUri(id, bucketSeconds, from), cancellationToken);
 
     public async Task<ExportStream> OpenExportAsync(Guid id, string format, CancellationToken cancellationToken)
     {
@@ -105,6 +111,9 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
         ("model", q.Model),
         ("from", Iso(q.From)),
         ("to", Iso(q.To)));
+
+    public static string TimeseriesUri(Guid id, int? bucketSeconds, DateTimeOffset? from) => Query($"api/jobs/{id}/timeseries",
+        ("bucketSeconds", bucketSeconds?.ToString(CultureInfo.InvariantCulture)), ("from", Iso(from)));
 
     public static string ItemsUri(Guid id, ItemQuery q) => Query($"api/jobs/{id}/items",
         ("page", q.Page.ToString(CultureInfo.InvariantCulture)),

@@ -77,37 +77,4 @@ public sealed class InfrastructureTests
         Assert.Equal("UTC-05:30", byOffset.Id);
         Assert.Equal(TimeZoneInfo.Utc, BrowserClock.Resolve(null));
     }
-
-    [Fact]
-    public void Sampler_turns_successive_counters_into_rates()
-    {
-        var sampler = new JobSampler();
-        var t0 = DateTimeOffset.UtcNow;
-        JobCounters At(int succeeded, int failed) => new(1000, 1000 - succeeded - failed, succeeded, failed, 0, 0, 0, 0, 0, null);
-
-        Assert.False(sampler.Add(t0, At(0, 0)));
-        Assert.False(sampler.Add(t0.AddMilliseconds(300), At(5, 0)));
-        sampler.SetLatency(120, 300);
-        Assert.True(sampler.Add(t0.AddSeconds(2), At(18, 2)));
-        var sample = Assert.Single(sampler.Samples);
-        Assert.Equal(10, sample.ItemsPerSecond);
-        Assert.Equal(60, sample.FailuresPerMinute);
-        Assert.Equal(120, sample.MeanLatencyMs);
-
-        // Retried failures lower "done": no negative rate, just a fresh start.
-        Assert.False(sampler.Add(t0.AddSeconds(4), At(18, 0)));
-        Assert.Single(sampler.Samples);
-    }
-
-    [Fact]
-    public void Sampler_keeps_a_bounded_history()
-    {
-        var sampler = new JobSampler(capacity: 5);
-        var t0 = DateTimeOffset.UtcNow;
-        for (var i = 0; i <= 20; i++)
-        {
-            sampler.Add(t0.AddSeconds(i), new JobCounters(100, 100 - i, i, 0, 0, 0, 0, 0, 0, null));
-        }
-        Assert.Equal(5, sampler.Samples.Count);
-    }
 }

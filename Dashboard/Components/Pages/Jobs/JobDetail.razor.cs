@@ -15,14 +15,13 @@ public partial class JobDetail
     private JobDto? _job;
     private bool _notFound;
     private bool _acting;
-    private readonly JobSampler _sampler = new();
+    private readonly JobSeries _series = new();
     private MudDataGrid<ItemSummaryDto>? _items;
     private ItemState? _itemState;
     private string? _errorCode;
     private bool _drawerOpen;
     private ItemDetailDto? _item;
     private DateTimeOffset _lastItemsReload = DateTimeOffset.MinValue;
-    private DateTimeOffset _lastLatency = DateTimeOffset.MinValue;
     private HashSet<string> _seenErrorCodes = [];
 
     [Parameter] public Guid Id { get; set; }
@@ -66,20 +65,37 @@ public partial class JobDetail
         {
             return;
         }
-        var justFinished = _job?.State == JobState.Running && job.State != JobState.Running;
+        var changed = _job is null || _job.State != job.State || _job.Counters != job.Counters;
         _job = job;
-        var now = DateTimeOffset.UtcNow;
-        if (((job.State == JobState.Running && now - _lastLatency > TimeSpan.FromSeconds(3)) || justFinished)
-            && (job.ModelName ?? job.RequestedModel) is { } model)
+        if (changed || job.State == JobState.Running || !_series.Loaded)
         {
-            _lastLatency = now;
-            var usage = await CallAsync(token => Api.GetUsageAsync("model", now.AddMinutes(-1), null, token), _ => { });
-            if (usage?.FirstOrDefault(u => u.Key == model) is { } byModel)
+            if (!_series.Loaded)
             {
-                _sampler.SetLatency(byModel.Usage.MeanLatencyMs, byModel.Usage.P95LatencyMs);
+                // Show the job while its charts load.
+                StateHasChanged();
             }
+            await LoadChartsAsync();
         }
-        _sampler.Add(now, job.Counters);
+    }
+
+    /// <summary>
+    /// The charts come from the Api's time series of the job's calls: the whole run when the page opens (or when the
+    /// series outgrew its buckets), then only the last bucket and what came after it.
+    /// </summary>
+    private async Task LoadChartsAsync()
+    {
+        if (!_series.NeedsReload && _series.ResumeFrom is { } from)
+        {
+            if (await CallAsync(token => Api.GetJobTimeseriesAsync(Id, _series.BucketSeconds, from, token), _ => { }) is { } update)
+            {
+                _series.Merge(update);
+            }
+            return;
+        }
+        if (await CallAsync(token => Api.GetJobTimeseriesAsync(Id, null, null, token), _ => { }) is { } series)
+        {
+            _series.Load(series);
+        }
     }
 
     private async Task OnJobChangedAsync()

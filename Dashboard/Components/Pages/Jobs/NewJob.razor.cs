@@ -21,6 +21,12 @@ public partial class NewJob
     private ApiProblem? _problem;
     private long _maxUploadBytes;
     private bool _ready;
+    private ResolvedName? _resolved;
+    private string? _unknownModel;
+    private CancellationTokenSource? _resolving;
+
+    /// <summary>How long the model field stays still before the Api is asked what it names.</summary>
+    private static readonly TimeSpan ResolveDelay = TimeSpan.FromMilliseconds(250);
 
     [Inject] private NavigationManager Navigation { get; set; } = default!;
     [Inject] private IOptions<DashboardOptions> Options { get; set; } = default!;
@@ -29,9 +35,64 @@ public partial class NewJob
 
     private string ModelHelp => _catalog is null
         ? "Loading the catalog…"
-        : !string.IsNullOrWhiteSpace(_form.Model) && Describe(_form.Model.Trim()) is { Length: > 0 } known
-            ? known
-            : $"{_catalog.Models.Select(m => m.Name).Distinct().Count()} models, {_catalog.Aliases.Count} aliases, {_catalog.Routes.Count} routes: start typing";
+        : _resolved is { } resolved && resolved.Name == _form.Model
+            ? Explain(resolved)
+            : _unknownModel is not null && _unknownModel == _form.Model
+                ? "not a known model, alias or route"
+                : $"{_catalog.Models.Select(m => m.Name).Distinct().Count()} models, {_catalog.Aliases.Count} aliases, {_catalog.Routes.Count} routes: start typing";
+
+    /// <summary>One line for what the Api resolved a name to: the route's targets, or the provider and price the job runs on.</summary>
+    public static string Explain(ResolvedName resolved)
+    {
+        static string Price(decimal? input, decimal? output) => input is { } i && output is { } o ? $" ${i:0.####}/${o:0.####} per M" : "";
+        return resolved.Kind switch
+        {
+            NameKinds.Route => "route: " + string.Join(", then ", resolved.RouteTargets.Select(t =>
+                $"{t.ProviderName}/{t.ModelName}{Price(t.InputPricePerMTok, t.OutputPricePerMTok)}{(t.Active ? " (active)" : "")}")),
+            NameKinds.Alias => $"alias of {resolved.ModelName}: {resolved.ProviderName}{Price(resolved.InputPricePerMTok, resolved.OutputPricePerMTok)}",
+            _ => $"{resolved.ProviderName}{Price(resolved.InputPricePerMTok, resolved.OutputPricePerMTok)}",
+        };
+    }
+
+    /// <summary>Asks the Api what the typed name resolves to, a moment after the last keystroke; a later keystroke cancels the question.</summary>
+    private async Task ResolveModelAsync()
+    {
+        _resolving?.Cancel();
+        var name = _form.Model;
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            (_resolved, _unknownModel) = (null, null);
+            return;
+        }
+        using var resolving = CancellationTokenSource.CreateLinkedTokenSource(Aborted);
+        _resolving = resolving;
+        try
+        {
+            await Task.Delay(ResolveDelay, resolving.Token);
+            (_resolved, _unknownModel) = (await Api.ResolveNameAsync(name, resolving.Token), null);
+        }
+        catch (ApiProblemException e) when (e.Problem.Status == 404)
+        {
+            (_resolved, _unknownModel) = (null, name);
+        }
+        catch (ApiProblemException)
+        {
+            // The help line is a hint: the import itself says what is wrong with a name.
+            (_resolved, _unknownModel) = (null, null);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        finally
+        {
+            if (_resolving == resolving)
+            {
+                _resolving = null;
+            }
+        }
+        StateHasChanged();
+    }
 
     protected override async Task OnInitializedAsync()
     {
@@ -49,33 +110,13 @@ public partial class NewJob
         }
     }
 
-    /// <summary>Routes first, then aliases, then models: what a job may name.</summary>
-    private IEnumerable<string> ModelOptions => _catalog is null
+    /// <summary>Routes first, then aliases, then models: what a job may name, each with the catalog list it comes from.</summary>
+    private IEnumerable<(string Name, string Label)> ModelOptions => _catalog is null
         ? []
-        : _catalog.Routes
-            .Concat(_catalog.Aliases.Select(a => a.Alias))
-            .Concat(_catalog.Models.Select(m => m.Name))
-            .Distinct(StringComparer.Ordinal);
-
-    private string Describe(string name)
-    {
-        if (_catalog is null)
-        {
-            return "";
-        }
-        if (_catalog.Routes.Contains(name))
-        {
-            return "route";
-        }
-        if (_catalog.Aliases.FirstOrDefault(a => a.Alias == name) is { } alias)
-        {
-            return $"alias of {alias.ModelName}";
-        }
-        var served = _catalog.Models.Where(m => m.Name == name).ToList();
-        return served.Count == 0
-            ? ""
-            : string.Join(", ", served.Select(m => $"{m.Provider} ${m.InputPricePerMTok:0.####}/${m.OutputPricePerMTok:0.####} per M"));
-    }
+        : _catalog.Routes.Select(r => (r, "route"))
+            .Concat(_catalog.Aliases.Select(a => (a.Alias, $"alias of {a.ModelName}")))
+            .Concat(_catalog.Models.Select(m => (m.Name, "model")))
+            .DistinctBy(o => o.Item1, StringComparer.Ordinal);
 
     private async Task OnFileChosenAsync(IBrowserFile? file)
     {
