@@ -117,13 +117,13 @@ public static class JobsApi
         };
     }
 
-    public static async Task<Results<Ok<PagedResult<JobDto>>, ProblemHttpResult>> ListJobs(
+    public static async Task<Results<Ok<PagedResult<JobDto>>, ValidationProblem>> ListJobs(
         [AsParameters] JobServices services, JobState? state, string? model, DateTimeOffset? from, DateTimeOffset? to,
         CancellationToken cancellationToken, int page = 1, int pageSize = 20)
     {
         if (page < 1 || pageSize is < 1 or > 500)
         {
-            return TypedResults.Problem("page must be 1 or more and pageSize between 1 and 500", statusCode: 400);
+            return Invalid.Field(page < 1 ? "page" : "pageSize", "page must be 1 or more and pageSize between 1 and 500");
         }
         return TypedResults.Ok(await services.Queries.ListAsync(new JobFilter(state, model, from, to), page, pageSize, cancellationToken));
     }
@@ -155,22 +155,28 @@ public static class JobsApi
         };
     }
 
-    public static async Task<Results<Ok<JobDto>, NotFound, ProblemHttpResult>> UpdateSettings(
+    public static async Task<Results<Ok<JobDto>, NotFound, ProblemHttpResult, ValidationProblem>> UpdateSettings(
         Guid id, JobSettingsRequest request, [AsParameters] JobServices services, CancellationToken cancellationToken)
     {
         if (request.RequestsPerMinuteCap is < 1 || request.BudgetUsd is <= 0)
         {
-            return TypedResults.Problem("requestsPerMinuteCap must be 1 or more and budgetUsd positive (or null to remove them)", statusCode: 400);
+            return Invalid.Field(request.RequestsPerMinuteCap is < 1 ? "requestsPerMinuteCap" : "budgetUsd", "requestsPerMinuteCap must be 1 or more and budgetUsd positive (or null to remove them)");
         }
-        return await Answer(id, await services.Commands.UpdateSettingsAsync(id, request, cancellationToken), services, cancellationToken);
+        return (await Answer(id, await services.Commands.UpdateSettingsAsync(id, request, cancellationToken), services, cancellationToken)).Result switch
+        {
+            Ok<JobDto> ok => ok,
+            NotFound notFound => notFound,
+            ProblemHttpResult problem => problem,
+            var other => throw new InvalidOperationException($"unexpected answer {other}"),
+        };
     }
 
-    public static async Task<Results<Ok<PagedResult<ItemSummaryDto>>, NotFound, ProblemHttpResult>> ListItems(
+    public static async Task<Results<Ok<PagedResult<ItemSummaryDto>>, NotFound, ValidationProblem>> ListItems(
         Guid id, [AsParameters] JobServices services, ItemState? state, string? errorCode, CancellationToken cancellationToken, int page = 1, int pageSize = 50)
     {
         if (page < 1 || pageSize is < 1 or > 1000)
         {
-            return TypedResults.Problem("page must be 1 or more and pageSize between 1 and 1000", statusCode: 400);
+            return Invalid.Field(page < 1 ? "page" : "pageSize", "page must be 1 or more and pageSize between 1 and 1000");
         }
         return await services.Queries.ItemsAsync(id, state, errorCode, page, pageSize, cancellationToken) is { } items
             ? TypedResults.Ok(items)
@@ -180,12 +186,12 @@ public static class JobsApi
     public static async Task<Results<Ok<ItemDetailDto>, NotFound>> GetItem(Guid id, long itemId, [AsParameters] JobServices services, CancellationToken cancellationToken) =>
         await services.Queries.ItemAsync(id, itemId, cancellationToken) is { } item ? TypedResults.Ok(item) : TypedResults.NotFound();
 
-    public static async Task<Results<PushStreamHttpResult, NotFound, ProblemHttpResult>> Export(
+    public static async Task<Results<PushStreamHttpResult, NotFound, ValidationProblem>> Export(
         Guid id, [AsParameters] JobServices services, CancellationToken cancellationToken, string format = "jsonl", string? fields = null, ItemState? state = null)
     {
         if (!Enum.TryParse<ExportFormat>(format, ignoreCase: true, out var exportFormat))
         {
-            return TypedResults.Problem("format must be jsonl, openai or csv", statusCode: 400);
+            return Invalid.Field("format", "format must be jsonl, openai or csv");
         }
         if (await services.Queries.GetAsync(id, cancellationToken) is null)
         {

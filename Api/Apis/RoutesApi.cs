@@ -92,10 +92,10 @@ public static class RoutesApi
         return await db.Routes.Where(r => r.Id == id).ExecuteDeleteAsync(cancellationToken) > 0 ? TypedResults.NoContent() : TypedResults.NotFound();
     }
 
-    public static Task<Results<Ok<RouteDto>, NotFound, ProblemHttpResult>> Rollback(Guid id, RouteSwitchRequest request, BatchDbContext db, RouteSwitcher switcher, CancellationToken cancellationToken) =>
+    public static Task<Results<Ok<RouteDto>, NotFound, ProblemHttpResult, ValidationProblem>> Rollback(Guid id, RouteSwitchRequest request, BatchDbContext db, RouteSwitcher switcher, CancellationToken cancellationToken) =>
         Switch(id, request, +1, db, switcher, cancellationToken);
 
-    public static Task<Results<Ok<RouteDto>, NotFound, ProblemHttpResult>> RollForward(Guid id, RouteSwitchRequest request, BatchDbContext db, RouteSwitcher switcher, CancellationToken cancellationToken) =>
+    public static Task<Results<Ok<RouteDto>, NotFound, ProblemHttpResult, ValidationProblem>> RollForward(Guid id, RouteSwitchRequest request, BatchDbContext db, RouteSwitcher switcher, CancellationToken cancellationToken) =>
         Switch(id, request, -1, db, switcher, cancellationToken);
 
     public static async Task<Ok<List<RollbackEventDto>>> RouteEvents(Guid id, BatchDbContext db, CancellationToken cancellationToken, int limit = 100) =>
@@ -104,12 +104,12 @@ public static class RoutesApi
     public static async Task<Ok<List<RollbackEventDto>>> RecentEvents(BatchDbContext db, CancellationToken cancellationToken, int limit = 20) =>
         TypedResults.Ok(await EventsQuery(db, db.RollbackEvents, Math.Clamp(limit, 1, 1000), cancellationToken));
 
-    private static async Task<Results<Ok<RouteDto>, NotFound, ProblemHttpResult>> Switch(
+    private static async Task<Results<Ok<RouteDto>, NotFound, ProblemHttpResult, ValidationProblem>> Switch(
         Guid id, RouteSwitchRequest request, int direction, BatchDbContext db, RouteSwitcher switcher, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.Reason))
         {
-            return TypedResults.Problem("a reason is required: it is kept in the route's history", statusCode: 400);
+            return Invalid.Field("reason", "a reason is required: it is kept in the route's history");
         }
         var route = await Load(db, id, cancellationToken);
         if (route is null)

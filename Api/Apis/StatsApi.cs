@@ -1,3 +1,4 @@
+using AspireBatch.Api.Infrastructure;
 using AspireBatch.Api.Services;
 using AspireBatch.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -20,18 +21,18 @@ public static class StatsApi
     public static async Task<Ok<OverviewDto>> Overview(UsageQueries usage, CancellationToken cancellationToken) =>
         TypedResults.Ok(await usage.OverviewAsync(cancellationToken));
 
-    public static async Task<Results<Ok<List<UsageByKey>>, ProblemHttpResult>> Usage(UsageQueries usage, CancellationToken cancellationToken, string groupBy = "model", DateTimeOffset? from = null, DateTimeOffset? to = null) =>
+    public static async Task<Results<Ok<List<UsageByKey>>, ValidationProblem>> Usage(UsageQueries usage, CancellationToken cancellationToken, string groupBy = "model", DateTimeOffset? from = null, DateTimeOffset? to = null) =>
         groupBy is "model" or "provider"
             ? TypedResults.Ok(await usage.ByKeyAsync(groupBy, from, to, cancellationToken))
-            : TypedResults.Problem("groupBy must be model or provider", statusCode: 400);
+            : Invalid.Field("groupBy", "groupBy must be model or provider");
 
-    public static async Task<Results<Ok<List<UsageByDay>>, ProblemHttpResult>> Daily(UsageQueries usage, CancellationToken cancellationToken, string groupBy = "model", int days = 30) =>
+    public static async Task<Results<Ok<List<UsageByDay>>, ValidationProblem>> Daily(UsageQueries usage, CancellationToken cancellationToken, string groupBy = "model", int days = 30) =>
         groupBy is "model" or "provider" && days is >= 1 and <= 366
             ? TypedResults.Ok(await usage.DailyAsync(groupBy, days, cancellationToken))
-            : TypedResults.Problem("groupBy must be model or provider and days 1-366", statusCode: 400);
+            : Invalid.Field(groupBy is "model" or "provider" ? "days" : "groupBy", "groupBy must be model or provider and days 1-366");
 
-    public static async Task<Results<Ok<ProviderComparison>, ProblemHttpResult>> Compare(UsageQueries usage, string before, string after, CancellationToken cancellationToken, long monthlyCalls = 1_000_000) =>
+    public static async Task<Results<Ok<ProviderComparison>, ValidationProblem>> Compare(UsageQueries usage, string before, string after, CancellationToken cancellationToken, long monthlyCalls = 1_000_000) =>
         monthlyCalls >= 0 && before.Contains('/') && after.Contains('/')
             ? TypedResults.Ok(await usage.CompareAsync(before, after, monthlyCalls, cancellationToken))
-            : TypedResults.Problem("before and after are provider/model (e.g. sim-primary/deepseek-chat) and monthlyCalls is 0 or more", statusCode: 400);
+            : Invalid.Field(monthlyCalls < 0 ? "monthlyCalls" : "before", "before and after are provider/model (e.g. sim-primary/deepseek-chat) and monthlyCalls is 0 or more");
 }
