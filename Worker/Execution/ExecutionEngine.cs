@@ -215,11 +215,11 @@ public sealed class ExecutionEngine(
             {
                 outcome = Halted(item) with { Attempts = halted.Attempts };
             }
-            catch (CircuitOpenException)
+            catch (CircuitOpenException open)
             {
-                // Give the provider a moment before the item is claimed again.
+                // Give the provider a moment before the item is claimed again; the calls it made stay in the ledger.
                 await PauseAsync(TimeSpan.FromSeconds(2), callsToken);
-                outcome = new ItemOutcome(item, ItemState.Pending);
+                outcome = new ItemOutcome(item, ItemState.Pending, Attempts: open.Attempts);
             }
             catch (OperationCanceledException) when (callsToken.IsCancellationRequested)
             {

@@ -5,8 +5,8 @@ using AspireBatch.Data.Lifecycle;
 namespace AspireBatch.Worker.Execution;
 
 /// <summary>
-/// Renews the leases this worker holds while their calls run, and returns the items of dead workers to the queue
-/// once their leases expire.
+/// Renews the leases this worker holds while their calls run or their results wait to be written, and returns the
+/// items of dead workers to the queue once their leases expire.
 /// </summary>
 public sealed class LeaseKeeper(ItemStore store, ItemLifecycle items, IOptions<WorkerOptions> options, ILogger<LeaseKeeper> logger) : BackgroundService
 {
@@ -49,11 +49,29 @@ public sealed class LeaseKeeper(ItemStore store, ItemLifecycle items, IOptions<W
     {
         var lease = options.Value.LeaseSeconds;
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, lease / 4.0)));
+        // Leases that ran out while the database was away say nothing about their workers: a live one renews at its
+        // next tick, and a renewal revives a lease nobody swept. So when this worker could not renew for over half a
+        // lease (the database was away, or answered only after its connections waited), it sweeps only once a whole
+        // lease has passed since; sweeping at once ran live workers' items twice.
+        var renewedAt = Environment.TickCount64;
+        var sweepFrom = renewedAt;
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try
             {
                 await store.RenewAsync(_held.Keys.ToArray(), lease, stoppingToken);
+                var now = Environment.TickCount64;
+                if (now - renewedAt > lease * 500L)
+                {
+                    sweepFrom = now + lease * 1000L;
+                    logger.LogWarning("Leases were not renewed for {Seconds:0.0} s; expired ones are swept in {Lease} s, once live workers have renewed theirs",
+                        (now - renewedAt) / 1000.0, lease);
+                }
+                renewedAt = now;
+                if (now < sweepFrom)
+                {
+                    continue;
+                }
                 var (returned, inDoubt) = await items.SweepExpiredAsync(stoppingToken);
                 if (returned > 0)
                 {

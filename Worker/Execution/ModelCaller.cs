@@ -16,8 +16,14 @@ public sealed class JobHaltedException(IReadOnlyList<AttemptRecord>? attempts = 
     public IReadOnlyList<AttemptRecord> Attempts { get; } = attempts ?? [];
 }
 
-/// <summary>Every target of the item has its circuit open: the item goes back to the queue.</summary>
-public sealed class CircuitOpenException(string target) : Exception($"the circuit of {target} is open");
+/// <summary>Every target of the item has its circuit open: the item goes back to the queue, with the calls it made.</summary>
+public sealed class CircuitOpenException(string target, IReadOnlyList<AttemptRecord>? attempts = null) : Exception($"the circuit of {target} is open")
+{
+    public IReadOnlyList<AttemptRecord> Attempts { get; } = attempts ?? [];
+}
+
+/// <summary>The provider could not be reached and its circuit opened meanwhile: no more tries on it for this item.</summary>
+internal sealed class ProviderAwayException() : Exception("the provider cannot be reached and its circuit is open");
 
 /// <summary>Our own side failed around a call (Redis, Postgres): never the provider's fault, never retried as one.</summary>
 public sealed class OwnFaultException(Exception inner) : Exception(inner.Message, inner);
@@ -157,6 +163,12 @@ public sealed class ModelCaller
             }
             last = await CallWithRetriesAsync(item, job, target, index > 0, stillRunning, attempts, cancellationToken);
             lastTarget = target;
+            if (last.ErrorCode == "circuit_open" && index == chain.Count - 1)
+            {
+                // The provider went away during the item's tries, with no target left: the item waits for the circuit
+                // (back to the queue with the calls it made) instead of failing because the provider is down.
+                throw new CircuitOpenException(target.Describe, attempts);
+            }
             if (last.Succeeded)
             {
                 var answer = attempts[^1];
@@ -193,6 +205,7 @@ public sealed class ModelCaller
         var possibleCost = Pricing.Cost(item.EstimatedInputTokens, job.MaxTokens ?? Pricing.DefaultMaxOutputTokensForEstimate,
             target.InputPricePerMTok, target.OutputPricePerMTok);
         var state = new AttemptState();
+        var firstAttempt = attempts.Count;
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(AttemptTimeout, target.Timeout);
         context.Properties.Set(State, state);
@@ -203,6 +216,12 @@ public sealed class ModelCaller
                 if (!stillRunning())
                 {
                     throw new JobHaltedException();
+                }
+                if (attempts.Count > firstAttempt && attempts[^1].ErrorCode == "connection_error" && await _guard.IsCircuitOpenAsync(target))
+                {
+                    // A dead connection says nothing about the record, and the breaker says the provider is down:
+                    // retrying now only spends the item's tries. (A 5xx is the provider's verdict and keeps them.)
+                    throw new ProviderAwayException();
                 }
                 var waitMs = state.NextWaitMs;
                 state.NextWaitMs = 0;
@@ -234,6 +253,10 @@ public sealed class ModelCaller
             || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             return new CallResult(null, null, ErrorCodeOf(e), Describe(e, target), true, null);
+        }
+        catch (ProviderAwayException)
+        {
+            return new CallResult(null, null, "circuit_open", $"{target.ProviderName} cannot be reached and its circuit is open", true, null);
         }
         finally
         {

@@ -17,6 +17,7 @@ public sealed class ResultWriter(
     ItemLifecycle items,
     JobLifecycle jobLifecycle,
     LivePublisher live,
+    LeaseKeeper leases,
     IOptions<WorkerOptions> options,
     IOptions<HostOptions> hostOptions,
     IHostApplicationLifetime lifetime,
@@ -38,8 +39,12 @@ public sealed class ResultWriter(
 
     public ValueTask AddAsync(ItemOutcome outcome)
     {
+        // The lease is renewed until the result is written: an answer waiting out a database outage is not a dead
+        // worker's item, and must not run again.
+        leases.Hold(outcome.Item.LeaseToken);
         if (!_outcomes.Writer.TryWrite(outcome))
         {
+            leases.Release(outcome.Item.LeaseToken);
             // Only after the writer stopped (a call that outlived the shutdown): the item's lease returns it.
             logger.LogWarning("Result of item {ItemId} arrived after shutdown; not written, its lease returns it", outcome.Item.Id);
         }
@@ -132,6 +137,10 @@ public sealed class ResultWriter(
             attempts++;
             return await items.WriteAsync(batch, token);
         }, giveUp);
+        foreach (var outcome in batch)
+        {
+            leases.Release(outcome.Item.LeaseToken);
+        }
         var acceptedIds = accepted.ToHashSet();
         var refused = batch.Count - accepted.Count;
         if (refused > 0)
