@@ -1,0 +1,112 @@
+using System.IO.Hashing;
+using System.Text;
+using System.Text.Json;
+using AspireBatch.Contracts;
+using AspireBatch.Data.Domain;
+
+namespace AspireBatch.Api.Services.Import;
+
+/// <summary>The import's judgement of a request and of each record, without any storage: shared by preview and import.</summary>
+public static class ImportChecks
+{
+    /// <summary>What is wrong with the request itself, before any line is read (line 0).</summary>
+    public static List<ImportLineError> RequestErrors(JobImportRequest request)
+    {
+        var errors = new List<ImportLineError>();
+        if (request.Format != JobInputFormat.OpenAiBatch && string.IsNullOrWhiteSpace(request.UserTemplate))
+        {
+            errors.Add(new(0, "userTemplate is required for JSONL and CSV records (e.g. \"Classify: {{text}}\")"));
+        }
+        if (request.Format != JobInputFormat.OpenAiBatch && string.IsNullOrWhiteSpace(request.RequestedModel))
+        {
+            errors.Add(new(0, "model is required: a model name, an alias or a route"));
+        }
+        if (request.Temperature is < 0 or > 2)
+        {
+            errors.Add(new(0, "temperature must be between 0 and 2"));
+        }
+        if (request.MaxTokens is < 1 or > 1_000_000)
+        {
+            errors.Add(new(0, "maxTokens must be between 1 and 1,000,000"));
+        }
+        if (request.BudgetUsd is <= 0)
+        {
+            errors.Add(new(0, "budgetUsd must be positive"));
+        }
+        foreach (var (name, json) in new[] { ("responseFormat", request.ResponseFormat), ("metadata", request.Metadata) })
+        {
+            if (json is null)
+            {
+                continue;
+            }
+            try
+            {
+                using var document = JsonDocument.Parse(json);
+                if (document.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    errors.Add(new(0, $"{name} must be a JSON object"));
+                }
+            }
+            catch (JsonException)
+            {
+                errors.Add(new(0, $"{name} is not valid JSON"));
+            }
+        }
+        return errors;
+    }
+
+    /// <summary>What is wrong with one parsed record: its id, a placeholder it has no field for, or an id seen before.</summary>
+    public static string? RecordError(SourceRecord record, PromptTemplate system, PromptTemplate user, Dictionary<ulong, int> firstLineOfId)
+    {
+        if (record.Id!.Length > RecordParsers.MaxIdLength)
+        {
+            return $"the id is longer than {RecordParsers.MaxIdLength} characters";
+        }
+        var missing = system.MissingFields(record.Document!.RootElement).Concat(user.MissingFields(record.Document.RootElement)).Distinct().ToList();
+        if (missing.Count > 0)
+        {
+            return $"no field for placeholder {string.Join(", ", missing.Select(m => "{{" + m + "}}"))}";
+        }
+        // A 64-bit hash per id keeps a million ids in a few MB; the unique index stays the final guard.
+        var hash = XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(record.Id));
+        if (!firstLineOfId.TryAdd(hash, record.Line))
+        {
+            return $"duplicate id \"{record.Id}\" (first seen on line {firstLineOfId[hash]})";
+        }
+        return null;
+    }
+
+    /// <summary>A record's input tokens, its output cap for the estimate, and its rendered prompt.</summary>
+    public static (int Tokens, int OutputCap, (string? System, string User) Rendered) Measure(
+        SourceRecord record, JobRequestSettings settings, PromptTemplate system, PromptTemplate user)
+    {
+        var root = record.Document!.RootElement;
+        if (settings.Format == JobInputFormat.OpenAiBatch)
+        {
+            var contents = root.GetProperty("messages").EnumerateArray().Select(MessageText).ToList();
+            var cap = root.TryGetProperty("max_tokens", out var m) && m.TryGetInt32(out var v) ? v
+                : root.TryGetProperty("max_completion_tokens", out var mc) && mc.TryGetInt32(out var vc) ? vc
+                : settings.MaxTokens ?? Pricing.DefaultMaxOutputTokensForEstimate;
+            return (TokenCounter.CountMessages(contents), cap, (null, string.Join("\n", contents)));
+        }
+        var renderedSystem = system.IsEmpty ? null : system.Render(root);
+        var renderedUser = user.Render(root);
+        var tokens = TokenCounter.CountMessages(renderedSystem is null ? [renderedUser] : [renderedSystem, renderedUser]);
+        return (tokens, settings.MaxTokens ?? Pricing.DefaultMaxOutputTokensForEstimate, (renderedSystem, renderedUser));
+    }
+
+    private static string MessageText(JsonElement message)
+    {
+        if (!message.TryGetProperty("content", out var content))
+        {
+            return "";
+        }
+        return content.ValueKind switch
+        {
+            JsonValueKind.String => content.GetString() ?? "",
+            JsonValueKind.Array => string.Join("\n", content.EnumerateArray()
+                .Where(p => p.TryGetProperty("text", out _)).Select(p => p.GetProperty("text").GetString())),
+            _ => "",
+        };
+    }
+}
