@@ -112,6 +112,15 @@ public sealed record RetryFailedRequest(string? ErrorCode = null);
 
 public sealed record RetryFailedResult(int Requeued);
 
+/// <summary>
+/// Send a job's records that are not answered yet to another model, alias or route: every pending record, and the
+/// failed ones too unless <paramref name="IncludeFailed"/> is false (only those with <paramref name="ErrorCode"/> when given).
+/// </summary>
+public sealed record MoveLeftoversRequest(string Model, bool IncludeFailed = true, string? ErrorCode = null);
+
+/// <summary>The job as it is now, on its new target, and how many records are left for it (failed ones requeued included).</summary>
+public sealed record MoveLeftoversResult(JobDto Job, int Requeued, int Unanswered);
+
 public sealed record JobSettingsRequest(int? RequestsPerMinuteCap, decimal? BudgetUsd);
 
 /// <summary>A template rendered on a file's first records, before a job is created.</summary>

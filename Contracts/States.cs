@@ -30,6 +30,8 @@ public enum JobEventKind
     Completed = 5,
     Failed = 6,
     RetriedFailed = 7,
+    /// <summary>The job's unanswered records were sent to another model or route.</summary>
+    MovedLeftovers = 8,
 }
 
 /// <summary>

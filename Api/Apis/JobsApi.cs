@@ -39,6 +39,8 @@ public static class JobsApi
         api.MapPost("/{id:guid}/resume", ResumeJob).WithName("ResumeJob").WithSummary("Resume a paused job");
         api.MapPost("/{id:guid}/cancel", CancelJob).WithName("CancelJob").WithSummary("Cancel pending items; finished results stay exportable");
         api.MapPost("/{id:guid}/retry-failed", RetryFailed).WithName("RetryFailedItems").WithSummary("Requeue failed items, all or those with one error code");
+        api.MapPost("/{id:guid}/move", MoveLeftovers).WithName("MoveLeftovers")
+            .WithSummary("Send the records not answered yet (pending, and failed ones unless includeFailed is false) to another model, alias or route; answered records are never sent again");
         api.MapPut("/{id:guid}/settings", UpdateSettings).WithName("UpdateJobSettings").WithSummary("Change a job's rate cap or budget while it runs");
         api.MapGet("/{id:guid}/items", ListItems).WithName("ListItems").WithSummary("A job's items, paged, filtered by state and error code");
         api.MapGet("/{id:guid}/items/{itemId:long}", GetItem).WithName("GetItem").WithSummary("One item with its request, response and every attempt");
@@ -152,6 +154,25 @@ public static class JobsApi
             CommandOutcome.NotFound => TypedResults.NotFound(),
             CommandOutcome.Conflict => TypedResults.Problem(result.Message, statusCode: 409),
             _ => TypedResults.Ok(new RetryFailedResult(result.Affected)),
+        };
+    }
+
+    public static async Task<Results<Ok<MoveLeftoversResult>, NotFound, ProblemHttpResult, ValidationProblem>> MoveLeftovers(
+        Guid id, MoveLeftoversRequest request, [AsParameters] JobServices services, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(request.Model))
+        {
+            return Invalid.Field("model", "model is required: the model, alias or route the unanswered records go to");
+        }
+        var result = await services.Commands.MoveLeftoversAsync(id, request, cancellationToken);
+        return result.Outcome switch
+        {
+            CommandOutcome.NotFound => TypedResults.NotFound(),
+            CommandOutcome.Invalid => Invalid.Field("model", result.Message!),
+            CommandOutcome.Conflict => TypedResults.Problem(result.Message, statusCode: 409),
+            _ => await services.Queries.GetAsync(id, cancellationToken) is { } job
+                ? TypedResults.Ok(new MoveLeftoversResult(job, result.Requeued, result.Affected))
+                : TypedResults.NotFound(),
         };
     }
 

@@ -31,6 +31,8 @@ internal sealed class OpenApiExamples : IOpenApiSchemaTransformer
         [typeof(AttemptDto)] = () => Attempts()[0],
         [typeof(RetryFailedRequest)] = () => new RetryFailedRequest("http_429"),
         [typeof(RetryFailedResult)] = () => new RetryFailedResult(340),
+        [typeof(MoveLeftoversRequest)] = () => new MoveLeftoversRequest("cheap-route", IncludeFailed: true, ErrorCode: "http_503"),
+        [typeof(MoveLeftoversResult)] = () => new MoveLeftoversResult(Job(), 1_204, 58_310),
         [typeof(JobSettingsRequest)] = () => new JobSettingsRequest(RequestsPerMinuteCap: 600, BudgetUsd: 25m),
         [typeof(CreateJobForm)] = JobForm,
         [typeof(JobTimeseries)] = Timeseries,

@@ -6,17 +6,32 @@ using Microsoft.EntityFrameworkCore;
 
 namespace AspireBatch.Api.Services;
 
-public enum CommandOutcome { Done, NotFound, Conflict }
+public enum CommandOutcome { Done, NotFound, Conflict, Invalid }
 
-public sealed record CommandResult(CommandOutcome Outcome, string? Message = null, int Affected = 0);
+public sealed record CommandResult(CommandOutcome Outcome, string? Message = null, int Affected = 0, int Requeued = 0);
 
 /// <summary>
 /// Operator actions on a job: the transition itself is <see cref="JobLifecycle"/>'s (one statement, recorded in the
 /// job's history); this says it in the Api's words and announces it. Workers see the new state within their refresh
 /// interval (about a second), at once when the announcement reaches them.
 /// </summary>
-public sealed class JobCommands(BatchDbContext db, JobLifecycle lifecycle, LivePublisher live)
+public sealed class JobCommands(BatchDbContext db, JobLifecycle lifecycle, CatalogService catalog, LivePublisher live)
 {
+    /// <summary>Sends the job's unanswered records to what <paramref name="request"/> names (resolved as an import resolves it).</summary>
+    public async Task<CommandResult> MoveLeftoversAsync(Guid id, MoveLeftoversRequest request, CancellationToken cancellationToken)
+    {
+        if (await catalog.ResolveAsync(request.Model, cancellationToken) is not { } target)
+        {
+            var known = await catalog.KnownNamesAsync(cancellationToken);
+            return new(CommandOutcome.Invalid, $"\"{request.Model}\" is not a known model, alias or route; known: {string.Join(", ", known)}");
+        }
+        var result = await lifecycle.MoveLeftoversAsync(id, new JobTarget(target.RouteId, target.ProviderId, target.ModelName, request.Model, target.Describe),
+            request.IncludeFailed, request.ErrorCode, cancellationToken);
+        return result.Outcome == TransitionOutcome.Conflict
+            ? new(CommandOutcome.Conflict, $"a {Name(result.State)} job cannot move its records")
+            : await AnnounceAsync(id, result, "moved") with { Requeued = result.Requeued };
+    }
+
     public async Task<CommandResult> PauseAsync(Guid id, string? reason, CancellationToken cancellationToken) =>
         await AnnounceAsync(id, await lifecycle.PauseAsync(id, reason, cancellationToken), "paused");
 

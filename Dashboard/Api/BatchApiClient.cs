@@ -76,6 +76,9 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
     public Task<JobDto> PauseJobAsync(Guid id, CancellationToken cancellationToken) => SendAsync<JobDto>(HttpMethod.Post, $"api/jobs/{id}/pause", null, cancellationToken);
     public Task<JobDto> ResumeJobAsync(Guid id, CancellationToken cancellationToken) => SendAsync<JobDto>(HttpMethod.Post, $"api/jobs/{id}/resume", null, cancellationToken);
     public Task<JobDto> CancelJobAsync(Guid id, CancellationToken cancellationToken) => SendAsync<JobDto>(HttpMethod.Post, $"api/jobs/{id}/cancel", null, cancellationToken);
+    public Task<MoveLeftoversResult> MoveLeftoversAsync(Guid id, MoveLeftoversRequest request, CancellationToken cancellationToken) =>
+        SendAsync<MoveLeftoversResult>(HttpMethod.Post, $"api/jobs/{id}/move", request, cancellationToken);
+
     public Task<RetryFailedResult> RetryFailedAsync(Guid id, string? errorCode, CancellationToken cancellationToken) =>
         SendAsync<RetryFailedResult>(HttpMethod.Post, $"api/jobs/{id}/retry-failed", new RetryFailedRequest(errorCode), cancellationToken);
     public Task<JobDto> UpdateJobSettingsAsync(Guid id, JobSettingsRequest request, CancellationToken cancellationToken) =>

@@ -41,7 +41,8 @@ public sealed record ItemOutcome(
     string? UsageSource = null,
     int? CachedInputTokens = null,
     int? ReasoningTokens = null,
-    bool Internal = false)
+    bool Internal = false,
+    JobTargetSent? SentTo = null)
 {
     /// <summary>What the provider charged across these attempts: the answer, and any refusal or empty answer it billed.</summary>
     public decimal? ChargedUsd => Attempts is { } list && list.Any(a => a.CostUsd is not null) ? list.Sum(a => a.CostUsd ?? 0) : null;
@@ -58,6 +59,9 @@ public sealed record ItemOutcome(
 
     public long ChargedReasoningTokens => Charged.Sum(a => (long)(a.ReasoningTokens ?? 0));
 }
+
+/// <summary>The job's target when the record was sent: a failure decided on a target the job has since left is not kept.</summary>
+public sealed record JobTargetSent(Guid? RouteId, Guid? ProviderId, string? ModelName);
 
 /// <summary>
 /// Every change of a record's state, on the Worker's hot path: claim with SKIP LOCKED and a lease token, write
@@ -176,14 +180,24 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
                 SELECT * FROM unnest(@ids, @tokens, @states, @texts, @bodies, @finish, @input, @output, @latency,
                                      @providers, @models, @response_models, @status, @error_codes, @error_messages, @attempts,
                                      @usage_sources, @cached, @reasoning, @internal,
-                                     @charged, @charged_input, @charged_output, @charged_cached, @charged_reasoning, @estimated_cost)
+                                     @charged, @charged_input, @charged_output, @charged_cached, @charged_reasoning, @estimated_cost,
+                                     @job_ids, @sent_routes, @sent_providers, @sent_models)
                     AS r(id, token, state, text, body, finish, input_tokens, output_tokens, latency,
                          provider_id, model, response_model, status, error_code, error_message, attempts,
                          usage_source, cached, reasoning, internal,
-                         charged, charged_input, charged_output, charged_cached, charged_reasoning, estimated_cost)),
+                         charged, charged_input, charged_output, charged_cached, charged_reasoning, estimated_cost,
+                         job_id, sent_route, sent_provider, sent_model)),
+            -- A failure decided on the target the job had when the record was sent stands; if the job's leftovers were
+            -- moved meanwhile, the record goes back to the queue for the new target instead (its calls stay paid).
+            rs AS (
+                SELECT r.*, CASE WHEN r.state = @failed AND r.sent_model IS NOT NULL AND EXISTS (
+                           SELECT 1 FROM jobs jb WHERE jb.id = r.job_id AND (jb.route_id IS DISTINCT FROM r.sent_route
+                               OR jb.provider_id IS DISTINCT FROM r.sent_provider OR jb.model_name IS DISTINCT FROM r.sent_model))
+                       THEN @pending ELSE r.state END AS final_state
+                FROM r),
             locked AS (SELECT id FROM items WHERE id IN (SELECT id FROM r) ORDER BY id FOR UPDATE),
             u AS (
-                UPDATE items i SET state = r.state, response_text = r.text, response_body = r.body, finish_reason = r.finish,
+                UPDATE items i SET state = r.final_state, response_text = r.text, response_body = r.body, finish_reason = r.finish,
                     input_tokens = r.input_tokens, output_tokens = r.output_tokens, latency_ms = r.latency,
                     cost_usd = CASE WHEN r.charged IS NULL THEN i.cost_usd ELSE coalesce(i.cost_usd, 0) + r.charged END,
                     provider_id = r.provider_id, model_name = r.model, response_model = r.response_model, status_code = r.status,
@@ -191,8 +205,8 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
                     usage_source = r.usage_source, cached_input_tokens = r.cached, reasoning_tokens = r.reasoning,
                     internal_errors = i.internal_errors + CASE WHEN r.internal THEN 1 ELSE 0 END,
                     calls_in_flight = 0, in_flight_cost_usd = 0,
-                    lease_token = NULL, lease_expires_at = NULL, completed_at = CASE WHEN r.state IN (@succeeded, @failed, @cancelled) THEN now() END
-                FROM r JOIN locked l ON l.id = r.id
+                    lease_token = NULL, lease_expires_at = NULL, completed_at = CASE WHEN r.final_state IN (@succeeded, @failed, @cancelled) THEN now() END
+                FROM rs r JOIN locked l ON l.id = r.id
                 WHERE i.id = r.id AND i.lease_token = r.token AND i.state = @running
                 RETURNING i.id, i.job_id, i.state, r.charged, r.charged_input, r.charged_output, r.charged_cached, r.charged_reasoning, r.estimated_cost),
             j AS (
@@ -236,6 +250,11 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
             command.Parameters.Add(Array("charged_cached", NpgsqlDbType.Bigint, outcomes.Select(o => o.ChargedCachedInputTokens)));
             command.Parameters.Add(Array("charged_reasoning", NpgsqlDbType.Bigint, outcomes.Select(o => o.ChargedReasoningTokens)));
             command.Parameters.Add(Array("estimated_cost", NpgsqlDbType.Numeric, outcomes.Select(o => o.EstimatedUsageCostUsd)));
+            command.Parameters.Add(Array("job_ids", NpgsqlDbType.Uuid, outcomes.Select(o => o.Item.JobId)));
+            command.Parameters.Add(Array("sent_routes", NpgsqlDbType.Uuid, outcomes.Select(o => o.SentTo?.RouteId)));
+            command.Parameters.Add(Array("sent_providers", NpgsqlDbType.Uuid, outcomes.Select(o => o.SentTo?.ProviderId)));
+            command.Parameters.Add(Array("sent_models", NpgsqlDbType.Text, outcomes.Select(o => o.SentTo?.ModelName)));
+            command.Parameters.AddWithValue("pending", (int)ItemState.Pending);
             command.Parameters.AddWithValue("running", (int)ItemState.Running);
             command.Parameters.AddWithValue("succeeded", (int)ItemState.Succeeded);
             command.Parameters.AddWithValue("failed", (int)ItemState.Failed);

@@ -7,7 +7,10 @@ namespace AspireBatch.Data.Lifecycle;
 public enum TransitionOutcome { Done, NotFound, Conflict }
 
 /// <summary>What a transition did: whether it moved the job, the job's state when it could not, and the records it moved.</summary>
-public sealed record TransitionResult(TransitionOutcome Outcome, JobState? State = null, int Items = 0);
+public sealed record TransitionResult(TransitionOutcome Outcome, JobState? State = null, int Items = 0, int Requeued = 0);
+
+/// <summary>Where a job's calls go: a route, or a provider and model; <paramref name="RequestedName"/> as the operator named it.</summary>
+public sealed record JobTarget(Guid? RouteId, Guid? ProviderId, string ModelName, string RequestedName, string Describe);
 
 /// <summary>A job as an import opens it, inside the import's transaction.</summary>
 public sealed record NewJob(
@@ -118,7 +121,19 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
     /// Puts a job's failed records (all, or those with one error code) back in the queue and reopens the job if it
     /// had finished, in one transaction, so the counters stay equal to what the records say.
     /// </summary>
-    public async Task<TransitionResult> RetryFailedAsync(Guid id, string? errorCode, CancellationToken cancellationToken)
+    public Task<TransitionResult> RetryFailedAsync(Guid id, string? errorCode, CancellationToken cancellationToken) =>
+        RequeueAsync(id, includeFailed: true, errorCode, target: null, cancellationToken);
+
+    /// <summary>
+    /// Sends the job's records that are not answered yet to another target: the job's target changes for every pending
+    /// record (calls in flight finish where they are), its failed records go back to the queue unless asked not to, and
+    /// a finished job reopens. Answered records are never sent again; each keeps the provider and model that answered it.
+    /// <see cref="TransitionResult.Items"/> is the number of records left for the new target.
+    /// </summary>
+    public Task<TransitionResult> MoveLeftoversAsync(Guid id, JobTarget target, bool includeFailed, string? errorCode, CancellationToken cancellationToken) =>
+        RequeueAsync(id, includeFailed, errorCode, target, cancellationToken);
+
+    private async Task<TransitionResult> RequeueAsync(Guid id, bool includeFailed, string? errorCode, JobTarget? target, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -133,10 +148,11 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
                     return new(TransitionOutcome.Conflict, JobState.Cancelled);
             }
         }
+        // A retry that finds nothing to requeue moves nothing; a move always changes the target, and is recorded.
         await using var command = new NpgsqlCommand("""
             WITH requeued AS (
                 UPDATE items SET state = @pending, error_code = NULL, error_message = NULL, status_code = NULL, lease_token = NULL, completed_at = NULL
-                WHERE job_id = @id AND state = @failed_item AND (@code::text IS NULL OR error_code = @code)
+                WHERE job_id = @id AND state = @failed_item AND @include_failed AND (@code::text IS NULL OR error_code = @code)
                 RETURNING 1),
             counted AS (SELECT count(*)::int AS n FROM requeued),
             old AS (SELECT state FROM jobs WHERE id = @id),
@@ -144,27 +160,47 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
                 UPDATE jobs j SET failed_items = j.failed_items - c.n,
                     state = CASE WHEN j.state = ANY(@finished) THEN @running ELSE j.state END,
                     completed_at = CASE WHEN j.state = ANY(@finished) THEN NULL ELSE j.completed_at END,
-                    state_reason = CASE WHEN j.state = ANY(@finished) THEN 'retrying ' || c.n || ' failed item(s)' ELSE j.state_reason END
+                    state_reason = CASE WHEN j.state = ANY(@finished) OR @retarget THEN CASE WHEN @retarget THEN @reason ELSE 'retrying ' || c.n || ' failed item(s)' || coalesce(' with error ' || @code, '') END ELSE j.state_reason END,
+                    route_id = CASE WHEN @retarget THEN @route ELSE j.route_id END,
+                    provider_id = CASE WHEN @retarget THEN @provider ELSE j.provider_id END,
+                    model_name = CASE WHEN @retarget THEN @model ELSE j.model_name END,
+                    requested_model = CASE WHEN @retarget THEN @requested ELSE j.requested_model END
                 FROM counted c
-                WHERE j.id = @id AND c.n > 0
-                RETURNING j.state, c.n),
+                WHERE j.id = @id AND (c.n > 0 OR @retarget)
+                RETURNING j.state, c.n, j.total_items - j.succeeded_items - j.failed_items - j.cancelled_items AS unanswered,
+                    CASE WHEN @retarget THEN @reason ELSE 'retrying ' || c.n || ' failed item(s)' || coalesce(' with error ' || @code, '') END AS reason),
             logged AS (
                 INSERT INTO job_events (job_id, kind, from_state, to_state, actor, reason, items, at)
-                SELECT @id, @kind, old.state, moved.state, @actor, 'retrying ' || moved.n || ' failed item(s)' || coalesce(' with error ' || @code, ''), moved.n, now()
+                SELECT @id, @kind, old.state, moved.state, @actor, moved.reason, CASE WHEN @retarget THEN moved.unanswered ELSE moved.n END, now()
                 FROM moved, old)
-            SELECT n FROM counted
+            SELECT (SELECT n FROM counted), coalesce((SELECT unanswered FROM moved), 0)
             """, connection, transaction);
+        var code = string.IsNullOrWhiteSpace(errorCode) ? null : errorCode;
         command.Parameters.AddWithValue("id", id);
-        command.Parameters.AddWithValue("code", NpgsqlTypes.NpgsqlDbType.Text, (object?)(string.IsNullOrWhiteSpace(errorCode) ? null : errorCode) ?? DBNull.Value);
+        command.Parameters.AddWithValue("code", NpgsqlTypes.NpgsqlDbType.Text, (object?)code ?? DBNull.Value);
+        command.Parameters.AddWithValue("include_failed", includeFailed);
         command.Parameters.AddWithValue("pending", (int)ItemState.Pending);
         command.Parameters.AddWithValue("failed_item", (int)ItemState.Failed);
         command.Parameters.AddWithValue("finished", Finished.Select(s => (int)s).ToArray());
         command.Parameters.AddWithValue("running", (int)JobState.Running);
-        command.Parameters.AddWithValue("kind", (int)JobEventKind.RetriedFailed);
+        command.Parameters.AddWithValue("retarget", target is not null);
+        command.Parameters.AddWithValue("route", NpgsqlTypes.NpgsqlDbType.Uuid, (object?)target?.RouteId ?? DBNull.Value);
+        command.Parameters.AddWithValue("provider", NpgsqlTypes.NpgsqlDbType.Uuid, (object?)(target?.RouteId is null ? target?.ProviderId : null) ?? DBNull.Value);
+        command.Parameters.AddWithValue("model", NpgsqlTypes.NpgsqlDbType.Text, (object?)target?.ModelName ?? DBNull.Value);
+        command.Parameters.AddWithValue("requested", NpgsqlTypes.NpgsqlDbType.Text, (object?)target?.RequestedName ?? DBNull.Value);
+        command.Parameters.AddWithValue("kind", (int)(target is null ? JobEventKind.RetriedFailed : JobEventKind.MovedLeftovers));
         command.Parameters.AddWithValue("actor", (int)JobActor.Operator);
-        var requeued = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken));
+        command.Parameters.AddWithValue("reason", NpgsqlTypes.NpgsqlDbType.Text, target is null
+            ? ""
+            : $"unanswered records moved to {target.Describe}{(includeFailed ? code is null ? ", failed ones included" : $", failed ones with error {code} included" : "")}");
+        int requeued, unanswered;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            (requeued, unanswered) = (reader.GetInt32(0), reader.GetInt32(1));
+        }
         await transaction.CommitAsync(cancellationToken);
-        return new(TransitionOutcome.Done, Items: requeued);
+        return new(TransitionOutcome.Done, Items: target is null ? requeued : unanswered, Requeued: requeued);
     }
 
     /// <summary>The one statement shape of a job transition: lock the jobs still in a from-state, move them, record the move.</summary>

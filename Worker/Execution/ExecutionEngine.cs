@@ -209,7 +209,10 @@ public sealed class ExecutionEngine(
             try
             {
                 var chain = await targets.ChainAsync(job.RouteId, job.ProviderId, job.ModelName, callsToken);
-                outcome = await caller.ProcessAsync(item, job, chain, () => jobs.IsRunning(item.JobId), callsToken);
+                // Still running, and still on the target this item was sent to: after a move of the leftovers the item
+                // goes back to the queue (with its calls) and the new target takes it, instead of failing on the old one.
+                outcome = await caller.ProcessAsync(item, job, chain, () => jobs.Get(item.JobId) is { } now
+                    && now.RouteId == job.RouteId && now.ProviderId == job.ProviderId && now.ModelName == job.ModelName, callsToken);
             }
             catch (JobHaltedException halted)
             {
@@ -267,7 +270,7 @@ public sealed class ExecutionEngine(
         {
             activity?.SetStatus(ActivityStatusCode.Error, outcome.ErrorCode);
         }
-        await results.AddAsync(outcome);
+        await results.AddAsync(job is null ? outcome : outcome with { SentTo = new JobTargetSent(job.RouteId, job.ProviderId, job.ModelName) });
     }
 
     /// <summary>The job stopped while the item waited: a paused job gets it back, a cancelled one cancels it.</summary>

@@ -68,9 +68,14 @@ public sealed class JobDirectory(NpgsqlDataSource dataSource, JobLifecycle lifec
                 continue;
             }
             var cap = reader.IsDBNull(12) ? (int?)null : reader.GetInt32(12);
-            // The request builder is kept; the rate cap is read every time and handed to LiveLimits, so a change
-            // takes effect within a second, also for calls already waiting.
+            // The request builder is kept while the target stays (a move of the leftovers changes it); the rate cap is
+            // read every time and handed to LiveLimits, so a change takes effect within a second, also for calls waiting.
             var existing = _running.GetValueOrDefault(id);
+            if (existing is not null && (existing.RouteId != (reader.IsDBNull(2) ? null : reader.GetGuid(2))
+                || existing.ProviderId != (reader.IsDBNull(3) ? null : reader.GetGuid(3)) || existing.ModelName != (reader.IsDBNull(4) ? null : reader.GetString(4))))
+            {
+                existing = null;
+            }
             running[id] = existing is not null ? existing with { RequestsPerMinuteCap = cap } : new RunningJob(id,
                 reader.IsDBNull(2) ? null : reader.GetGuid(2),
                 reader.IsDBNull(3) ? null : reader.GetGuid(3),

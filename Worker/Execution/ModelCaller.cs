@@ -76,7 +76,7 @@ public sealed class ModelCaller
             .Build();
     }
 
-    /// <param name="stillRunning">Asked before every call: false (the job was paused or cancelled) gives the item back.</param>
+    /// <param name="stillRunning">Asked before every call and before failing the item: false (the job was paused, cancelled or moved to another target) gives the item back.</param>
     public async Task<ItemOutcome> ProcessAsync(ClaimedItem item, RunningJob job, IReadOnlyList<CallTarget> chain, Func<bool> stillRunning, CancellationToken cancellationToken)
     {
         var attempts = new List<AttemptRecord>();
@@ -168,6 +168,11 @@ public sealed class ModelCaller
         {
             return new ItemOutcome(item, ItemState.Failed, ErrorCode: "no_target",
                 ErrorMessage: "the job's route or model has no enabled provider target", Attempts: attempts);
+        }
+        if (!stillRunning())
+        {
+            // The job was paused, cancelled or moved while the last try failed: the record is not failed, it goes back.
+            throw new JobHaltedException(attempts);
         }
         var final = attempts.LastOrDefault();
         return new ItemOutcome(item, ItemState.Failed, ResponseBody: last.Body, LatencyMs: final?.LatencyMs,

@@ -157,6 +157,39 @@ public sealed class JobTests(BrowserStackFixture stack) : BrowserTest(stack)
     }
 
     [Fact]
+    public async Task The_unanswered_records_of_a_failing_job_move_to_another_route_and_its_history_says_so()
+    {
+        const int records = 6;
+        var failing = await Stack.CreateRouteAsync("failing", ("sim-primary", "deepseek-chat"));
+        var rescue = await Stack.CreateRouteAsync("rescue", ("sim-fallback", "deepseek-chat"));
+        await BrowserStackFixture.ConfigureSimulatorAsync(Stack.SimPrimary, new { error500Rate = 1.0 });
+        var created = await Stack.CreateJobAsync("move.jsonl", BrowserStackFixture.Jsonl(records, "m"), failing.Name, name: "move leftovers");
+
+        await SignedInAtAsync($"/jobs/{created.Job.Id}");
+        await Expect(Id("counter-failed")).ToHaveTextAsync(records.ToString(), new() { Timeout = (float)JobTimeout.TotalMilliseconds });
+        await Expect(Id("job-state")).ToHaveAttributeAsync("data-state", "completed", new() { Timeout = (float)JobTimeout.TotalMilliseconds });
+
+        // sim-primary still fails: the records go elsewhere instead of being retried where they failed.
+        await Id("move-leftovers-button").ClickAsync();
+        await Expect(Id("move-dialog")).ToBeVisibleAsync();
+        await Field("move-model").FillAsync(rescue.Name);
+        await Id("confirm-yes").ClickAsync();
+
+        await Expect(Id("counter-succeeded")).ToHaveTextAsync(records.ToString(), new() { Timeout = (float)JobTimeout.TotalMilliseconds });
+        await Expect(Id("counter-failed")).ToHaveTextAsync("0");
+        await Expect(Id("job-state")).ToHaveAttributeAsync("data-state", "completed", new() { Timeout = (float)JobTimeout.TotalMilliseconds });
+        var moved = Page.Locator("[data-testid=job-event][data-kind=movedleftovers]");
+        await Expect(moved).ToHaveCountAsync(1);
+        await Expect(moved).ToContainTextAsync(rescue.Name);
+        await Expect(Page.Locator("[data-testid=job-event][data-kind=created]")).ToHaveCountAsync(1);
+        await ScreenshotAsync("job-detail-moved-leftovers");
+
+        var job = await Stack.GetJobAsync(created.Job.Id);
+        Assert.Equal((records, 0, rescue.Name), (job.Counters.Succeeded, job.Counters.Failed, job.RouteName));
+        await Stack.ResetSimulatorsAsync();
+    }
+
+    [Fact]
     public async Task A_bad_file_lists_its_errors_with_line_numbers()
     {
         // Line 2 is not JSON, line 3 has no text for {{text}}, line 4 repeats the id of line 1.

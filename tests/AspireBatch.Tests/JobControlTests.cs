@@ -191,6 +191,44 @@ public sealed class JobControlTests(StackFixture stack) : IAsyncLifetime
         Assert.Contains(detail.AttemptHistory, a => a.ProviderName == "sim-fallback" && a.StatusCode == 200 && a.Fallback);
     }
 
+    [Fact]
+    public async Task The_leftovers_of_a_job_whose_provider_died_halfway_move_to_another_route()
+    {
+        // A provider of its own on sim-primary: its circuit opening must not touch the other tests' providers.
+        var sim = stack.SimPrimary.BaseAddress!.ToString().TrimEnd('/');
+        var provider = await (await stack.Api.PostAsJsonAsync("/api/providers", new ProviderRequest("dying-" + Guid.NewGuid().ToString("N")[..6], sim + "/v1", StackFixture.SimulatorKey)))
+            .Content.ReadFromJsonAsync<ProviderDto>(StackFixture.Json);
+        (await stack.Api.PutAsJsonAsync($"/api/providers/{provider!.Id}/models/deepseek-chat", new ModelPriceDto("deepseek-chat", 0.27m, 1.1m))).EnsureSuccessStatusCode();
+        var dying = await CreateRouteAsync("dying", (provider.Name, "deepseek-chat"));
+        var rescue = await CreateRouteAsync("rescue", ("sim-fallback", "deepseek-chat"));
+        await SetLatency(stack.SimPrimary, 30);
+        var created = await stack.Api.CreateAsync("mv.jsonl", JobApiClient.Jsonl(600, i => new { id = $"mv{i}", text = $"move {i}" }), JobApiClient.Fields(dying.Name));
+        await stack.Api.WaitForAsync(created.Job.Id, j => j.Counters.Succeeded >= 100, TimeSpan.FromMinutes(1));
+
+        await Configure(stack.SimPrimary, new { error503Rate = 1.0 }); // the provider dies halfway
+        await stack.Api.WaitForAsync(created.Job.Id, j => j.Counters.Failed > 0, TimeSpan.FromMinutes(1));
+        var unknown = await stack.Api.PostAsJsonAsync($"/api/jobs/{created.Job.Id}/move", new MoveLeftoversRequest("no-such-model"));
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        var move = await stack.Api.PostAsJsonAsync($"/api/jobs/{created.Job.Id}/move", new MoveLeftoversRequest(rescue.Name));
+        Assert.True(move.IsSuccessStatusCode, await move.Content.ReadAsStringAsync());
+        var moved = (await move.Content.ReadFromJsonAsync<MoveLeftoversResult>(StackFixture.Json))!;
+        Assert.True(moved.Requeued > 0, "no failed record was requeued");
+        Assert.Equal(rescue.Name, moved.Job.RouteName);
+
+        var job = await stack.Api.WaitForAsync(created.Job.Id, j => j.State == JobState.Completed && j.Counters.Done == 600, TimeSpan.FromMinutes(2));
+        Assert.Equal((600, 0), (job.Counters.Succeeded, job.Counters.Failed));
+        // Every record answered once, by the provider that was up when it ran: the ones answered before the move were never sent again.
+        Assert.Equal(600, await stack.ScalarAsync<long>("SELECT count(*) FROM attempts WHERE job_id = @job AND status_code = 200", ("job", job.Id)));
+        var byDying = await stack.ScalarAsync<long>("SELECT count(*) FROM items WHERE job_id = @job AND state = 2 AND provider_id = @provider", ("job", job.Id), ("provider", provider.Id));
+        var byRescue = await stack.ScalarAsync<long>("SELECT count(*) FROM items i JOIN providers p ON p.id = i.provider_id WHERE i.job_id = @job AND i.state = 2 AND p.name = 'sim-fallback'", ("job", job.Id));
+        Assert.True(byDying >= 100 && byRescue == moved.Unanswered && byDying + byRescue == 600, $"answered by the dying provider {byDying}, by the rescue route {byRescue}, {moved.Unanswered} left at the move");
+        var history = await EventsAsync(job.Id);
+        var move1 = Assert.Single(history, e => e.Kind == JobEventKind.MovedLeftovers);
+        Assert.Equal((JobActor.Operator, moved.Unanswered), (move1.Actor, move1.Items!.Value));
+        Assert.Contains(rescue.Name, move1.Reason);
+        Assert.Equal(JobEventKind.Completed, history[^1].Kind);
+    }
+
     private async Task<RouteDto> CreateRouteAsync(string prefix, params (string Provider, string Model)[] targets)
     {
         var name = $"{prefix}-{Guid.NewGuid().ToString("N")[..6]}";

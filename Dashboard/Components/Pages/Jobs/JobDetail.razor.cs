@@ -205,6 +205,40 @@ public partial class JobDetail
         }
     }
 
+    private async Task MoveLeftoversAsync()
+    {
+        if (_job is null)
+        {
+            return;
+        }
+        var catalog = await CallAsync(Api.GetCatalogAsync, _ => { });
+        var names = catalog is null ? [] : catalog.Routes.Concat(catalog.Aliases.Select(a => a.Alias)).Concat(catalog.Models.Select(m => m.Name)).Distinct().ToList();
+        var parameters = new DialogParameters<MoveLeftoversDialog>
+        {
+            { d => d.Pending, _job.Counters.Pending },
+            { d => d.Failed, _job.Counters.Failed },
+            { d => d.KnownNames, names },
+        };
+        var dialog = await Dialogs.ShowAsync<MoveLeftoversDialog>("Move unanswered records", parameters, new DialogOptions { MaxWidth = MaxWidth.Small, FullWidth = true, CloseOnEscapeKey = true });
+        if (await dialog.Result is not { Canceled: false, Data: MoveLeftoversRequest request })
+        {
+            return;
+        }
+        _acting = true;
+        try
+        {
+            if (await CallAsync(token => Api.MoveLeftoversAsync(Id, request, token)) is { } moved)
+            {
+                _job = moved.Job;
+                Snackbar.Add($"{Format.Number(moved.Unanswered)} unanswered records go to {request.Model} ({Format.Number(moved.Requeued)} failed ones requeued).", Severity.Success);
+            }
+        }
+        finally
+        {
+            _acting = false;
+        }
+    }
+
     private async Task EditSettingsAsync()
     {
         if (_job is null)
