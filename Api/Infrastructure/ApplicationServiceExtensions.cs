@@ -21,6 +21,7 @@ internal static class ApplicationServiceExtensions
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorization();
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<DatabaseLostHandler>();
         builder.Services.Configure<FormOptions>(o => o.MultipartBodyLengthLimit = long.MaxValue);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = null);
         builder.Services.AddOpenApi(options => options.AddSchemaTransformer<OpenApiExamples>().AddDocumentTransformer((document, _, _) =>

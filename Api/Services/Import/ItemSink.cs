@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using AspireBatch.Contracts;
 using AspireBatch.Data.Lifecycle;
+using AspireBatch.Data.Services;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -33,6 +34,21 @@ public sealed class ItemSink : IAsyncDisposable
     public Guid? Existing { get; }
 
     public static async Task<ItemSink> OpenAsync(NpgsqlDataSource dataSource, Guid jobId, JobImportRequest request, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await OpenOnceAsync(dataSource, jobId, request, now, cancellationToken);
+        }
+        catch (Exception e) when (DatabaseFaults.IsConnectionLost(e))
+        {
+            // A pooled connection died with a Postgres restart. Nothing was read from the upload yet and nothing was
+            // stored, so drop the dead connections and open once more.
+            NpgsqlConnection.ClearAllPools();
+            return await OpenOnceAsync(dataSource, jobId, request, now, cancellationToken);
+        }
+    }
+
+    private static async Task<ItemSink> OpenOnceAsync(NpgsqlDataSource dataSource, Guid jobId, JobImportRequest request, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var transaction = await connection.BeginTransactionAsync(cancellationToken);
