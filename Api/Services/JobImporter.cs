@@ -3,6 +3,7 @@ using AspireBatch.Api.Services.Import;
 using AspireBatch.Contracts;
 using AspireBatch.Data.Domain;
 using AspireBatch.Data.Entities;
+using AspireBatch.Data.Services;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -54,11 +55,12 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
         RunAsync(request, content, store: true, cancellationToken);
 
     /// <summary>The job an earlier request with this key created on this endpoint (jobs or batches), if any.</summary>
-    public async Task<Guid?> FindByKeyAsync(string idempotencyKey, bool isBatch, CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await ItemSink.FindByKeyAsync(connection, idempotencyKey, isBatch, cancellationToken);
-    }
+    public Task<Guid?> FindByKeyAsync(string idempotencyKey, bool isBatch, CancellationToken cancellationToken) =>
+        DatabaseFaults.ReopenOnceAsync(async () =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            return await ItemSink.FindByKeyAsync(connection, idempotencyKey, isBatch, cancellationToken);
+        });
 
     /// <summary>A unique violation on the idempotency index: a request with the same key committed its job first.</summary>
     public static bool IsRepeatedKey(Exception exception) =>

@@ -33,20 +33,10 @@ public sealed class ItemSink : IAsyncDisposable
     /// <summary>Set when a request with the same Idempotency-Key created its job first: this sink then keeps nothing.</summary>
     public Guid? Existing { get; }
 
-    public static async Task<ItemSink> OpenAsync(NpgsqlDataSource dataSource, Guid jobId, JobImportRequest request, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await OpenOnceAsync(dataSource, jobId, request, now, cancellationToken);
-        }
-        catch (Exception e) when (DatabaseFaults.IsConnectionLost(e))
-        {
-            // A pooled connection died with a Postgres restart. Nothing was read from the upload yet and nothing was
-            // stored, so drop the dead connections and open once more.
-            NpgsqlConnection.ClearAllPools();
-            return await OpenOnceAsync(dataSource, jobId, request, now, cancellationToken);
-        }
-    }
+    public static Task<ItemSink> OpenAsync(NpgsqlDataSource dataSource, Guid jobId, JobImportRequest request, DateTimeOffset now, CancellationToken cancellationToken) =>
+        // Nothing was read from the upload yet and nothing stored: a pooled connection that died with a Postgres restart
+        // costs one more open, not the request.
+        DatabaseFaults.ReopenOnceAsync(() => OpenOnceAsync(dataSource, jobId, request, now, cancellationToken));
 
     private static async Task<ItemSink> OpenOnceAsync(NpgsqlDataSource dataSource, Guid jobId, JobImportRequest request, DateTimeOffset now, CancellationToken cancellationToken)
     {
