@@ -172,7 +172,7 @@ public sealed class IdempotencyTests(StackFixture stack) : IAsyncLifetime
         Assert.True(Encoding.UTF8.GetByteCount(content) < 5_000_000);
         var testStart = await stack.ScalarAsync<DateTime>("SELECT now()");
 
-        var apis = ApiProcesses(stack.DatabaseConnectionString);
+        var apis = stack.ServiceProcesses("Api");
         Assert.True(apis.Count == 1, $"expected one api process, found {apis.Count}");
         using var doomedClient = stack.App.CreateHttpClient("api");
         doomedClient.DefaultRequestHeaders.Authorization = stack.Api.DefaultRequestHeaders.Authorization;
@@ -332,25 +332,4 @@ public sealed class IdempotencyTests(StackFixture stack) : IAsyncLifetime
             await Task.Delay(100);
         }
     }
-
-    /// <summary>This stack's Api process, found like the workers in JobControlTests: by program name and by its database.</summary>
-    private static List<Process> ApiProcesses(string databaseConnectionString) =>
-        Directory.GetDirectories("/proc")
-            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
-            .Where(pid => pid > 0)
-            .Where(pid =>
-            {
-                try
-                {
-                    var program = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0')[0];
-                    return program.EndsWith("/AspireBatch.Api", StringComparison.Ordinal)
-                        && File.ReadAllText($"/proc/{pid}/environ").Split('\0').Contains($"ConnectionStrings__batchdb={databaseConnectionString}");
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    return false;
-                }
-            })
-            .Select(Process.GetProcessById)
-            .ToList();
 }

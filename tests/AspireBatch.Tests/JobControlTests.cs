@@ -128,7 +128,7 @@ public sealed class JobControlTests(StackFixture stack) : IAsyncLifetime
         var created = await stack.Api.CreateAsync("k.jsonl", JobApiClient.Jsonl(6000, i => new { id = $"k{i}", text = $"kill test {i}" }), JobApiClient.Fields("deepseek-chat"));
         await stack.Api.WaitForAsync(created.Job.Id, j => j.Counters.Succeeded >= 600, TimeSpan.FromMinutes(1));
 
-        var workers = WorkerProcesses(stack.DatabaseConnectionString);
+        var workers = stack.ServiceProcesses("Worker");
         Assert.True(workers.Count >= 2, $"expected two worker processes, found {workers.Count}");
         workers[0].Kill(); // SIGKILL: no shutdown, no drain, leases left behind.
         await workers[0].WaitForExitAsync();
@@ -236,31 +236,6 @@ public sealed class JobControlTests(StackFixture stack) : IAsyncLifetime
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
         return (await response.Content.ReadFromJsonAsync<RouteDto>(StackFixture.Json))!;
     }
-
-    /// <summary>
-    /// This stack's Worker replicas: found by their command line (process names are cut at 15 characters) and by the
-    /// database they were given, so a worker of another stack on the machine is never touched.
-    /// </summary>
-    private static List<Process> WorkerProcesses(string databaseConnectionString) =>
-        Directory.GetDirectories("/proc")
-            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
-            .Where(pid => pid > 0)
-            .Where(pid =>
-            {
-                try
-                {
-                    var program = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0')[0];
-                    return program.EndsWith("/AspireBatch.Worker", StringComparison.Ordinal)
-                        && File.ReadAllText($"/proc/{pid}/environ").Split('\0').Contains($"ConnectionStrings__batchdb={databaseConnectionString}");
-                }
-                catch (IOException)
-                {
-                    return false;
-                }
-            })
-            .Select(Process.GetProcessById)
-            .OrderBy(p => p.Id)
-            .ToList();
 
     private async Task<List<JobEventDto>> EventsAsync(Guid jobId) =>
         (await stack.Api.GetFromJsonAsync<List<JobEventDto>>($"/api/jobs/{jobId}/events", StackFixture.Json))!;

@@ -113,7 +113,7 @@ public sealed class ServiceFaultTests(StackFixture stack) : IAsyncLifetime
         var created = await stack.Api.CreateAsync("write-kill.jsonl", JobApiClient.Jsonl(total, i => new { id = $"w{i}", text = $"write kill {i}" }), JobApiClient.Fields(route));
         await stack.Api.WaitForAsync(created.Job.Id, j => j.Counters.Succeeded >= 2000, TimeSpan.FromMinutes(1));
 
-        var workers = WorkerProcesses();
+        var workers = stack.ServiceProcesses("Worker");
         Assert.True(workers.Count >= 2, $"expected two worker processes, found {workers.Count}");
         var victim = workers[0];
         // One result writer per worker, writing one batch at a time: two result transactions open at once means both
@@ -340,12 +340,12 @@ public sealed class ServiceFaultTests(StackFixture stack) : IAsyncLifetime
     /// <summary>Starts every worker replica that is not running (Aspire does not replace one that died) and waits until all are healthy.</summary>
     private async Task<int> StartStoppedWorkersAsync()
     {
-        var instances = await WorkerInstancesAsync();
+        var instances = await stack.WorkerInstancesAsync();
         Assert.True(instances.Length >= 2, $"expected two worker replicas, found {instances.Length}");
         var started = 0;
         // A replica that just died may still show Running for a moment: wait for its state to catch up.
         var settle = Stopwatch.StartNew();
-        while (WorkerProcesses().Count < instances.Length && started == 0 && settle.Elapsed < TimeSpan.FromSeconds(15))
+        while (stack.ServiceProcesses("Worker").Count < instances.Length && started == 0 && settle.Elapsed < TimeSpan.FromSeconds(15))
         {
             foreach (var id in instances)
             {
@@ -363,59 +363,14 @@ public sealed class ServiceFaultTests(StackFixture stack) : IAsyncLifetime
             }
         }
         var wait = Stopwatch.StartNew();
-        while (WorkerProcesses().Count < instances.Length
+        while (stack.ServiceProcesses("Worker").Count < instances.Length
                || !instances.All(id => stack.App.ResourceNotifications.TryGetCurrentState(id, out var state)
                    && state.Snapshot.State?.Text == KnownResourceStates.Running
                    && state.Snapshot.HealthStatus is null or Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy))
         {
-            Assert.True(wait.Elapsed < TimeSpan.FromMinutes(1), $"only {WorkerProcesses().Count} of {instances.Length} worker replicas run healthy");
+            Assert.True(wait.Elapsed < TimeSpan.FromMinutes(1), $"only {stack.ServiceProcesses("Worker").Count} of {instances.Length} worker replicas run healthy");
             await Task.Delay(TimeSpan.FromMilliseconds(250));
         }
         return started;
     }
-
-    /// <summary>The replicas' resource ids (<c>worker-xxxx</c>): the notifications replay every resource's current state first.</summary>
-    private async Task<string[]> WorkerInstancesAsync()
-    {
-        var ids = new HashSet<string>();
-        using var replayed = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-        try
-        {
-            await foreach (var update in stack.App.ResourceNotifications.WatchAsync(replayed.Token))
-            {
-                if (update.Resource.Name == "worker")
-                {
-                    ids.Add(update.ResourceId);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        return [.. ids.Order()];
-    }
-
-    /// <summary>This stack's live worker processes, found by program and database (as <c>JobControlTests</c> finds them).</summary>
-    private List<Process> WorkerProcesses() =>
-        Directory.GetDirectories("/proc")
-            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
-            .Where(pid => pid > 0)
-            .Where(pid =>
-            {
-                try
-                {
-                    var program = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0')[0];
-                    var stat = File.ReadAllText($"/proc/{pid}/stat");
-                    return program.EndsWith("/AspireBatch.Worker", StringComparison.Ordinal)
-                        && !stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z')
-                        && File.ReadAllText($"/proc/{pid}/environ").Split('\0').Contains($"ConnectionStrings__batchdb={stack.DatabaseConnectionString}");
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    return false;
-                }
-            })
-            .Select(Process.GetProcessById)
-            .OrderBy(p => p.Id)
-            .ToList();
 }

@@ -121,6 +121,55 @@ public sealed class StackFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// This stack's live processes of one service ("Api", "Worker"), oldest pid first: found by their program (process
+    /// names are cut at 15 characters) and by the database they were given, so another stack's are never touched;
+    /// zombies (killed, not yet reaped) are left out.
+    /// </summary>
+    public List<System.Diagnostics.Process> ServiceProcesses(string service) =>
+        Directory.GetDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
+            .Where(pid => pid > 0)
+            .Where(pid =>
+            {
+                try
+                {
+                    var program = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0')[0];
+                    var stat = File.ReadAllText($"/proc/{pid}/stat");
+                    return program.EndsWith($"/AspireBatch.{service}", StringComparison.Ordinal)
+                        && !stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z')
+                        && File.ReadAllText($"/proc/{pid}/environ").Split('\0').Contains($"ConnectionStrings__batchdb={DatabaseConnectionString}");
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    return false;
+                }
+            })
+            .Select(System.Diagnostics.Process.GetProcessById)
+            .OrderBy(p => p.Id)
+            .ToList();
+
+    /// <summary>The worker replicas' resource ids (<c>worker-xxxx</c>): the notifications replay every resource's current state first.</summary>
+    public async Task<string[]> WorkerInstancesAsync()
+    {
+        var ids = new HashSet<string>();
+        using var replayed = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        try
+        {
+            await foreach (var update in App.ResourceNotifications.WatchAsync(replayed.Token))
+            {
+                if (update.Resource.Name == "worker")
+                {
+                    ids.Add(update.ResourceId);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        return [.. ids.Order()];
+    }
+
     public async Task<NpgsqlConnection> OpenDatabaseAsync()
     {
         var connection = new NpgsqlConnection(DatabaseConnectionString);

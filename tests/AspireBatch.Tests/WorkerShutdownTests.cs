@@ -38,7 +38,7 @@ public sealed class WorkerShutdownTests(StackFixture stack) : IAsyncLifetime
         var created = await stack.Api.CreateAsync("term.jsonl", JobApiClient.Jsonl(total, i => new { id = $"t{i}", text = $"term test {i}" }), JobApiClient.Fields("deepseek-chat"));
         await stack.Api.WaitForAsync(created.Job.Id, j => j.Counters.Succeeded >= 600, TimeSpan.FromMinutes(1));
 
-        var workers = WorkerProcesses();
+        var workers = stack.ServiceProcesses("Worker");
         Assert.True(workers.Count >= 2, $"expected two worker processes, found {workers.Count}");
         var victim = workers[0];
         var logsBefore = stack.Logs.Count;
@@ -96,12 +96,12 @@ public sealed class WorkerShutdownTests(StackFixture stack) : IAsyncLifetime
     private async Task<int> StartStoppedWorkersAsync()
     {
         var commands = stack.App.Services.GetRequiredService<ResourceCommandService>();
-        var instances = await WorkerInstancesAsync();
+        var instances = await stack.WorkerInstancesAsync();
         Assert.True(instances.Length >= 2, $"expected two worker replicas, found {instances.Length}");
         var started = 0;
         // A replica that just exited may still show Running for a moment: wait for its state to catch up.
         var settle = Stopwatch.StartNew();
-        while (WorkerProcesses().Count < instances.Length && settle.Elapsed < TimeSpan.FromSeconds(15))
+        while (stack.ServiceProcesses("Worker").Count < instances.Length && settle.Elapsed < TimeSpan.FromSeconds(15))
         {
             foreach (var id in instances)
             {
@@ -120,9 +120,9 @@ public sealed class WorkerShutdownTests(StackFixture stack) : IAsyncLifetime
             await Task.Delay(TimeSpan.FromMilliseconds(500));
         }
         var wait = Stopwatch.StartNew();
-        while (WorkerProcesses().Count < instances.Length)
+        while (stack.ServiceProcesses("Worker").Count < instances.Length)
         {
-            Assert.True(wait.Elapsed < TimeSpan.FromMinutes(1), $"only {WorkerProcesses().Count} of {instances.Length} worker replicas run");
+            Assert.True(wait.Elapsed < TimeSpan.FromMinutes(1), $"only {stack.ServiceProcesses("Worker").Count} of {instances.Length} worker replicas run");
             await Task.Delay(TimeSpan.FromMilliseconds(250));
         }
         if (started > 0)
@@ -153,47 +153,4 @@ public sealed class WorkerShutdownTests(StackFixture stack) : IAsyncLifetime
             return true;
         }
     }
-
-    /// <summary>The replicas' resource ids (<c>worker-xxxx</c>): the notifications replay every resource's current state first.</summary>
-    private async Task<string[]> WorkerInstancesAsync()
-    {
-        var ids = new HashSet<string>();
-        using var replayed = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-        try
-        {
-            await foreach (var update in stack.App.ResourceNotifications.WatchAsync(replayed.Token))
-            {
-                if (update.Resource.Name == "worker")
-                {
-                    ids.Add(update.ResourceId);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        return [.. ids.Order()];
-    }
-
-    /// <summary>This stack's worker processes (as <c>JobControlTests</c> finds them).</summary>
-    private List<Process> WorkerProcesses() =>
-        Directory.GetDirectories("/proc")
-            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
-            .Where(pid => pid > 0)
-            .Where(pid =>
-            {
-                try
-                {
-                    var program = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0')[0];
-                    return program.EndsWith("/AspireBatch.Worker", StringComparison.Ordinal)
-                        && File.ReadAllText($"/proc/{pid}/environ").Split('\0').Contains($"ConnectionStrings__batchdb={stack.DatabaseConnectionString}");
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    return false;
-                }
-            })
-            .Select(Process.GetProcessById)
-            .OrderBy(p => p.Id)
-            .ToList();
 }
