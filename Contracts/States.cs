@@ -69,3 +69,42 @@ public enum JobInputFormat
     /// <summary>OpenAI Batch input lines: custom_id, method, url and a chat-completions body.</summary>
     OpenAiBatch = 2,
 }
+
+/// <summary>What changed a route, in its history. Stored as its integer value; never reorder.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<RouteEventKind>))]
+public enum RouteEventKind
+{
+    /// <summary>The active target moved: a rollback, a roll-forward, or an operator's switch.</summary>
+    Switch = 0,
+    /// <summary>A weighted target breached its thresholds and its weight went to 0.</summary>
+    CanaryStopped = 1,
+    /// <summary>A rehearsal's candidate became the route's primary, the previous target its fallback.</summary>
+    Adopted = 2,
+}
+
+/// <summary>How a rehearsal picks its records from the source job.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<SampleStrategy>))]
+public enum SampleStrategy
+{
+    /// <summary>A seeded random sample: the same seed picks the same records.</summary>
+    Random = 0,
+    /// <summary>The first N records of the file.</summary>
+    First = 1,
+    /// <summary>Each value of a field in proportion to its share of the source (seeded within each value).</summary>
+    Stratified = 2,
+}
+
+/// <summary>How a rehearsal decides that two targets agree on a record.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<JudgeKind>))]
+public enum JudgeKind
+{
+    None = 0,
+    /// <summary>The answers are the same text.</summary>
+    Exact = 1,
+    /// <summary>The same text once case, surrounding space, runs of whitespace and trailing punctuation are set aside.</summary>
+    Normalized = 2,
+    /// <summary>Both answers are JSON and the chosen fields are equal.</summary>
+    JsonFields = 3,
+    /// <summary>The same label: the first line of the answer, or the first match (group 1 if any) of a regex; gives a confusion matrix.</summary>
+    Label = 4,
+}

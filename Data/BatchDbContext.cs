@@ -18,6 +18,8 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
     public DbSet<Item> Items => Set<Item>();
     public DbSet<Attempt> Attempts => Set<Attempt>();
     public DbSet<StoredFile> Files => Set<StoredFile>();
+    public DbSet<Rehearsal> Rehearsals => Set<Rehearsal>();
+    public DbSet<RehearsalTarget> RehearsalTargets => Set<RehearsalTarget>();
     /// <summary>Data Protection keys, shared by every service so each can read provider keys.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

@@ -19,6 +19,7 @@ internal sealed class ItemConfiguration : IEntityTypeConfiguration<Item>
         builder.Property(i => i.InFlightCostUsd).HasPrecision(20, 10);
         builder.Property(i => i.InFlightModel).HasMaxLength(200);
         builder.Property(i => i.InDoubtCostUsd).HasPrecision(20, 10);
+        builder.Property(i => i.ResponseId).HasMaxLength(200);
         builder.HasOne<Job>().WithMany().HasForeignKey(i => i.JobId).OnDelete(DeleteBehavior.Cascade);
 
         // One record per id within a job; also the lookup for the OpenAI custom_id.

@@ -21,6 +21,9 @@ internal sealed class JobConfiguration : IEntityTypeConfiguration<Job>
         builder.Property(j => j.BudgetUsd).HasPrecision(20, 10);
         builder.HasIndex(j => j.State);
         builder.HasIndex(j => j.CreatedAt);
+        builder.Property(j => j.TemplateHash).HasMaxLength(64);
+        builder.Property(j => j.ParametersHash).HasMaxLength(64);
+        builder.HasIndex(j => j.RehearsalId).HasFilter("rehearsal_id IS NOT NULL");
         builder.Property(j => j.IdempotencyKey).HasMaxLength(200);
         builder.HasIndex(j => new { j.IdempotencyKey, j.IsBatch }).IsUnique().HasFilter("idempotency_key IS NOT NULL").HasDatabaseName(Job.IdempotencyKeyIndex);
         builder.HasOne<Route>().WithMany().HasForeignKey(j => j.RouteId).OnDelete(DeleteBehavior.Restrict);

@@ -11,6 +11,7 @@ internal sealed class RollbackEventConfiguration : IEntityTypeConfiguration<Roll
         builder.ToTable("rollback_events");
         builder.Property(e => e.Figures).HasColumnType("jsonb");
         builder.HasIndex(e => new { e.RouteId, e.CreatedAt });
+        builder.HasOne<Rehearsal>().WithMany().HasForeignKey(e => e.RehearsalId).OnDelete(DeleteBehavior.SetNull);
         builder.HasOne<Route>().WithMany().HasForeignKey(e => e.RouteId).OnDelete(DeleteBehavior.Cascade);
     }
 }

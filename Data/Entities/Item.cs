@@ -40,6 +40,14 @@ public sealed class Item
     public int? CachedInputTokens { get; set; }
     public int? ReasoningTokens { get; set; }
 
+    // Lineage of the result: which call gave it (the job, its template and parameter hashes and the requested model are on the job).
+    /// <summary>The provider's id of the answer (<c>gen_ai.response.id</c>).</summary>
+    public string? ResponseId { get; set; }
+    /// <summary>The position in the job's route of the target that gave the result; null for a job on one model.</summary>
+    public int? RoutePosition { get; set; }
+    /// <summary>The number of the attempt (1-based, across the record's life) that gave the result.</summary>
+    public int? ResultAttempt { get; set; }
+
     /// <summary>
     /// Calls sent under the current lease and not yet written, with what they may cost: recorded before each call, so
     /// the calls of a worker that dies mid-call become in-doubt attempts when its lease expires instead of vanishing.

@@ -51,6 +51,12 @@ public sealed class Job
     public long EstimatedInputTokens { get; set; }
     public decimal EstimatedCostBoundUsd { get; set; }
 
+    /// <summary>Lineage: a hash of the system and user templates, and one of the request parameters (temperature, max tokens, response format).</summary>
+    public string? TemplateHash { get; set; }
+    public string? ParametersHash { get; set; }
+    /// <summary>Set on the jobs a rehearsal runs (one per target), so they are told apart from the operator's own jobs.</summary>
+    public Guid? RehearsalId { get; set; }
+
     /// <summary>W3C traceparent of the request that created the job, so a job's work joins its trace.</summary>
     public string? TraceParent { get; set; }
     public string? InputFileId { get; set; }

@@ -27,4 +27,13 @@ public sealed class RouteTarget
     public Guid ProviderId { get; set; }
     public Provider? Provider { get; set; }
     public required string ModelName { get; set; }
+    /// <summary>
+    /// Share of the route's traffic (canary by weight): when any target at or after the active one has a weight, each
+    /// record's first target is drawn by weight among them; 0 means no share (fallback only).
+    /// </summary>
+    public int Weight { get; set; }
+    /// <summary>This target's own thresholds; null takes the route's.</summary>
+    public double? MaxErrorRate { get; set; }
+    public double? MaxMeanLatencyMs { get; set; }
+    public double? MinSuccessRate { get; set; }
 }

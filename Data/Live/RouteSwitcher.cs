@@ -17,7 +17,7 @@ public sealed class RollbackOptions
 
 /// <summary>What the webhook receives for every switch, automatic or manual.</summary>
 public sealed record RouteSwitchAnnouncement(string Route, Guid RouteId, string From, string To, int FromPosition, int ToPosition,
-    string Reason, bool Automatic, JsonElement? Figures, DateTimeOffset Time);
+    string Reason, bool Automatic, JsonElement? Figures, DateTimeOffset Time, RouteEventKind Kind = RouteEventKind.Switch, Guid? RehearsalId = null);
 
 public sealed record SwitchOutcome(RollbackEvent? Event, string? Problem);
 
@@ -96,7 +96,8 @@ public sealed class RouteSwitcher(
         return new(entry, null);
     }
 
-    private async Task AnnounceAsync(RouteSwitchAnnouncement announcement, CancellationToken cancellationToken)
+    /// <summary>Tells the Dashboard and the webhook of a change of a route, whoever made it (a switch, a canary stopped, an adoption).</summary>
+    public async Task AnnounceAsync(RouteSwitchAnnouncement announcement, CancellationToken cancellationToken)
     {
         await live.RouteChangedAsync(announcement.RouteId);
         if (string.IsNullOrWhiteSpace(options.Value.WebhookUrl))

@@ -270,6 +270,11 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("response_body");
 
+                    b.Property<string>("ResponseId")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("response_id");
+
                     b.Property<string>("ResponseModel")
                         .HasColumnType("text")
                         .HasColumnName("response_model");
@@ -277,6 +282,14 @@ namespace AspireBatch.Data.Migrations
                     b.Property<string>("ResponseText")
                         .HasColumnType("text")
                         .HasColumnName("response_text");
+
+                    b.Property<int?>("ResultAttempt")
+                        .HasColumnType("integer")
+                        .HasColumnName("result_attempt");
+
+                    b.Property<int?>("RoutePosition")
+                        .HasColumnType("integer")
+                        .HasColumnName("route_position");
 
                     b.Property<DateTimeOffset?>("StartedAt")
                         .HasColumnType("timestamp with time zone")
@@ -427,6 +440,11 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("output_tokens");
 
+                    b.Property<string>("ParametersHash")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("parameters_hash");
+
                     b.Property<Guid?>("ProviderId")
                         .HasColumnType("uuid")
                         .HasColumnName("provider_id");
@@ -434,6 +452,10 @@ namespace AspireBatch.Data.Migrations
                     b.Property<long>("ReasoningTokens")
                         .HasColumnType("bigint")
                         .HasColumnName("reasoning_tokens");
+
+                    b.Property<Guid?>("RehearsalId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("rehearsal_id");
 
                     b.Property<string>("RequestedModel")
                         .IsRequired()
@@ -477,6 +499,11 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("double precision")
                         .HasColumnName("temperature");
 
+                    b.Property<string>("TemplateHash")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("template_hash");
+
                     b.Property<int>("TotalItems")
                         .HasColumnType("integer")
                         .HasColumnName("total_items");
@@ -497,6 +524,10 @@ namespace AspireBatch.Data.Migrations
 
                     b.HasIndex("ProviderId")
                         .HasDatabaseName("ix_jobs_provider_id");
+
+                    b.HasIndex("RehearsalId")
+                        .HasDatabaseName("ix_jobs_rehearsal_id")
+                        .HasFilter("rehearsal_id IS NOT NULL");
 
                     b.HasIndex("RouteId")
                         .HasDatabaseName("ix_jobs_route_id");
@@ -706,6 +737,141 @@ namespace AspireBatch.Data.Migrations
                     b.ToTable("provider_models", (string)null);
                 });
 
+            modelBuilder.Entity("AspireBatch.Data.Entities.Rehearsal", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<decimal?>("BudgetUsd")
+                        .HasPrecision(20, 10)
+                        .HasColumnType("numeric(20,10)")
+                        .HasColumnName("budget_usd");
+
+                    b.Property<DateTimeOffset?>("CancelledAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("cancelled_at");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<int>("Judge")
+                        .HasColumnType("integer")
+                        .HasColumnName("judge");
+
+                    b.Property<string>("JudgeFields")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("judge_fields");
+
+                    b.Property<string>("JudgePattern")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("judge_pattern");
+
+                    b.Property<long?>("MonthlyRecords")
+                        .HasColumnType("bigint")
+                        .HasColumnName("monthly_records");
+
+                    b.Property<string>("Name")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<int>("SampleSize")
+                        .HasColumnType("integer")
+                        .HasColumnName("sample_size");
+
+                    b.Property<int>("SampleStrategy")
+                        .HasColumnType("integer")
+                        .HasColumnName("sample_strategy");
+
+                    b.Property<int>("SampledItems")
+                        .HasColumnType("integer")
+                        .HasColumnName("sampled_items");
+
+                    b.Property<int>("Seed")
+                        .HasColumnType("integer")
+                        .HasColumnName("seed");
+
+                    b.Property<Guid>("SourceJobId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("source_job_id");
+
+                    b.Property<string>("StratifyField")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("stratify_field");
+
+                    b.HasKey("Id")
+                        .HasName("pk_rehearsals");
+
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_rehearsals_created_at");
+
+                    b.HasIndex("SourceJobId")
+                        .HasDatabaseName("ix_rehearsals_source_job_id");
+
+                    b.ToTable("rehearsals", (string)null);
+                });
+
+            modelBuilder.Entity("AspireBatch.Data.Entities.RehearsalTarget", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<bool>("IsBaseline")
+                        .HasColumnType("boolean")
+                        .HasColumnName("is_baseline");
+
+                    b.Property<Guid>("JobId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("job_id");
+
+                    b.Property<string>("Label")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)")
+                        .HasColumnName("label");
+
+                    b.Property<string>("ModelName")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("model_name");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("integer")
+                        .HasColumnName("position");
+
+                    b.Property<Guid?>("ProviderId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("provider_id");
+
+                    b.Property<Guid>("RehearsalId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("rehearsal_id");
+
+                    b.Property<Guid?>("RouteId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("route_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_rehearsal_targets");
+
+                    b.HasIndex("JobId")
+                        .HasDatabaseName("ix_rehearsal_targets_job_id");
+
+                    b.HasIndex("RehearsalId", "Position")
+                        .IsUnique()
+                        .HasDatabaseName("ix_rehearsal_targets_rehearsal_id_position");
+
+                    b.ToTable("rehearsal_targets", (string)null);
+                });
+
             modelBuilder.Entity("AspireBatch.Data.Entities.RollbackEvent", b =>
                 {
                     b.Property<long>("Id")
@@ -736,10 +902,18 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("from_target");
 
+                    b.Property<int>("Kind")
+                        .HasColumnType("integer")
+                        .HasColumnName("kind");
+
                     b.Property<string>("Reason")
                         .IsRequired()
                         .HasColumnType("text")
                         .HasColumnName("reason");
+
+                    b.Property<Guid?>("RehearsalId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("rehearsal_id");
 
                     b.Property<Guid>("RouteId")
                         .HasColumnType("uuid")
@@ -756,6 +930,9 @@ namespace AspireBatch.Data.Migrations
 
                     b.HasKey("Id")
                         .HasName("pk_rollback_events");
+
+                    b.HasIndex("RehearsalId")
+                        .HasDatabaseName("ix_rollback_events_rehearsal_id");
 
                     b.HasIndex("RouteId", "CreatedAt")
                         .HasDatabaseName("ix_rollback_events_route_id_created_at");
@@ -837,6 +1014,18 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
+                    b.Property<double?>("MaxErrorRate")
+                        .HasColumnType("double precision")
+                        .HasColumnName("max_error_rate");
+
+                    b.Property<double?>("MaxMeanLatencyMs")
+                        .HasColumnType("double precision")
+                        .HasColumnName("max_mean_latency_ms");
+
+                    b.Property<double?>("MinSuccessRate")
+                        .HasColumnType("double precision")
+                        .HasColumnName("min_success_rate");
+
                     b.Property<string>("ModelName")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -854,6 +1043,10 @@ namespace AspireBatch.Data.Migrations
                     b.Property<Guid>("RouteId")
                         .HasColumnType("uuid")
                         .HasColumnName("route_id");
+
+                    b.Property<int>("Weight")
+                        .HasColumnType("integer")
+                        .HasColumnName("weight");
 
                     b.HasKey("Id")
                         .HasName("pk_route_targets");
@@ -1005,8 +1198,41 @@ namespace AspireBatch.Data.Migrations
                     b.Navigation("Provider");
                 });
 
+            modelBuilder.Entity("AspireBatch.Data.Entities.Rehearsal", b =>
+                {
+                    b.HasOne("AspireBatch.Data.Entities.Job", null)
+                        .WithMany()
+                        .HasForeignKey("SourceJobId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_rehearsals_jobs_source_job_id");
+                });
+
+            modelBuilder.Entity("AspireBatch.Data.Entities.RehearsalTarget", b =>
+                {
+                    b.HasOne("AspireBatch.Data.Entities.Job", null)
+                        .WithMany()
+                        .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_rehearsal_targets_jobs_job_id");
+
+                    b.HasOne("AspireBatch.Data.Entities.Rehearsal", null)
+                        .WithMany("Targets")
+                        .HasForeignKey("RehearsalId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_rehearsal_targets_rehearsals_rehearsal_id");
+                });
+
             modelBuilder.Entity("AspireBatch.Data.Entities.RollbackEvent", b =>
                 {
+                    b.HasOne("AspireBatch.Data.Entities.Rehearsal", null)
+                        .WithMany()
+                        .HasForeignKey("RehearsalId")
+                        .OnDelete(DeleteBehavior.SetNull)
+                        .HasConstraintName("fk_rollback_events_rehearsals_rehearsal_id");
+
                     b.HasOne("AspireBatch.Data.Entities.Route", null)
                         .WithMany()
                         .HasForeignKey("RouteId")
@@ -1037,6 +1263,11 @@ namespace AspireBatch.Data.Migrations
             modelBuilder.Entity("AspireBatch.Data.Entities.Provider", b =>
                 {
                     b.Navigation("Models");
+                });
+
+            modelBuilder.Entity("AspireBatch.Data.Entities.Rehearsal", b =>
+                {
+                    b.Navigation("Targets");
                 });
 
             modelBuilder.Entity("AspireBatch.Data.Entities.Route", b =>

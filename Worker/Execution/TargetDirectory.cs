@@ -22,7 +22,8 @@ public sealed record CallTarget(
     int? MaxConcurrency = null,
     int? ModelRequestsPerMinute = null,
     int? ModelTokensPerMinute = null,
-    decimal? CachedInputPricePerMTok = null)
+    decimal? CachedInputPricePerMTok = null,
+    int? RoutePosition = null)
 {
     public string Describe => $"{ProviderName}/{Model}";
 }
@@ -64,8 +65,8 @@ public sealed class TargetDirectory(
     {
         if (routeId is { } id && snapshot.Routes.TryGetValue(id, out var route))
         {
-            return route.Targets.Skip(route.ActivePosition)
-                .Select(t => snapshot.Targets.GetValueOrDefault(t))
+            return route.Targets.Select((t, position) => (t, position)).Skip(route.ActivePosition)
+                .Select(t => snapshot.Targets.GetValueOrDefault(t.t) is { } target ? target with { RoutePosition = t.position } : null)
                 .OfType<CallTarget>().ToList();
         }
         return providerId is { } p && model is not null && snapshot.Targets.TryGetValue((p, model), out var target) ? [target] : [];
