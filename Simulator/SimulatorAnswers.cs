@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -22,13 +23,33 @@ public static class SimulatorAnswers
     public const int SummaryLength = 48;
     public const int TokensPerMessage = 4;
 
-    public static string Answer(string model, IReadOnlyList<(string Role, string Content)> messages)
+    public static string Answer(string model, IReadOnlyList<(string Role, string Content)> messages) => Answer(model, messages, AnswerStyle.Default);
+
+    /// <summary>
+    /// The answer in a <paramref name="style"/>: with labels, <c>labels[h % n]</c> where <c>h</c> is the first 4 bytes of
+    /// the transcript's SHA-256 as a big-endian uint; a prompt this instance disagrees on (the first 4 bytes of SHA-256 over
+    /// <c>salt + "\n" + transcript</c>, as a uint divided by 2^32, below the rate) gets <c>labels[(h + 1) % n]</c>, or
+    /// without labels the usual answer followed by <c>" (alt)"</c>.
+    /// </summary>
+    public static string Answer(string model, IReadOnlyList<(string Role, string Content)> messages, AnswerStyle style)
+    {
+        var transcript = Transcript(messages, out var lastUser);
+        var disagrees = style.DisagreeRate > 0
+            && BinaryPrimitives.ReadUInt32BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes(style.Salt + "\n" + transcript))) / 4294967296.0 < style.DisagreeRate;
+        if (style.Labels is { Count: > 0 } labels)
+        {
+            var index = BinaryPrimitives.ReadUInt32BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes(transcript))) % (uint)labels.Count;
+            return labels[(int)((index + (disagrees ? 1u : 0u)) % (uint)labels.Count)];
+        }
+        var answer = Usual(model, transcript, lastUser);
+        return disagrees ? answer + " (alt)" : answer;
+    }
+
+    private static string Transcript(IReadOnlyList<(string Role, string Content)> messages, out string? lastUser)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        _ = model; // Deliberately not part of the answer: primary and fallback instances must agree.
-
         var transcript = new StringBuilder();
-        string? lastUser = null;
+        lastUser = null;
         foreach (var (role, content) in messages)
         {
             transcript.Append(role).Append(':').Append(content).Append('\n');
@@ -37,9 +58,14 @@ public static class SimulatorAnswers
                 lastUser = content;
             }
         }
+        return transcript.ToString();
+    }
 
+    private static string Usual(string model, string transcript, string? lastUser)
+    {
+        _ = model; // Deliberately not part of the answer: primary and fallback instances must agree.
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(Encoding.UTF8.GetBytes(transcript.ToString()), hash);
+        SHA256.HashData(Encoding.UTF8.GetBytes(transcript), hash);
         return $"sim:{Convert.ToHexStringLower(hash[..4])} {Summary(lastUser ?? string.Empty)}";
     }
 
@@ -86,9 +112,10 @@ public static class SimulatorAnswers
         string model,
         IReadOnlyList<(string Role, string Content)> messages,
         int? maxTokens = null,
-        bool jsonObject = false)
+        bool jsonObject = false,
+        AnswerStyle? style = null)
     {
-        var answer = Answer(model, messages);
+        var answer = Answer(model, messages, style ?? AnswerStyle.Default);
         var completionTokens = CountTokens(answer);
         var finishReason = "stop";
         if (maxTokens is { } max && max < completionTokens)
@@ -137,6 +164,12 @@ public static class SimulatorAnswers
         var length = char.IsHighSurrogate(content[SummaryLength - 1]) ? SummaryLength - 1 : SummaryLength;
         return content[..length];
     }
+}
+
+/// <summary>How an instance answers: the usual way, or as a classifier, and how often it disagrees with the others.</summary>
+public sealed record AnswerStyle(IReadOnlyList<string> Labels, double DisagreeRate, string Salt)
+{
+    public static AnswerStyle Default { get; } = new([], 0, "");
 }
 
 /// <summary>A simulated completion: the message content and the usage the simulator reports for it.</summary>

@@ -96,6 +96,23 @@ public sealed record SimulatorOptions
     /// <summary>Names of the corpus entries <see cref="CorpusRate"/> draws from; empty = every entry.</summary>
     public string[] CorpusShapes { get; set; } = [];
 
+    /// <summary>
+    /// When set, the simulator answers like a classifier: one of these labels, picked from the transcript's hash, so
+    /// every instance gives every prompt the same label. Empty = the usual <c>sim:</c> answer.
+    /// </summary>
+    public string[] Labels { get; set; } = [];
+
+    /// <summary>
+    /// Share of prompts (chosen by the transcript's hash with <see cref="AnswerSalt"/>, not by the fault draws) this
+    /// instance answers differently from the others: the next label, or the usual answer marked <c>(alt)</c>. Lets a
+    /// rehearsal compare two providers whose answers agree on less than 100 % of the records.
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double DisagreeRate { get; set; }
+
+    /// <summary>Tells instances apart in the choice of the prompts they answer differently.</summary>
+    public string AnswerSalt { get; set; } = "";
+
     /// <summary>Seed of the fault draws; 0 = a random seed.</summary>
     public int Seed { get; set; }
 }

@@ -11,7 +11,7 @@ using Microsoft.OpenApi;
 namespace AspireBatch.Api.Apis;
 
 /// <summary>The multipart form that creates a job: a file plus what to do with each record.</summary>
-public sealed class CreateJobForm : JobFormFields
+public class CreateJobForm : JobFormFields
 {
     public IFormFile? File { get; set; }
 }
@@ -240,6 +240,30 @@ public static class JobsApi
         "jsonl" or "json" or "ndjson" => JobInputFormat.Jsonl,
         _ => null,
     };
+
+    /// <summary>Imports a form's file as <c>POST /api/jobs</c> does (without an Idempotency-Key): the new job, or the problem that refused it.</summary>
+    internal static async Task<(Guid? JobId, ProblemHttpResult? Problem)> ImportFormAsync(CreateJobForm form, JobServices services, CancellationToken cancellationToken)
+    {
+        if (UnknownFormat(form) is { } unknown)
+        {
+            return (null, unknown);
+        }
+        if (ToImportRequest(form) is not { } request)
+        {
+            return (null, FileMissing(form));
+        }
+        if (form.File!.Length > services.Options.Value.MaxUploadBytes)
+        {
+            return (null, TooLarge(services.Options.Value.MaxUploadBytes));
+        }
+        await using var content = form.File.OpenReadStream();
+        return await services.Importer.ImportAsync(request, content, cancellationToken) switch
+        {
+            ImportCreated created => (created.JobId, null),
+            ImportRejected rejected => (null, Rejected(rejected)),
+            var other => throw new InvalidOperationException($"an import without a key ended with {other}"),
+        };
+    }
 
     /// <summary>A format the caller names must be one we read; a file's extension that names none means JSONL.</summary>
     private static ProblemHttpResult? UnknownFormat(CreateJobForm form) => form.Format is { Length: > 0 } name && FormatOf(name) is null

@@ -1,5 +1,6 @@
 using AspireBatch.Api.Services;
 using AspireBatch.Api.Services.OpenAi;
+using AspireBatch.Api.Services.Rehearsals;
 using AspireBatch.Data;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Features;
@@ -53,6 +54,9 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddSingleton<ResultExporter>();
         builder.Services.AddScoped<FileStore>();
         builder.Services.AddScoped<BatchService>();
+        builder.Services.AddScoped<RehearsalPlanner>();
+        builder.Services.AddScoped<RehearsalReports>();
+        builder.Services.AddScoped<RehearsalCommands>();
         builder.AddModelListProbe();
     }
 

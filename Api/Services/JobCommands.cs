@@ -8,7 +8,8 @@ namespace AspireBatch.Api.Services;
 
 public enum CommandOutcome { Done, NotFound, Conflict, Invalid }
 
-public sealed record CommandResult(CommandOutcome Outcome, string? Message = null, int Affected = 0, int Requeued = 0);
+/// <summary><c>Field</c>: for an invalid command, the part of the request at fault.</summary>
+public sealed record CommandResult(CommandOutcome Outcome, string? Message = null, int Affected = 0, int Requeued = 0, string? Field = null);
 
 /// <summary>
 /// Operator actions on a job: the transition itself is <see cref="JobLifecycle"/>'s (one statement, recorded in the

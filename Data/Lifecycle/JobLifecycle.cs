@@ -18,6 +18,11 @@ public sealed record NewJob(
     double? Temperature, int? MaxTokens, string? ResponseFormat, string? Metadata, decimal? BudgetUsd, bool IsBatch, string? InputFileId,
     string? IdempotencyKey, string? TraceParent, DateTimeOffset CreatedAt);
 
+/// <summary>A rehearsal's job on one target, copied from the source job's settings and sampled records.</summary>
+public sealed record RehearsalJob(
+    Guid Id, Guid RehearsalId, Guid SourceJobId, string Name, JobTarget Target, decimal? BudgetUsd, decimal InputPricePerMTok, decimal OutputPricePerMTok,
+    string? TraceParent, DateTimeOffset CreatedAt);
+
 /// <summary>
 /// Every change of a job's state, as named operations, each one statement (or one transaction) that moves the job
 /// and writes the move to <c>job_events</c>: what, from and to which state, who, why. The Api and the Worker call
@@ -68,6 +73,60 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("actor", (int)JobActor.Operator);
         command.Parameters.AddWithValue("reason", job.StartPaused ? "imported, paused until started" : "imported");
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A rehearsal's job for one target: the source job's request settings (templates, temperature, max tokens, response
+    /// format) on <paramref name="target"/>, with the sampled records (ids in the temporary table
+    /// <paramref name="sampleTable"/>) copied as pending, queued at once, and its first event; one statement on the
+    /// rehearsal's transaction. Returns the records copied.
+    /// </summary>
+    public static async Task<int> CreateRehearsalJobAsync(NpgsqlConnection connection, RehearsalJob job, string sampleTable, CancellationToken cancellationToken)
+    {
+        // One snapshot for the whole statement: the totals come from the records read, not from the rows it inserts.
+        await using var command = new NpgsqlCommand($"""
+            WITH picked AS (
+                SELECT i.line_number, i.custom_id, i.payload, i.estimated_input_tokens FROM items i WHERE i.id IN (SELECT id FROM {sampleTable})),
+            totals AS (SELECT count(*)::int AS n, coalesce(sum(estimated_input_tokens), 0)::bigint AS tokens FROM picked),
+            job AS (
+                INSERT INTO jobs (id, name, state, input_format, requested_model, route_id, provider_id, model_name, system_template, user_template,
+                    temperature, max_tokens, response_format, budget_usd, is_batch, rehearsal_id, template_hash, parameters_hash, trace_parent, created_at,
+                    total_items, succeeded_items, failed_items, cancelled_items, input_tokens, output_tokens, cost_usd,
+                    estimated_input_tokens, estimated_cost_bound_usd)
+                SELECT @id, @name, @queued, s.input_format, @requested, @route, @provider, @model, s.system_template, s.user_template,
+                    s.temperature, s.max_tokens, s.response_format, @budget, false, @rehearsal, s.template_hash, s.parameters_hash, @trace, @now,
+                    t.n, 0, 0, 0, 0, 0, 0, t.tokens,
+                    (t.tokens * @input_price + t.n * coalesce(s.max_tokens, @default_output) * @output_price) / 1000000
+                FROM jobs s, totals t WHERE s.id = @source
+                RETURNING id, total_items),
+            copied AS (
+                INSERT INTO items (job_id, line_number, custom_id, state, payload, estimated_input_tokens, attempts, created_at)
+                SELECT @id, line_number, custom_id, @pending, payload, estimated_input_tokens, 0, @now FROM picked),
+            event AS (
+                INSERT INTO job_events (job_id, kind, from_state, to_state, actor, reason, at)
+                SELECT id, @kind, NULL, @queued, @actor, @reason, @now FROM job)
+            SELECT total_items FROM job
+            """, connection);
+        command.Parameters.AddWithValue("id", job.Id);
+        command.Parameters.AddWithValue("name", job.Name);
+        command.Parameters.AddWithValue("queued", (int)JobState.Queued);
+        command.Parameters.AddWithValue("pending", (int)ItemState.Pending);
+        command.Parameters.AddWithValue("requested", job.Target.RequestedName);
+        command.Parameters.AddWithValue("route", (object?)job.Target.RouteId ?? DBNull.Value);
+        command.Parameters.AddWithValue("provider", (object?)job.Target.ProviderId ?? DBNull.Value);
+        command.Parameters.AddWithValue("model", job.Target.ModelName);
+        command.Parameters.AddWithValue("budget", (object?)job.BudgetUsd ?? DBNull.Value);
+        command.Parameters.AddWithValue("rehearsal", job.RehearsalId);
+        command.Parameters.AddWithValue("trace", (object?)job.TraceParent ?? DBNull.Value);
+        command.Parameters.AddWithValue("now", job.CreatedAt);
+        command.Parameters.AddWithValue("source", job.SourceJobId);
+        command.Parameters.AddWithValue("input_price", job.InputPricePerMTok);
+        command.Parameters.AddWithValue("output_price", job.OutputPricePerMTok);
+        command.Parameters.AddWithValue("default_output", Domain.Pricing.DefaultMaxOutputTokensForEstimate);
+        command.Parameters.AddWithValue("kind", (int)JobEventKind.Created);
+        command.Parameters.AddWithValue("actor", (int)JobActor.Operator);
+        command.Parameters.AddWithValue("reason", $"rehearsal on {job.Target.Describe}");
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken));
     }
 
     /// <summary>

@@ -31,4 +31,10 @@ public static class RouteJudge
         }
         return null;
     }
+
+    /// <summary>Why thresholds cannot be used, or null: the one check for every place that sets a route's thresholds.</summary>
+    public static string? Invalid(RouteThresholds t) =>
+        t.MaxErrorRate is < 0 or > 1 || t.MinSuccessRate is < 0 or > 1 || t.MaxMeanLatencyMs <= 0 || t.WindowSeconds < 10 || t.EvaluationIntervalSeconds < 1 || t.MinCalls < 1
+            ? "rates are 0..1, latency positive, window >= 10 s, interval >= 1 s, minCalls >= 1"
+            : null;
 }

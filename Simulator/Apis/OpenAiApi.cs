@@ -71,7 +71,8 @@ public static partial class OpenAiApi
 
         var model = request!.Model!;
         var completion = SimulatorAnswers.Complete(
-            model, messages, request.MaxCompletionTokens ?? request.MaxTokens, request.ResponseFormat?.Type == "json_object");
+            model, messages, request.MaxCompletionTokens ?? request.MaxTokens, request.ResponseFormat?.Type == "json_object",
+            new AnswerStyle(options.Labels, options.DisagreeRate, options.AnswerSalt));
 
         var decision = services.RateLimiter.TryAcquire(options.RequestsPerMinute, options.TokensPerMinute, completion.TotalTokens);
         WriteRateLimitHeaders(context.Response.Headers, options, decision);

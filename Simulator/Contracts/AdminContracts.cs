@@ -21,7 +21,10 @@ public sealed record SimulatorConfigPatch(
     int? RetryAfterMs = null,
     RetryAfterFormat? RetryAfterFormat = null,
     double? CorpusRate = null,
-    string[]? CorpusShapes = null);
+    string[]? CorpusShapes = null,
+    string[]? Labels = null,
+    double? DisagreeRate = null,
+    string? AnswerSalt = null);
 
 /// <summary>
 /// Counters of <c>GET /admin/stats</c>, about the /v1 API only, since start or the last reset. <see cref="CorpusReplays"/>:

@@ -62,6 +62,9 @@ public sealed class SimulatorRuntime
                 CorpusRate = patch.CorpusRate ?? current.CorpusRate,
                 CorpusShapes = patch.CorpusShapes is null ? current.CorpusShapes : [.. patch.CorpusShapes],
                 Seed = patch.Seed ?? current.Seed,
+                Labels = patch.Labels is null ? current.Labels : [.. patch.Labels],
+                DisagreeRate = patch.DisagreeRate ?? current.DisagreeRate,
+                AnswerSalt = patch.AnswerSalt ?? current.AnswerSalt,
             };
 
             var errors = Validate(next, _corpus);
