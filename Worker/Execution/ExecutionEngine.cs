@@ -135,7 +135,8 @@ public sealed class ExecutionEngine(
     }
 
     /// <summary>
-    /// New, resumed or retried jobs start at once: the Api's announcement wakes the claim loop. When Redis is away at
+    /// New, resumed or retried jobs start at once: the Api's announcement wakes the claim loop; a changed route,
+    /// provider or price is reloaded before the next call. When Redis is away at
     /// start the subscription is tried again every few seconds (once made, the client renews it after a reconnect);
     /// meanwhile new jobs start within the refresh interval.
     /// </summary>
@@ -147,10 +148,16 @@ public sealed class ExecutionEngine(
             {
                 await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(LiveEvent.Channel), (_, message) =>
                 {
-                    if (System.Text.Json.JsonSerializer.Deserialize<LiveEvent>(message.ToString()) is { Kind: LiveEvent.Job })
+                    switch (System.Text.Json.JsonSerializer.Deserialize<LiveEvent>(message.ToString()))
                     {
-                        jobs.MarkStale();
-                        wake.Release();
+                        case { Kind: LiveEvent.Job }:
+                            jobs.MarkStale();
+                            wake.Release();
+                            break;
+                        case { Kind: LiveEvent.Route or LiveEvent.Provider or LiveEvent.Catalog }:
+                            // A switch, an adoption or a new key reaches the next call, not the next refresh.
+                            targets.MarkStale();
+                            break;
                     }
                 });
                 if (attempt > 0)

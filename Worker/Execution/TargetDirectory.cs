@@ -58,6 +58,9 @@ public sealed class TargetDirectory(
         return chain;
     }
 
+    /// <summary>The next chain asked for reloads the catalog first (a route, provider or price changed).</summary>
+    public void MarkStale() => _snapshot = null;
+
     /// <summary>Reloads the catalog when the copy is older than the refresh interval, calls or no calls.</summary>
     public async Task RefreshAsync(CancellationToken cancellationToken) => await CurrentAsync(cancellationToken);
 
