@@ -22,9 +22,9 @@ public sealed record RehearsalRequest(
     long? MonthlyRecords = null,
     string? Name = null);
 
-/// <summary>A rehearsal's state, derived from its jobs: running until every one finished.</summary>
+/// <summary>A rehearsal's state, derived from its jobs: running while any runs, paused while any is paused (by its budget share or an operator), then completed.</summary>
 [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<RehearsalState>))]
-public enum RehearsalState { Running, Completed, Cancelled }
+public enum RehearsalState { Running, Paused, Completed, Cancelled }
 
 public sealed record RehearsalSummaryDto(
     Guid Id, string? Name, RehearsalState State, Guid SourceJobId, int SampledItems, int Targets, string Baseline,

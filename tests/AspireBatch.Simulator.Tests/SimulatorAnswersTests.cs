@@ -65,3 +65,40 @@ public sealed class SimulatorAnswersTests
     public void Prompt_tokens_are_content_tokens_plus_four_per_message() =>
         Assert.Equal((1 + 4) + (4 + 4), SimulatorAnswers.CountPromptTokens([("system", "brief"), ("user", "Hello, world!")]));
 }
+
+public sealed class AnswerStyleTests
+{
+    private static readonly string[] Labels = ["positive", "negative", "neutral"];
+
+    private static (string, string)[] Prompt(int i) => [("user", $"Classify: record {i}")];
+
+    [Fact]
+    public void With_labels_every_instance_gives_a_prompt_the_same_label()
+    {
+        var a = new AnswerStyle(Labels, 0, "a");
+        var b = new AnswerStyle(Labels, 0, "b");
+        var answers = Enumerable.Range(0, 300).Select(i => SimulatorAnswers.Answer("gpt-4.1", Prompt(i), a)).ToList();
+        Assert.Equal(answers, Enumerable.Range(0, 300).Select(i => SimulatorAnswers.Answer("deepseek-chat", Prompt(i), b)));
+        Assert.All(Labels, label => Assert.InRange(answers.Count(x => x == label), 70, 130));
+    }
+
+    [Fact]
+    public void A_disagree_rate_changes_about_that_share_of_prompts_and_always_the_same_ones()
+    {
+        var baseline = new AnswerStyle(Labels, 0, "");
+        var candidate = new AnswerStyle(Labels, 0.2, "candidate");
+        var differ = Enumerable.Range(0, 2000).Where(i => SimulatorAnswers.Answer("m", Prompt(i), baseline) != SimulatorAnswers.Answer("m", Prompt(i), candidate)).ToList();
+        Assert.InRange(differ.Count, 330, 470);
+        Assert.Equal(differ, Enumerable.Range(0, 2000).Where(i => SimulatorAnswers.Answer("m", Prompt(i), baseline) != SimulatorAnswers.Answer("m", Prompt(i), candidate)));
+        var otherSalt = Enumerable.Range(0, 2000).Where(i => SimulatorAnswers.Answer("m", Prompt(i), baseline) != SimulatorAnswers.Answer("m", Prompt(i), candidate with { Salt = "other" })).ToList();
+        Assert.NotEqual(differ, otherSalt);
+    }
+
+    [Fact]
+    public void Without_labels_a_disagreeing_prompt_gets_the_usual_answer_marked_alt()
+    {
+        var always = new AnswerStyle([], 1.0, "x");
+        Assert.Equal(SimulatorAnswers.Answer("m", Prompt(1)) + " (alt)", SimulatorAnswers.Answer("m", Prompt(1), always));
+        Assert.Equal(SimulatorAnswers.Answer("m", Prompt(1)), SimulatorAnswers.Answer("m", Prompt(1), AnswerStyle.Default));
+    }
+}

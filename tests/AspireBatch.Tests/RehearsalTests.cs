@@ -196,6 +196,35 @@ public sealed class RehearsalTests(StackFixture stack) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_budget_cap_is_shared_by_the_targets_and_pauses_a_rehearsal_that_reaches_it()
+    {
+        // Calls in flight finish when a budget pauses a job (up to 100 here), so the sample is much larger than that.
+        var source = await SourceJobAsync(1500);
+        var rehearsal = await StartAsync(new RehearsalRequest(source.Id, new SampleRequest(1000),
+            [new RehearsalTargetRequest(Provider: _baseline, Model: "deepseek-chat"), new RehearsalTargetRequest(Provider: _candidate, Model: "deepseek-chat")],
+            BudgetUsd: 0.0002m));
+        foreach (var target in rehearsal.Targets)
+        {
+            Assert.Equal(0.0001m, (await stack.Api.GetJobAsync(target.JobId)).BudgetUsd);
+        }
+        using var wait = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        RehearsalDto read;
+        do
+        {
+            await Task.Delay(300, wait.Token);
+            read = (await stack.Api.GetFromJsonAsync<RehearsalDto>($"/api/rehearsals/{rehearsal.Id}", StackFixture.Json))!;
+        }
+        while (read.State == RehearsalState.Running);
+        // The dear baseline runs out of its share long before the sample ends; the comparison so far stays readable.
+        Assert.Equal(RehearsalState.Paused, read.State);
+        var baseline = read.Targets[0];
+        Assert.Equal(JobState.Paused, baseline.JobState);
+        Assert.True(baseline.Unfinished > 0, $"{baseline.Succeeded} answered of {baseline.Records}");
+        Assert.Equal(HttpStatusCode.Conflict, (await stack.Api.PostAsJsonAsync($"/api/rehearsals/{read.Id}/adopt", new AdoptRequest(1, "never-" + Guid.NewGuid().ToString("N")[..6]))).StatusCode);
+        Assert.True((await stack.Api.PostAsync($"/api/rehearsals/{read.Id}/cancel", null)).IsSuccessStatusCode);
+    }
+
+    [Fact]
     public async Task An_upload_becomes_a_paused_source_job_and_a_bad_request_creates_nothing()
     {
         var csv = "id,text,topic\n" + string.Join('\n', Enumerable.Range(0, 30).Select(i => $"{i},upload {i},billing")) + "\n";

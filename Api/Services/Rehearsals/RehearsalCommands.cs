@@ -49,9 +49,14 @@ public sealed class RehearsalCommands(BatchDbContext db, RehearsalReports report
         {
             return (new(CommandOutcome.NotFound), null);
         }
-        if (RehearsalReports.StateOf(rehearsal, children) != RehearsalState.Completed)
+        switch (RehearsalReports.StateOf(rehearsal, children))
         {
-            return (new(CommandOutcome.Conflict, "only a finished rehearsal can be adopted: its figures are not final yet"), null);
+            case RehearsalState.Running:
+                return (new(CommandOutcome.Conflict, "only a finished rehearsal can be adopted: its figures are not final yet"), null);
+            case RehearsalState.Paused:
+                return (new(CommandOutcome.Conflict, "a job of this rehearsal is paused (its budget share ran out, or an operator paused it): resume it, or raise its budget, to finish the comparison"), null);
+            case RehearsalState.Cancelled:
+                return (new(CommandOutcome.Conflict, "a cancelled rehearsal's figures cover only part of its sample; rehearse again to adopt"), null);
         }
         var (proposal, problem) = await reports.ProposeAsync(id, request.Candidate, request.Route, cancellationToken);
         if (proposal is null)

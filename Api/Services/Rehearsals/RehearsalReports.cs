@@ -121,6 +121,7 @@ public sealed class RehearsalReports(BatchDbContext db)
     public static RehearsalState StateOf(Rehearsal rehearsal, IEnumerable<Job> jobs) =>
         rehearsal.CancelledAt is not null ? RehearsalState.Cancelled
         : jobs.Any(j => j.State is JobState.Queued or JobState.Running) ? RehearsalState.Running
+        : jobs.Any(j => j.State == JobState.Paused) ? RehearsalState.Paused
         : RehearsalState.Completed;
 
     private async Task<Loaded?> LoadAsync(Guid id, CancellationToken cancellationToken)
