@@ -22,7 +22,9 @@ public sealed record JobDto(
     bool IsBatch,
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt,
-    DateTimeOffset? CompletedAt);
+    DateTimeOffset? CompletedAt,
+    string? TemplateHash = null,
+    string? ParametersHash = null);
 
 /// <summary>
 /// Progress read from counters kept with every batch of results; rate is items per second since start.
@@ -87,7 +89,29 @@ public sealed record ItemDetailDto(
     IReadOnlyList<AttemptDto> AttemptHistory,
     int? CachedInputTokens = null,
     int? ReasoningTokens = null,
-    int InternalErrors = 0);
+    int InternalErrors = 0,
+    ItemLineageDto? Lineage = null);
+
+/// <summary>
+/// Where a record's result came from: the job, hashes of its templates and request parameters, the route and the
+/// target's position in it (0 = first; null on a single model), the provider, the model asked for and the one that
+/// answered, the provider's response id (<c>gen_ai.response.id</c>), the attempt (1-based, across the record's life)
+/// and whether the usage was reported or estimated. Route and requested model are the job's: a record answered
+/// before a Move unanswered shows the job's target after it.
+/// </summary>
+public sealed record ItemLineageDto(
+    Guid JobId,
+    string? TemplateHash,
+    string? ParametersHash,
+    string? RouteName,
+    int? RoutePosition,
+    string? ProviderName,
+    string RequestedModel,
+    string? ModelName,
+    string? ResponseModel,
+    string? ResponseId,
+    int? Attempt,
+    string? UsageSource);
 
 public sealed record AttemptDto(
     int Number,

@@ -45,7 +45,7 @@ public static class JobsApi
         api.MapGet("/{id:guid}/items", ListItems).WithName("ListItems").WithSummary("A job's items, paged, filtered by state and error code");
         api.MapGet("/{id:guid}/items/{itemId:long}", GetItem).WithName("GetItem").WithSummary("One item with its request, response and every attempt");
         api.MapGet("/{id:guid}/export", Export).WithName("ExportResults")
-            .WithSummary("Stream results: format=jsonl (full records), openai (OpenAI batch output lines) or csv (fields=a,b adds record fields)");
+            .WithSummary("Stream results: format=jsonl (full records), openai (OpenAI batch output lines) or csv (fields=a,b adds record fields); lineage=true adds where each result came from (jsonl, csv)");
         return api;
     }
 
@@ -208,11 +208,22 @@ public static class JobsApi
         await services.Queries.ItemAsync(id, itemId, cancellationToken) is { } item ? TypedResults.Ok(item) : TypedResults.NotFound();
 
     public static async Task<Results<PushStreamHttpResult, NotFound, ValidationProblem>> Export(
-        Guid id, [AsParameters] JobServices services, CancellationToken cancellationToken, string format = "jsonl", string? fields = null, ItemState? state = null)
+        Guid id, [AsParameters] JobServices services, CancellationToken cancellationToken, string format = "jsonl", string? fields = null, ItemState? state = null,
+        string? lineage = null)
     {
         if (!Enum.TryParse<ExportFormat>(format, ignoreCase: true, out var exportFormat))
         {
             return Invalid.Field("format", "format must be jsonl, openai or csv");
+        }
+        // Read by hand rather than bound as bool, so a bad value gets the ValidationProblem every other parameter gets.
+        var withLineage = false;
+        if (lineage is not null && !bool.TryParse(lineage, out withLineage))
+        {
+            return Invalid.Field("lineage", "lineage must be true or false");
+        }
+        if (withLineage && exportFormat == ExportFormat.OpenAi)
+        {
+            return Invalid.Field("lineage", "lineage applies to the jsonl and csv formats; the openai format keeps OpenAI's batch output shape");
         }
         if (await services.Queries.GetAsync(id, cancellationToken) is null)
         {
@@ -221,7 +232,7 @@ public static class JobsApi
         var csvFields = (fields ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var states = state is { } s ? new[] { s } : [];
         var (contentType, extension) = exportFormat == ExportFormat.Csv ? ("text/csv", "csv") : ("application/x-ndjson", "jsonl");
-        return TypedResults.Stream(stream => services.Exporter.WriteAsync(stream, id, exportFormat, csvFields, states, cancellationToken),
+        return TypedResults.Stream(stream => services.Exporter.WriteAsync(stream, id, exportFormat, csvFields, states, withLineage, cancellationToken),
             contentType, $"job-{id}-{exportFormat.ToString().ToLowerInvariant()}.{extension}");
     }
 

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using AspireBatch.Api.Apis;
 using AspireBatch.Api.Services.OpenAi;
 using AspireBatch.Contracts;
+using AspireBatch.Data.Domain;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
@@ -29,6 +30,7 @@ internal sealed class OpenApiExamples : IOpenApiSchemaTransformer
         [typeof(PagedResult<ItemSummaryDto>)] = () => new PagedResult<ItemSummaryDto>([Item(), FailedItem()], 1, 50, 120_000),
         [typeof(ItemDetailDto)] = ItemDetail,
         [typeof(AttemptDto)] = () => Attempts()[0],
+        [typeof(ItemLineageDto)] = () => ItemDetail().Lineage!,
         [typeof(RetryFailedRequest)] = () => new RetryFailedRequest("http_429"),
         [typeof(RetryFailedResult)] = () => new RetryFailedResult(340),
         [typeof(MoveLeftoversRequest)] = () => new MoveLeftoversRequest("cheap-route", IncludeFailed: true, ErrorCode: "http_503"),
@@ -126,7 +128,9 @@ internal sealed class OpenApiExamples : IOpenApiSchemaTransformer
         Temperature: 0, MaxTokens: 16, SystemTemplate: "You label customer reviews. Answer with one word.",
         UserTemplate: "Classify the sentiment as positive or negative: {{text}}",
         Counters: Counters(), Estimate: Estimate(), BudgetUsd: 25m, RequestsPerMinuteCap: null,
-        TraceId: "4bf92f3577b34da6a3ce929d0e0e4736", IsBatch: false, CreatedAt: CreatedAt, StartedAt: Started, CompletedAt: null);
+        TraceId: "4bf92f3577b34da6a3ce929d0e0e4736", IsBatch: false, CreatedAt: CreatedAt, StartedAt: Started, CompletedAt: null,
+        TemplateHash: LineageHash.Templates("You label customer reviews. Answer with one word.", "Classify the sentiment as positive or negative: {{text}}"),
+        ParametersHash: LineageHash.Parameters(0, 16, null));
 
     // A job just created: queued, nothing done yet.
     private static JobCreated Created() => new(
@@ -181,7 +185,10 @@ internal sealed class OpenApiExamples : IOpenApiSchemaTransformer
         RenderedRequest: """{"model":"deepseek-chat","messages":[{"role":"system","content":"You label customer reviews. Answer with one word."},{"role":"user","content":"Classify the sentiment as positive or negative: Great product, fast delivery"}],"temperature":0,"max_tokens":16}""",
         ResponseText: "positive",
         ResponseBody: """{"id":"chatcmpl-8d1f3c2a","object":"chat.completion","created":1793611688,"model":"deepseek-chat","choices":[{"index":0,"message":{"role":"assistant","content":"positive"},"finish_reason":"stop"}],"usage":{"prompt_tokens":61,"completion_tokens":1,"total_tokens":62}}""",
-        FinishReason: "stop", ResponseModel: "deepseek-chat", StatusCode: 200, AttemptHistory: Attempts());
+        FinishReason: "stop", ResponseModel: "deepseek-chat", StatusCode: 200, AttemptHistory: Attempts(),
+        Lineage: new ItemLineageDto(JobId, Job().TemplateHash, Job().ParametersHash, RouteName: "reviews", RoutePosition: 0, ProviderName: "deepseek",
+            RequestedModel: "reviews", ModelName: "deepseek-chat", ResponseModel: "deepseek-chat", ResponseId: "chatcmpl-8d1f3c2a", Attempt: 2,
+            UsageSource: UsageSources.Reported));
 
     // Keys never leave the server: a provider shows only the last 4 characters of its key.
     private static ProviderDto DeepSeek() => new(

@@ -80,7 +80,7 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time)
         }
         return new JobDto(job.Id, job.Name, job.State, job.StateReason, job.InputFormat, job.RequestedModel, routeName, providerName,
             job.ModelName, job.Temperature, job.MaxTokens, job.SystemTemplate, job.UserTemplate, counters, estimate, job.BudgetUsd,
-            job.RequestsPerMinuteCap, traceId, job.IsBatch, job.CreatedAt, job.StartedAt, job.CompletedAt);
+            job.RequestsPerMinuteCap, traceId, job.IsBatch, job.CreatedAt, job.StartedAt, job.CompletedAt, job.TemplateHash, job.ParametersHash);
     }
 
     public async Task<PagedResult<ItemSummaryDto>?> ItemsAsync(Guid jobId, ItemState? state, string? errorCode, int page, int pageSize, CancellationToken cancellationToken)
@@ -130,7 +130,10 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time)
         var summary = new ItemSummaryDto(item.Id, item.CustomId, item.LineNumber, item.State, item.Attempts, item.ErrorCode, item.ErrorMessage,
             item.InputTokens, item.OutputTokens, item.CostUsd, item.LatencyMs, providerName, item.ModelName, item.CompletedAt,
             item.UsageSource, item.InDoubtCalls, item.InDoubtCostUsd);
+        var routeName = job.RouteId is { } rid ? await db.Routes.Where(r => r.Id == rid).Select(r => r.Name).FirstOrDefaultAsync(cancellationToken) : null;
+        var lineage = new ItemLineageDto(job.Id, job.TemplateHash, job.ParametersHash, routeName, item.RoutePosition, providerName, job.RequestedModel,
+            item.ModelName, item.ResponseModel, item.ResponseId, item.ResultAttempt, item.UsageSource);
         return new ItemDetailDto(summary, item.Payload, request, item.ResponseText, item.ResponseBody, item.FinishReason, item.ResponseModel, item.StatusCode, attempts,
-            item.CachedInputTokens, item.ReasoningTokens, item.InternalErrors);
+            item.CachedInputTokens, item.ReasoningTokens, item.InternalErrors, lineage);
     }
 }

@@ -19,22 +19,38 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
         SELECT i.id, i.custom_id, i.line_number, i.state, i.payload::text, i.response_text, i.response_body, i.finish_reason,
                i.input_tokens, i.output_tokens, i.cost_usd, i.latency_ms, p.name, i.model_name, i.response_model, i.attempts,
                i.status_code, i.error_code, i.error_message, i.usage_source, i.cached_input_tokens, i.reasoning_tokens,
-               i.in_doubt_calls, i.in_doubt_cost_usd
+               i.in_doubt_calls, i.in_doubt_cost_usd, i.response_id, i.route_position, i.result_attempt
         FROM items i LEFT JOIN providers p ON p.id = i.provider_id
         WHERE i.job_id = @job AND (cardinality(@states) = 0 OR i.state = ANY(@states))
         ORDER BY i.id
         """;
 
-    public async Task WriteAsync(Stream output, Guid jobId, ExportFormat format, IReadOnlyList<string> csvFields, ItemState[] states, CancellationToken cancellationToken)
+    // The job's half of the lineage, the same on every line: read once, not joined into each row.
+    private const string JobLineageQuery = """
+        SELECT j.id, j.template_hash, j.parameters_hash, j.requested_model, r.name
+        FROM jobs j LEFT JOIN routes r ON r.id = j.route_id
+        WHERE j.id = @job
+        """;
+
+    private sealed record JobLineage(Guid JobId, string? TemplateHash, string? ParametersHash, string RequestedModel, string? RouteName);
+
+    /// <summary>The CSV columns <c>lineage=true</c> adds; usage_source is already a column of every CSV.</summary>
+    public static readonly IReadOnlyList<string> CsvLineageColumns =
+        ["job_id", "template_hash", "parameters_hash", "route", "route_position", "provider", "requested_model", "response_model", "response_id", "attempt"];
+
+    /// <param name="lineage">Adds where each result came from (JSONL: a <c>lineage</c> object after <c>record</c>; CSV: <see cref="CsvLineageColumns"/> at the end); not for the OpenAI format, whose shape is OpenAI's.</param>
+    public async Task WriteAsync(Stream output, Guid jobId, ExportFormat format, IReadOnlyList<string> csvFields, ItemState[] states, bool lineage,
+        CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var job = lineage && format != ExportFormat.OpenAi ? await ReadJobLineageAsync(connection, jobId, cancellationToken) : null;
         await using var command = new NpgsqlCommand(Query, connection);
         command.Parameters.AddWithValue("job", jobId);
         command.Parameters.AddWithValue("states", states.Select(s => (int)s).ToArray());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (format == ExportFormat.Csv)
         {
-            await WriteCsvAsync(output, reader, csvFields, cancellationToken);
+            await WriteCsvAsync(output, reader, csvFields, job, cancellationToken);
             return;
         }
         var buffer = new MemoryStream();
@@ -49,7 +65,7 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
                 }
                 else
                 {
-                    WriteResultLine(json, reader);
+                    WriteResultLine(json, reader, job);
                 }
             }
             buffer.WriteByte((byte)'\n');
@@ -57,7 +73,18 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
         }
     }
 
-    private static void WriteResultLine(Utf8JsonWriter json, NpgsqlDataReader r)
+    private static async Task<JobLineage?> ReadJobLineageAsync(NpgsqlConnection connection, Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(JobLineageQuery, connection);
+        command.Parameters.AddWithValue("job", jobId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new JobLineage(reader.GetGuid(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4))
+            : null;
+    }
+
+    private static void WriteResultLine(Utf8JsonWriter json, NpgsqlDataReader r, JobLineage? job)
     {
         json.WriteStartObject();
         json.WriteString("id", r.GetString(1));
@@ -91,6 +118,22 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
         }
         json.WritePropertyName("record");
         json.WriteRawValue(r.GetString(4));
+        if (job is not null)
+        {
+            json.WriteStartObject("lineage");
+            json.WriteString("job_id", job.JobId);
+            WriteNullableString(json, "template_hash", job.TemplateHash);
+            WriteNullableString(json, "parameters_hash", job.ParametersHash);
+            WriteNullableString(json, "route", job.RouteName);
+            WriteNullableNumber(json, "route_position", r, 25);
+            WriteNullableString(json, "provider", r, 12);
+            json.WriteString("requested_model", job.RequestedModel);
+            WriteNullableString(json, "response_model", r, 14);
+            WriteNullableString(json, "response_id", r, 24);
+            WriteNullableNumber(json, "attempt", r, 26);
+            WriteNullableString(json, "usage_source", r, 19);
+            json.WriteEndObject();
+        }
         json.WriteEndObject();
     }
 
@@ -181,11 +224,12 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
         json.WriteEndObject();
     }
 
-    private static async Task WriteCsvAsync(Stream output, NpgsqlDataReader reader, IReadOnlyList<string> fields, CancellationToken cancellationToken)
+    private static async Task WriteCsvAsync(Stream output, NpgsqlDataReader reader, IReadOnlyList<string> fields, JobLineage? job, CancellationToken cancellationToken)
     {
         await using var text = new StreamWriter(output, new UTF8Encoding(false), leaveOpen: true);
         await using var csv = new CsvWriter(text, CultureInfo.InvariantCulture);
-        foreach (var header in new[] { "id" }.Concat(fields).Concat(["answer", "input_tokens", "output_tokens", "cost_usd", "state", "error", "usage_source", "in_doubt_calls", "in_doubt_cost_usd"]))
+        foreach (var header in new[] { "id" }.Concat(fields).Concat(["answer", "input_tokens", "output_tokens", "cost_usd", "state", "error", "usage_source", "in_doubt_calls", "in_doubt_cost_usd"])
+            .Concat(job is null ? [] : CsvLineageColumns))
         {
             csv.WriteField(header);
         }
@@ -212,6 +256,19 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
             csv.WriteField(reader.IsDBNull(19) ? "" : reader.GetString(19));
             csv.WriteField(reader.GetInt32(22).ToString(CultureInfo.InvariantCulture));
             csv.WriteField(reader.GetDecimal(23).ToString(CultureInfo.InvariantCulture));
+            if (job is not null)
+            {
+                csv.WriteField(job.JobId.ToString());
+                csv.WriteField(job.TemplateHash ?? "");
+                csv.WriteField(job.ParametersHash ?? "");
+                csv.WriteField(job.RouteName ?? "");
+                csv.WriteField(reader.IsDBNull(25) ? "" : reader.GetInt32(25).ToString(CultureInfo.InvariantCulture));
+                csv.WriteField(reader.IsDBNull(12) ? "" : reader.GetString(12));
+                csv.WriteField(job.RequestedModel);
+                csv.WriteField(reader.IsDBNull(14) ? "" : reader.GetString(14));
+                csv.WriteField(reader.IsDBNull(24) ? "" : reader.GetString(24));
+                csv.WriteField(reader.IsDBNull(26) ? "" : reader.GetInt32(26).ToString(CultureInfo.InvariantCulture));
+            }
             await csv.NextRecordAsync();
         }
         await csv.FlushAsync();
@@ -220,6 +277,11 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
     private static void WriteNullableString(Utf8JsonWriter json, string name, NpgsqlDataReader r, int ordinal)
     {
         if (r.IsDBNull(ordinal)) json.WriteNull(name); else json.WriteString(name, r.GetString(ordinal));
+    }
+
+    private static void WriteNullableString(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is null) json.WriteNull(name); else json.WriteString(name, value);
     }
 
     private static void WriteNullableNumber(Utf8JsonWriter json, string name, NpgsqlDataReader r, int ordinal)

@@ -90,10 +90,12 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
     public Task<JobTimeseries> GetJobTimeseriesAsync(Guid id, int? bucketSeconds, DateTimeOffset? from, CancellationToken cancellationToken) =>
         GetAsync<JobTimeseries>(TimeseriesUri(id, bucketSeconds, from), cancellationToken);
 
-    public async Task<ExportStream> OpenExportAsync(Guid id, string format, CancellationToken cancellationToken)
+    /// <param name="lineage">Adds where each result came from (jsonl and csv only).</param>
+    public async Task<ExportStream> OpenExportAsync(Guid id, string format, bool lineage, CancellationToken cancellationToken)
     {
         var client = factory.CreateClient(StreamingClientName);
-        var response = await Guard(() => client.GetAsync($"api/jobs/{id}/export?format={Uri.EscapeDataString(format)}", HttpCompletionOption.ResponseHeadersRead, cancellationToken));
+        var uri = $"api/jobs/{id}/export?format={Uri.EscapeDataString(format)}{(lineage ? "&lineage=true" : "")}";
+        var response = await Guard(() => client.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken));
         await EnsureSuccessAsync(response, cancellationToken);
         return new ExportStream(response, await response.Content.ReadAsStreamAsync(cancellationToken));
     }

@@ -11,12 +11,12 @@ public static class ExportEndpoint
     public static void MapExportEndpoint(this WebApplication app) =>
         app.MapGet("/export/{id:guid}", Export).RequireAuthorization();
 
-    public static async Task<IResult> Export(Guid id, BatchApiClient api, HttpContext context, string format = "jsonl")
+    public static async Task<IResult> Export(Guid id, BatchApiClient api, HttpContext context, string format = "jsonl", bool lineage = false)
     {
         ExportStream export;
         try
         {
-            export = await api.OpenExportAsync(id, format, context.RequestAborted);
+            export = await api.OpenExportAsync(id, format, lineage, context.RequestAborted);
         }
         catch (ApiProblemException e)
         {

@@ -20,6 +20,8 @@ public sealed record AttemptRecord(
 /// What an item's processing ended with. Pending means "released": the job was paused while the item waited to
 /// retry, or our own side failed (<see cref="Internal"/>), so it goes back to the queue. Its attempts are written
 /// whatever the state, and the cost of every call that was charged counts, answered or not.
+/// <see cref="ResultAttemptInClaim"/> is the number, within <see cref="Attempts"/>, of the attempt that gave the result;
+/// the write turns it into the number across the record's life.
 /// </summary>
 public sealed record ItemOutcome(
     ClaimedItem Item,
@@ -42,7 +44,10 @@ public sealed record ItemOutcome(
     int? CachedInputTokens = null,
     int? ReasoningTokens = null,
     bool Internal = false,
-    JobTargetSent? SentTo = null)
+    JobTargetSent? SentTo = null,
+    string? ResponseId = null,
+    int? RoutePosition = null,
+    int? ResultAttemptInClaim = null)
 {
     /// <summary>What the provider charged across these attempts: the answer, and any refusal or empty answer it billed.</summary>
     public decimal? ChargedUsd => Attempts is { } list && list.Any(a => a.CostUsd is not null) ? list.Sum(a => a.CostUsd ?? 0) : null;
@@ -175,18 +180,21 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var accepted = new List<long>(outcomes.Count);
+        var attemptsBefore = new Dictionary<long, int>(outcomes.Count);
         await using (var command = new NpgsqlCommand("""
             WITH r AS (
                 SELECT * FROM unnest(@ids, @tokens, @states, @texts, @bodies, @finish, @input, @output, @latency,
                                      @providers, @models, @response_models, @status, @error_codes, @error_messages, @attempts,
                                      @usage_sources, @cached, @reasoning, @internal,
                                      @charged, @charged_input, @charged_output, @charged_cached, @charged_reasoning, @estimated_cost,
-                                     @job_ids, @sent_routes, @sent_providers, @sent_models)
+                                     @job_ids, @sent_routes, @sent_providers, @sent_models,
+                                     @response_ids, @route_positions, @result_attempts)
                     AS r(id, token, state, text, body, finish, input_tokens, output_tokens, latency,
                          provider_id, model, response_model, status, error_code, error_message, attempts,
                          usage_source, cached, reasoning, internal,
                          charged, charged_input, charged_output, charged_cached, charged_reasoning, estimated_cost,
-                         job_id, sent_route, sent_provider, sent_model)),
+                         job_id, sent_route, sent_provider, sent_model,
+                         response_id, route_position, result_attempt_in_claim)),
             -- A failure decided on the target the job had when the record was sent stands; if the job's leftovers were
             -- moved meanwhile, the record goes back to the queue for the new target instead (its calls stay paid).
             rs AS (
@@ -204,11 +212,17 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
                     error_code = r.error_code, error_message = r.error_message, attempts = i.attempts + r.attempts,
                     usage_source = r.usage_source, cached_input_tokens = r.cached, reasoning_tokens = r.reasoning,
                     internal_errors = i.internal_errors + CASE WHEN r.internal THEN 1 ELSE 0 END,
+                    -- i.attempts is the count before this claim's calls, so the claim's attempt n is the record's attempt i.attempts + n.
+                    -- A record going back to the queue has no result, so no lineage.
+                    response_id = CASE WHEN r.final_state = @pending THEN NULL ELSE r.response_id END,
+                    route_position = CASE WHEN r.final_state = @pending THEN NULL ELSE r.route_position END,
+                    result_attempt = CASE WHEN r.final_state = @pending THEN NULL ELSE i.attempts + r.result_attempt_in_claim END,
                     calls_in_flight = 0, in_flight_cost_usd = 0,
                     lease_token = NULL, lease_expires_at = NULL, completed_at = CASE WHEN r.final_state IN (@succeeded, @failed, @cancelled) THEN now() END
                 FROM rs r JOIN locked l ON l.id = r.id
                 WHERE i.id = r.id AND i.lease_token = r.token AND i.state = @running
-                RETURNING i.id, i.job_id, i.state, r.charged, r.charged_input, r.charged_output, r.charged_cached, r.charged_reasoning, r.estimated_cost),
+                RETURNING i.id, i.job_id, i.state, r.charged, r.charged_input, r.charged_output, r.charged_cached, r.charged_reasoning, r.estimated_cost,
+                          i.attempts - r.attempts AS attempts_before),
             j AS (
                 UPDATE jobs SET succeeded_items = succeeded_items + s.ok, failed_items = failed_items + s.failed,
                     cancelled_items = cancelled_items + s.cancelled, input_tokens = jobs.input_tokens + s.input_tokens,
@@ -221,7 +235,7 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
                              sum(charged_cached) AS cached, sum(charged_reasoning) AS reasoning, sum(estimated_cost) AS estimated_cost
                       FROM u GROUP BY job_id) s
                 WHERE jobs.id = s.job_id)
-            SELECT id FROM u
+            SELECT id, attempts_before FROM u
             """, connection, transaction))
         {
             command.Parameters.Add(Array("ids", NpgsqlDbType.Bigint, outcomes.Select(o => o.Item.Id)));
@@ -254,6 +268,9 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
             command.Parameters.Add(Array("sent_routes", NpgsqlDbType.Uuid, outcomes.Select(o => o.SentTo?.RouteId)));
             command.Parameters.Add(Array("sent_providers", NpgsqlDbType.Uuid, outcomes.Select(o => o.SentTo?.ProviderId)));
             command.Parameters.Add(Array("sent_models", NpgsqlDbType.Text, outcomes.Select(o => o.SentTo?.ModelName)));
+            command.Parameters.Add(Array("response_ids", NpgsqlDbType.Text, outcomes.Select(o => o.ResponseId)));
+            command.Parameters.Add(Array("route_positions", NpgsqlDbType.Integer, outcomes.Select(o => o.RoutePosition)));
+            command.Parameters.Add(Array("result_attempts", NpgsqlDbType.Integer, outcomes.Select(o => o.ResultAttemptInClaim)));
             command.Parameters.AddWithValue("pending", (int)ItemState.Pending);
             command.Parameters.AddWithValue("running", (int)ItemState.Running);
             command.Parameters.AddWithValue("succeeded", (int)ItemState.Succeeded);
@@ -263,6 +280,7 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
             while (await reader.ReadAsync(cancellationToken))
             {
                 accepted.Add(reader.GetInt64(0));
+                attemptsBefore[reader.GetInt64(0)] = reader.GetInt32(1);
             }
         }
 
@@ -281,7 +299,8 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
                 await copy.StartRowAsync(cancellationToken);
                 await copy.WriteAsync(item.Id, NpgsqlDbType.Bigint, cancellationToken);
                 await copy.WriteAsync(item.JobId, NpgsqlDbType.Uuid, cancellationToken);
-                await copy.WriteAsync(a.Number, NpgsqlDbType.Integer, cancellationToken);
+                // Numbered across the record's life, like the item's attempts counter, its result_attempt and the sweep's unknown calls.
+                await copy.WriteAsync(attemptsBefore[item.Id] + a.Number, NpgsqlDbType.Integer, cancellationToken);
                 await WriteNullable(copy, a.ProviderId, NpgsqlDbType.Uuid, cancellationToken);
                 await copy.WriteAsync(a.ProviderName, NpgsqlDbType.Varchar, cancellationToken);
                 await copy.WriteAsync(a.ModelName, NpgsqlDbType.Varchar, cancellationToken);

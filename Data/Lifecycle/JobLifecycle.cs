@@ -1,4 +1,5 @@
 using AspireBatch.Contracts;
+using AspireBatch.Data.Domain;
 using AspireBatch.Data.Entities;
 using Npgsql;
 
@@ -44,9 +45,10 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
                 INSERT INTO jobs (id, name, state, input_format, requested_model, system_template, user_template, temperature, max_tokens,
                     response_format, metadata, budget_usd, is_batch, input_file_id, idempotency_key, trace_parent, created_at,
                     total_items, succeeded_items, failed_items, cancelled_items, input_tokens, output_tokens, cost_usd,
-                    estimated_input_tokens, estimated_cost_bound_usd)
+                    estimated_input_tokens, estimated_cost_bound_usd, template_hash, parameters_hash)
                 VALUES (@id, @name, @state, @format, @requested, @system, @user, @temperature, @max_tokens,
-                    @response_format::jsonb, @metadata::jsonb, @budget, @is_batch, @file, @key, @trace, @now, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+                    @response_format::jsonb, @metadata::jsonb, @budget, @is_batch, @file, @key, @trace, @now, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                    @template_hash, @parameters_hash)
                 RETURNING id)
             INSERT INTO job_events (job_id, kind, from_state, to_state, actor, reason, at)
             SELECT id, @kind, NULL, @state, @actor, @reason, @now FROM job
@@ -69,6 +71,12 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("key", (object?)job.IdempotencyKey ?? DBNull.Value);
         command.Parameters.AddWithValue("trace", (object?)job.TraceParent ?? DBNull.Value);
         command.Parameters.AddWithValue("now", job.CreatedAt);
+        // OpenAI Batch lines carry their own messages and parameters: a job-level hash would say nothing about them.
+        var perLine = job.Format == JobInputFormat.OpenAiBatch;
+        command.Parameters.AddWithValue("template_hash", NpgsqlTypes.NpgsqlDbType.Varchar,
+            perLine ? DBNull.Value : (object)LineageHash.Templates(job.SystemTemplate, job.UserTemplate));
+        command.Parameters.AddWithValue("parameters_hash", NpgsqlTypes.NpgsqlDbType.Varchar,
+            perLine ? DBNull.Value : (object)LineageHash.Parameters(job.Temperature, job.MaxTokens, job.ResponseFormat));
         command.Parameters.AddWithValue("kind", (int)JobEventKind.Created);
         command.Parameters.AddWithValue("actor", (int)JobActor.Operator);
         command.Parameters.AddWithValue("reason", job.StartPaused ? "imported, paused until started" : "imported");

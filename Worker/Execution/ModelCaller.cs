@@ -108,7 +108,7 @@ public sealed class ModelCaller
         return new ItemOutcome(item, exhausted ? ItemState.Failed : ItemState.Pending,
             ErrorCode: exhausted ? LedgerCodes.InternalErrorLimit : null,
             ErrorMessage: exhausted ? $"{_options.MaxInternalErrors} internal errors in a row on our side; the last: {e.Message}" : null,
-            Attempts: attempts, Internal: true);
+            Attempts: attempts, Internal: true, ResultAttemptInClaim: exhausted ? attempts.Count : null);
     }
 
     private async Task<ItemOutcome> CallTargetsAsync(ClaimedItem item, RunningJob job, IReadOnlyList<CallTarget> chain, Func<bool> stillRunning,
@@ -156,7 +156,8 @@ public sealed class ModelCaller
                 var answer = attempts[^1];
                 return new ItemOutcome(item, ItemState.Succeeded, last.Text, last.Body, last.FinishReason, answer.InputTokens, answer.OutputTokens,
                     answer.CostUsd, answer.LatencyMs, target.ProviderId, target.Model, last.ResponseModel, last.StatusCode, Attempts: attempts,
-                    UsageSource: answer.UsageSource, CachedInputTokens: answer.CachedInputTokens, ReasoningTokens: answer.ReasoningTokens);
+                    UsageSource: answer.UsageSource, CachedInputTokens: answer.CachedInputTokens, ReasoningTokens: answer.ReasoningTokens,
+                    ResponseId: last.ResponseId, RoutePosition: target.RoutePosition, ResultAttemptInClaim: answer.Number);
             }
             if (!last.Retryable)
             {
@@ -167,7 +168,8 @@ public sealed class ModelCaller
         if (last is null || lastTarget is null)
         {
             return new ItemOutcome(item, ItemState.Failed, ErrorCode: "no_target",
-                ErrorMessage: "the job's route or model has no enabled provider target", Attempts: attempts);
+                ErrorMessage: "the job's route or model has no enabled provider target", Attempts: attempts,
+                ResultAttemptInClaim: attempts.Count > 0 ? attempts.Count : null);
         }
         if (!stillRunning())
         {
@@ -179,7 +181,9 @@ public sealed class ModelCaller
             InputTokens: final?.InputTokens, OutputTokens: final?.OutputTokens,
             ProviderId: lastTarget.ProviderId, ModelName: lastTarget.Model, StatusCode: last.StatusCode,
             ErrorCode: last.ErrorCode, ErrorMessage: last.ErrorMessage, Attempts: attempts,
-            UsageSource: final?.UsageSource, CachedInputTokens: final?.CachedInputTokens, ReasoningTokens: final?.ReasoningTokens);
+            UsageSource: final?.UsageSource, CachedInputTokens: final?.CachedInputTokens, ReasoningTokens: final?.ReasoningTokens,
+            // A failure's lineage is its last attempt's: the target it ended on and whatever id the provider gave that answer.
+            ResponseId: last.ResponseId, RoutePosition: lastTarget.RoutePosition, ResultAttemptInClaim: final?.Number);
     }
 
     /// <summary>One target with its retries; returns the last answer, or the fault that ended the tries.</summary>

@@ -82,7 +82,7 @@ public sealed class JobTests(BrowserStackFixture stack) : BrowserTest(stack)
     }
 
     [Fact]
-    public async Task An_item_opens_in_a_drawer_with_its_attempts()
+    public async Task An_item_opens_in_a_drawer_with_its_attempts_and_lineage()
     {
         var created = await Stack.CreateJobAsync("items.jsonl", BrowserStackFixture.Jsonl(20, "i"), "gpt-3.5-turbo", name: "items drawer");
         await Stack.WaitForJobAsync(created.Job.Id, j => j.State == JobState.Completed, JobTimeout);
@@ -102,6 +102,18 @@ public sealed class JobTests(BrowserStackFixture stack) : BrowserTest(stack)
         await Expect(attempts.First).ToContainTextAsync("200");
         await Expect(Id("item-response")).ToContainTextAsync("sim:");
         await Expect(Id("item-request")).ToContainTextAsync("Classify: review number");
+
+        // Lineage: the job, its hashes, the provider, the name asked for and the provider's own id of the answer.
+        var job = await Stack.GetJobAsync(created.Job.Id);
+        await Expect(Id("lineage")).ToBeVisibleAsync();
+        await Expect(Id("lineage-job")).ToHaveTextAsync(job.Id.ToString());
+        await Expect(Id("lineage-template-hash")).ToHaveTextAsync(job.TemplateHash!);
+        await Expect(Id("lineage-parameters-hash")).ToHaveTextAsync(job.ParametersHash!);
+        await Expect(Id("lineage-provider")).ToHaveTextAsync("sim-primary");
+        await Expect(Id("lineage-requested-model")).ToHaveTextAsync("gpt-3.5-turbo");
+        await Expect(Id("lineage-response-id")).ToHaveTextAsync(new Regex("^chatcmpl-[0-9a-f]+$"));
+        await Expect(Id("lineage-attempt")).ToHaveTextAsync((await attempts.CountAsync()).ToString());
+        await Expect(Id("lineage-usage-source")).ToHaveTextAsync(UsageSources.Reported);
         await ScreenshotAsync("job-detail-item-drawer");
 
         var trace = Id("trace-link");
@@ -113,6 +125,14 @@ public sealed class JobTests(BrowserStackFixture stack) : BrowserTest(stack)
         await Id("item-drawer-close").ClickAsync();
         // A closed MudDrawer stays in the page, moved out of sight.
         await Expect(Id("item-drawer")).ToHaveClassAsync(new Regex("mud-drawer--closed"));
+
+        // The Export menu's "with lineage" goes through the Dashboard to the Api's lineage=true.
+        await Id("export-menu").ClickAsync();
+        var download = await Page.RunAndWaitForDownloadAsync(() => Id("export-jsonl-lineage").ClickAsync());
+        using var exported = new StreamReader(await download.CreateReadStreamAsync());
+        var lines = (await exported.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(20, lines.Length);
+        Assert.All(lines, l => Assert.Contains($",\"lineage\":{{\"job_id\":\"{job.Id}\"", l));
     }
 
     [Fact]

@@ -40,4 +40,34 @@ public sealed class ItemDetailViewTests : DashboardContext
         Assert.StartsWith("up to", costs[0]);
         Assert.EndsWith("(est.)", costs[1]);
     }
+
+    [Fact]
+    public void The_lineage_section_names_where_the_result_came_from()
+    {
+        var jobId = Guid.CreateVersion7();
+        var summary = new ItemSummaryDto(1, "r1", 2, ItemState.Succeeded, 6, null, null, 40, 2, 0.0001m, 12, "sim-primary", "deepseek-chat", DateTimeOffset.UtcNow,
+            UsageSources.Reported);
+        var lineage = new ItemLineageDto(jobId, "0123456789abcdef", "fedcba9876543210", "default", 1, "sim-primary", "default", "deepseek-chat",
+            "deepseek-chat-sim", "chatcmpl-abc", 6, UsageSources.Reported);
+        var item = Item(summary, """{"id":"chatcmpl-abc"}""") with { Lineage = lineage };
+        var view = Render<ItemDetailView>(p => p.Add(v => v.Item, item));
+        string Value(string key) => view.Find($"[data-testid=lineage-{key}]").TextContent.Trim();
+        Assert.Equal(jobId.ToString(), Value("job"));
+        Assert.Equal("0123456789abcdef", Value("template-hash"));
+        Assert.Equal("fedcba9876543210", Value("parameters-hash"));
+        Assert.Equal(("default", "1", "sim-primary"), (Value("route"), Value("route-position"), Value("provider")));
+        Assert.Equal(("default", "deepseek-chat-sim", "chatcmpl-abc"), (Value("requested-model"), Value("response-model"), Value("response-id")));
+        Assert.Equal(("6", UsageSources.Reported), (Value("attempt"), Value("usage-source")));
+    }
+
+    [Fact]
+    public void A_single_model_result_shows_no_route()
+    {
+        var summary = new ItemSummaryDto(1, "r1", 2, ItemState.Failed, 1, "http_404", "no such model", null, null, null, 12, "p", "m", DateTimeOffset.UtcNow);
+        var item = Item(summary, null) with { Lineage = new ItemLineageDto(Guid.CreateVersion7(), null, null, null, null, "p", "m", "m", null, null, 1, null) };
+        var view = Render<ItemDetailView>(p => p.Add(v => v.Item, item));
+        Assert.Equal("—", view.Find("[data-testid=lineage-route]").TextContent.Trim());
+        Assert.Equal("—", view.Find("[data-testid=lineage-route-position]").TextContent.Trim());
+        Assert.Equal("1", view.Find("[data-testid=lineage-attempt]").TextContent.Trim());
+    }
 }

@@ -14,6 +14,8 @@ public sealed class ParameterValidationTests(StackFixture stack)
         { "GET", "/api/jobs?pageSize=501", "pageSize" },
         { "GET", "/api/jobs/{job}/items?pageSize=1001", "pageSize" },
         { "GET", "/api/jobs/{job}/export?format=xml", "format" },
+        { "GET", "/api/jobs/{job}/export?lineage=yes", "lineage" },
+        { "GET", "/api/jobs/{job}/export?format=openai&lineage=true", "lineage" },
         { "PUT", "/api/jobs/{job}/settings", "requestsPerMinuteCap" },
         { "GET", "/api/stats/usage?groupBy=colour", "groupBy" },
         { "GET", "/api/stats/daily?days=0", "days" },

@@ -240,6 +240,7 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
             IsBatch = true,
             IdempotencyKey = request.IdempotencyKey,
             CreatedAt = now,
+            // No template or parameter hash: a batch's lines hold their own requests, and these were refused unread.
         };
         db.Jobs.Add(job);
         db.JobEvents.Add(JobLifecycle.FailedAtCreation(job, $"the input file was refused: {errors.Data.Count} error(s)"));

@@ -97,7 +97,7 @@ public sealed class FileStore(BatchDbContext db, NpgsqlDataSource dataSource, Re
     {
         if (file.JobId is { } jobId)
         {
-            await exporter.WriteAsync(output, jobId, ExportFormat.OpenAi, [], file.OutputKind == ErrorKind ? ErrorStates : OutputStates, cancellationToken);
+            await exporter.WriteAsync(output, jobId, ExportFormat.OpenAi, [], file.OutputKind == ErrorKind ? ErrorStates : OutputStates, lineage: false, cancellationToken);
             return;
         }
         await ReadUploadAsync(file.Id, content => content.CopyToAsync(output, cancellationToken), cancellationToken);
