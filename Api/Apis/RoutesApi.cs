@@ -78,7 +78,8 @@ public static class RoutesApi
         var before = route.Targets.Select(t => new WeightedTarget(t.Position, t.ProviderId, RouteSwitcher.Describe(t), t.Weight)).ToList();
         var activeBefore = route.ActiveTargetPosition;
         var activeAfter = Math.Min(route.ActiveTargetPosition, targets.Count - 1);
-        var names = await db.Providers.AsNoTracking().Where(p => targets.Select(t => t.ProviderId).Contains(p.Id)).ToDictionaryAsync(p => p.Id, p => p.Name, cancellationToken);
+        var providerIds = targets.Select(t => t.ProviderId).Distinct().ToList();
+        var names = await db.Providers.AsNoTracking().Where(p => providerIds.Contains(p.Id)).ToDictionaryAsync(p => p.Id, p => p.Name, cancellationToken);
         var after = targets.Select(t => new WeightedTarget(t.Position, t.ProviderId, $"{names.GetValueOrDefault(t.ProviderId)}/{t.ModelName}", t.Weight)).ToList();
         var events = RouteSwitcher.WeightChanges(id, before, activeBefore, after, activeAfter, time.GetUtcNow());
         // The new targets, their weights and the record of the weights changed commit together.
@@ -88,6 +89,9 @@ public static class RoutesApi
             db.RouteTargets.RemoveRange(route.Targets);
             await db.SaveChangesAsync(cancellationToken);
             route.Name = request.Name;
+            // Added explicitly: found through the navigation with their ids already set, EF would take them for
+            // existing rows and update them (0 rows, a concurrency exception).
+            db.RouteTargets.AddRange(targets);
             route.Targets = targets;
             route.ActiveTargetPosition = activeAfter;
             ApplyThresholds(route, request.Thresholds ?? RouteJudge.ThresholdsOf(route));
