@@ -76,8 +76,8 @@ public sealed class RouteTests(BrowserStackFixture stack) : BrowserTest(stack)
         await Expect(figures.Nth(1)).ToHaveAttributeAsync("data-role", "Canary");
         await Expect(figures.Nth(1)).ToHaveAttributeAsync("data-weight", "10");
         // The canary's own error threshold, the route's for the rest.
-        await Expect(figures.Nth(1)).ToContainTextAsync("errors ≤ 2");
-        await Expect(figures.Nth(0)).ToContainTextAsync("errors ≤ 5");
+        await Expect(figures.Nth(1).GetByTestId("route-target-limits")).ToContainTextAsync("≤ 2.0%");
+        await Expect(figures.Nth(0).GetByTestId("route-target-limits")).ToContainTextAsync("≤ 5.0%");
         await ScreenshotAsync("routes-canary");
 
         // An operator stops the canary through the Api: the page follows the live event.
