@@ -1,6 +1,10 @@
+using System.Text.Json.Serialization;
+
 namespace AspireBatch.Contracts;
 
-public sealed record RouteTargetDto(int Position, Guid ProviderId, string ProviderName, string ModelName);
+/// <summary>A route's target; the thresholds are its own overrides (null: the route's).</summary>
+public sealed record RouteTargetDto(int Position, Guid ProviderId, string ProviderName, string ModelName,
+    int Weight = 0, double? MaxErrorRate = null, double? MaxMeanLatencyMs = null, double? MinSuccessRate = null);
 
 public sealed record RouteThresholds(
     double MaxErrorRate = 0.05,
@@ -21,7 +25,13 @@ public sealed record RouteDto(
     DateTimeOffset CreatedAt,
     DateTimeOffset? SwitchedAt);
 
-public sealed record RouteTargetRequest(string Provider, string Model);
+/// <summary>
+/// A target of a route. <c>Weight</c> (0..1000, default 0) is its share of the route's traffic: when a target at or
+/// after the active one has a weight, each record's first target is drawn by weight. The thresholds override the
+/// route's for this target (null: the route's).
+/// </summary>
+public sealed record RouteTargetRequest(string Provider, string Model, int? Weight = null,
+    double? MaxErrorRate = null, double? MaxMeanLatencyMs = null, double? MinSuccessRate = null);
 
 public sealed record RouteRequest(string Name, IReadOnlyList<RouteTargetRequest> Targets, RouteThresholds? Thresholds = null);
 
@@ -39,7 +49,8 @@ public sealed record RollbackEventDto(
     string Reason,
     bool Automatic,
     string? Figures,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt,
+    RouteEventKind Kind = RouteEventKind.Switch);
 
 /// <summary>The active target's sliding-window figures beside the route's thresholds.</summary>
 public sealed record RouteWindowDto(
@@ -55,3 +66,48 @@ public sealed record RouteWindowDto(
     RouteThresholds Thresholds,
     bool Judged,
     string? Breach);
+
+/// <summary>What a target is to its route now.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<RouteTargetRole>))]
+public enum RouteTargetRole
+{
+    /// <summary>The active target: first in every chain (or drawn by its weight), judged for rollback.</summary>
+    Active,
+    /// <summary>After the active one with a weight: takes its share of first calls, judged on its own and stopped on a breach.</summary>
+    Canary,
+    /// <summary>After the active one without a weight: takes calls only as a fallback.</summary>
+    Fallback,
+    /// <summary>Before the active one: takes no calls until the route rolls forward.</summary>
+    Earlier,
+}
+
+/// <summary>
+/// One target's sliding-window figures beside its effective thresholds (its own, else the route's), and its share of
+/// all the calls the route's targets took in their windows.
+/// </summary>
+public sealed record RouteTargetWindowDto(
+    int Position,
+    string ProviderName,
+    string ModelName,
+    int Weight,
+    RouteTargetRole Role,
+    long Calls,
+    long Errors,
+    double ErrorRate,
+    double SuccessRate,
+    double MeanLatencyMs,
+    double P95LatencyMs,
+    double Share,
+    RouteThresholds Thresholds,
+    DateTimeOffset? Since,
+    bool Judged,
+    string? Breach);
+
+/// <summary>Every target's live figures; <c>Weighted</c> when a target at or after the active one has a weight.</summary>
+public sealed record RouteTargetsWindowDto(
+    Guid RouteId,
+    int ActiveTargetPosition,
+    bool Weighted,
+    int WindowSeconds,
+    long TotalCalls,
+    IReadOnlyList<RouteTargetWindowDto> Targets);

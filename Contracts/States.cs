@@ -80,6 +80,8 @@ public enum RouteEventKind
     CanaryStopped = 1,
     /// <summary>A rehearsal's candidate became the route's primary, the previous target its fallback.</summary>
     Adopted = 2,
+    /// <summary>An operator changed a target's weight by hand (other than stopping a canary, which is CanaryStopped).</summary>
+    Reweighted = 3,
 }
 
 /// <summary>How a rehearsal picks its records from the source job.</summary>

@@ -27,6 +27,8 @@ public static class RoutesApi
         api.MapPost("/routes/{id:guid}/rollback", Rollback).WithName("RollbackRoute").WithSummary("Move the active target to the next one (or toPosition), with a reason");
         api.MapPost("/routes/{id:guid}/rollforward", RollForward).WithName("RollForwardRoute").WithSummary("Move the active target back to the previous one (or toPosition), with a reason");
         api.MapGet("/routes/{id:guid}/window", Window).WithName("GetRouteWindow").WithSummary("The active target's sliding-window figures beside the thresholds");
+        api.MapGet("/routes/{id:guid}/targets/window", TargetsWindow).WithName("GetRouteTargetsWindow")
+            .WithSummary("Every target's sliding-window figures, weight, share of the route's calls and effective thresholds");
         api.MapGet("/routes/{id:guid}/events", RouteEvents).WithName("ListRouteEvents").WithSummary("Every switch of the route, newest first");
         api.MapGet("/rollbacks", RecentEvents).WithName("ListRollbacks").WithSummary("Recent switches of every route");
         return api;
@@ -61,9 +63,9 @@ public static class RoutesApi
     }
 
     public static async Task<Results<Ok<RouteDto>, NotFound, ValidationProblem>> UpdateRoute(
-        Guid id, RouteRequest request, BatchDbContext db, CancellationToken cancellationToken)
+        Guid id, RouteRequest request, BatchDbContext db, RouteSwitcher switcher, TimeProvider time, CancellationToken cancellationToken)
     {
-        var route = await db.Routes.Include(r => r.Targets).FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
+        var route = await db.Routes.Include(r => r.Targets).ThenInclude(t => t.Provider).FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
         if (route is null)
         {
             return TypedResults.NotFound();
@@ -73,13 +75,35 @@ public static class RoutesApi
         {
             return TypedResults.ValidationProblem(errors);
         }
-        db.RouteTargets.RemoveRange(route.Targets);
-        await db.SaveChangesAsync(cancellationToken);
-        route.Name = request.Name;
-        route.Targets = targets;
-        route.ActiveTargetPosition = Math.Min(route.ActiveTargetPosition, targets.Count - 1);
-        ApplyThresholds(route, request.Thresholds ?? ThresholdsOf(route));
-        await db.SaveChangesAsync(cancellationToken);
+        var before = route.Targets.Select(t => new WeightedTarget(t.Position, t.ProviderId, RouteSwitcher.Describe(t), t.Weight)).ToList();
+        var activeBefore = route.ActiveTargetPosition;
+        var activeAfter = Math.Min(route.ActiveTargetPosition, targets.Count - 1);
+        var providerIds = targets.Select(t => t.ProviderId).Distinct().ToList();
+        var names = await db.Providers.AsNoTracking().Where(p => providerIds.Contains(p.Id)).ToDictionaryAsync(p => p.Id, p => p.Name, cancellationToken);
+        var after = targets.Select(t => new WeightedTarget(t.Position, t.ProviderId, $"{names.GetValueOrDefault(t.ProviderId)}/{t.ModelName}", t.Weight)).ToList();
+        var events = RouteSwitcher.WeightChanges(id, before, activeBefore, after, activeAfter, time.GetUtcNow());
+        // The new targets, their weights and the record of the weights changed commit together.
+        await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            db.RouteTargets.RemoveRange(route.Targets);
+            await db.SaveChangesAsync(cancellationToken);
+            route.Name = request.Name;
+            // Added explicitly: found through the navigation with their ids already set, EF would take them for
+            // existing rows and update them (0 rows, a concurrency exception).
+            db.RouteTargets.AddRange(targets);
+            route.Targets = targets;
+            route.ActiveTargetPosition = activeAfter;
+            ApplyThresholds(route, request.Thresholds ?? RouteJudge.ThresholdsOf(route));
+            db.RollbackEvents.AddRange(events);
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        });
+        foreach (var e in events)
+        {
+            await switcher.AnnounceAsync(new RouteSwitchAnnouncement(route.Name, id, e.FromTarget, e.ToTarget, e.FromPosition, e.ToPosition, e.Reason,
+                Automatic: false, JsonDocument.Parse(e.Figures!).RootElement.Clone(), e.CreatedAt, e.Kind), cancellationToken);
+        }
         return TypedResults.Ok(ToDto((await Load(db, id, cancellationToken))!));
     }
 
@@ -132,9 +156,41 @@ public static class RoutesApi
             return TypedResults.NotFound();
         }
         var figures = await window.ReadAsync(active.ProviderId, active.ModelName, route.WindowSeconds, route.SwitchedAt);
-        var thresholds = ThresholdsOf(route);
+        // The active target is judged on its own thresholds where it has them, as the monitor does.
+        var thresholds = RouteJudge.ThresholdsOf(route, active);
         return TypedResults.Ok(new RouteWindowDto(id, Describe(active), figures.Calls, figures.Errors, figures.ErrorRate, figures.SuccessRate,
             figures.MeanLatencyMs, figures.P95LatencyMs, figures.WindowSeconds, thresholds, RouteJudge.HasEnoughCalls(figures, thresholds), RouteJudge.Breach(figures, thresholds)));
+    }
+
+    /// <summary>
+    /// Every target on the window the monitor judges it on: since the last switch, and for canaries since the last
+    /// change of weights too. The share is of all the calls shown (fallback calls count where they were made).
+    /// </summary>
+    public static async Task<Results<Ok<RouteTargetsWindowDto>, NotFound>> TargetsWindow(Guid id, BatchDbContext db, TargetWindow window, CancellationToken cancellationToken)
+    {
+        var route = await Load(db, id, cancellationToken);
+        if (route is null)
+        {
+            return TypedResults.NotFound();
+        }
+        var canarySince = await RouteSwitcher.CanaryWindowStartAsync(db, route, cancellationToken);
+        var rows = new List<(RouteTarget Target, RouteTargetRole Role, DateTimeOffset? Since, WindowFigures Figures)>();
+        foreach (var target in route.Targets.OrderBy(t => t.Position))
+        {
+            var role = RouteJudge.RoleOf(route, target);
+            var since = role == RouteTargetRole.Canary ? canarySince : route.SwitchedAt;
+            rows.Add((target, role, since, await window.ReadAsync(target.ProviderId, target.ModelName, route.WindowSeconds, since)));
+        }
+        var total = rows.Sum(r => r.Figures.Calls);
+        var targets = rows.Select(r =>
+        {
+            var (target, role, since, f) = r;
+            var thresholds = RouteJudge.ThresholdsOf(route, target);
+            return new RouteTargetWindowDto(target.Position, target.Provider?.Name ?? "?", target.ModelName, target.Weight, role,
+                f.Calls, f.Errors, f.ErrorRate, f.SuccessRate, f.MeanLatencyMs, f.P95LatencyMs, total == 0 ? 0 : (double)f.Calls / total,
+                thresholds, since, RouteJudge.HasEnoughCalls(f, thresholds), RouteJudge.Breach(f, thresholds));
+        }).ToList();
+        return TypedResults.Ok(new RouteTargetsWindowDto(id, route.ActiveTargetPosition, RouteJudge.IsWeighted(route), route.WindowSeconds, total, targets));
     }
 
     private static async Task<List<RollbackEventDto>> EventsQuery(BatchDbContext db, IQueryable<RollbackEvent> query, int limit, CancellationToken cancellationToken)
@@ -142,7 +198,7 @@ public static class RoutesApi
         var names = await db.Routes.AsNoTracking().ToDictionaryAsync(r => r.Id, r => r.Name, cancellationToken);
         var events = await query.AsNoTracking().OrderByDescending(e => e.Id).Take(limit).ToListAsync(cancellationToken);
         return events.Select(e => new RollbackEventDto(e.Id, e.RouteId, names.GetValueOrDefault(e.RouteId, "?"), e.FromPosition, e.ToPosition,
-            e.FromTarget, e.ToTarget, e.Reason, e.Automatic, e.Figures, e.CreatedAt)).ToList();
+            e.FromTarget, e.ToTarget, e.Reason, e.Automatic, e.Figures, e.CreatedAt, e.Kind)).ToList();
     }
 
     private static async Task<(List<RouteTarget> Targets, Dictionary<string, string[]> Errors)> ResolveTargets(RouteRequest request, BatchDbContext db, CancellationToken cancellationToken)
@@ -173,7 +229,15 @@ public static class RoutesApi
             }
             else
             {
-                targets.Add(new RouteTarget { Id = Guid.CreateVersion7(), Position = position, ProviderId = provider.Id, ModelName = target.Model });
+                targets.Add(new RouteTarget
+                {
+                    Id = Guid.CreateVersion7(), Position = position, ProviderId = provider.Id, ModelName = target.Model, Weight = target.Weight ?? 0,
+                    MaxErrorRate = target.MaxErrorRate, MaxMeanLatencyMs = target.MaxMeanLatencyMs, MinSuccessRate = target.MinSuccessRate,
+                });
+            }
+            foreach (var (field, problem) in TargetProblems(target))
+            {
+                errors[$"targets[{position}].{field}"] = [problem];
             }
         }
         if (problems.Count > 0)
@@ -188,6 +252,29 @@ public static class RoutesApi
         return (targets, errors);
     }
 
+    /// <summary>A target's weight and own thresholds, each checked apart so the answer names the field.</summary>
+    private static IEnumerable<(string Field, string Problem)> TargetProblems(RouteTargetRequest target)
+    {
+        if (target.Weight is < 0 or > MaxWeight)
+        {
+            yield return ("weight", $"a weight is 0 to {MaxWeight} (a share of the route's traffic; 0 = fallback only)");
+        }
+        if (target.MaxErrorRate is { } error && !(error is >= 0 and <= 1))
+        {
+            yield return ("maxErrorRate", "a rate is 0 to 1");
+        }
+        if (target.MinSuccessRate is { } success && !(success is >= 0 and <= 1))
+        {
+            yield return ("minSuccessRate", "a rate is 0 to 1");
+        }
+        if (target.MaxMeanLatencyMs is { } latency && !(latency > 0 && double.IsFinite(latency)))
+        {
+            yield return ("maxMeanLatencyMs", "a latency is a positive number of milliseconds");
+        }
+    }
+
+    public const int MaxWeight = 1000;
+
     private static void ApplyThresholds(Route route, RouteThresholds t)
     {
         route.MaxErrorRate = t.MaxErrorRate;
@@ -200,15 +287,13 @@ public static class RoutesApi
         route.AutoRollForward = t.AutoRollForward;
     }
 
-    private static RouteThresholds ThresholdsOf(Route r) =>
-        new(r.MaxErrorRate, r.MaxMeanLatencyMs, r.MinSuccessRate, r.WindowSeconds, r.EvaluationIntervalSeconds, r.MinCalls, r.AutoRollback, r.AutoRollForward);
-
     private static Task<Route?> Load(BatchDbContext db, Guid id, CancellationToken cancellationToken) =>
         db.Routes.AsNoTracking().Include(r => r.Targets).ThenInclude(t => t.Provider).FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
 
     private static string Describe(RouteTarget target) => $"{target.Provider?.Name}/{target.ModelName}";
 
     public static RouteDto ToDto(Route r) => new(r.Id, r.Name, r.ActiveTargetPosition,
-        r.Targets.OrderBy(t => t.Position).Select(t => new RouteTargetDto(t.Position, t.ProviderId, t.Provider?.Name ?? "?", t.ModelName)).ToList(),
-        ThresholdsOf(r), r.CreatedAt, r.SwitchedAt);
+        r.Targets.OrderBy(t => t.Position).Select(t => new RouteTargetDto(t.Position, t.ProviderId, t.Provider?.Name ?? "?", t.ModelName,
+            t.Weight, t.MaxErrorRate, t.MaxMeanLatencyMs, t.MinSuccessRate)).ToList(),
+        RouteJudge.ThresholdsOf(r), r.CreatedAt, r.SwitchedAt);
 }

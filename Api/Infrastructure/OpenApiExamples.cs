@@ -62,6 +62,8 @@ internal sealed class OpenApiExamples : IOpenApiSchemaTransformer
         [typeof(RouteSwitchRequest)] = () => new RouteSwitchRequest("mean latency 612 ms > 500 ms on deepseek since 09:40"),
         [typeof(RollbackEventDto)] = Rollback,
         [typeof(RouteWindowDto)] = Window,
+        [typeof(RouteTargetsWindowDto)] = TargetsWindow,
+        [typeof(RouteTargetWindowDto)] = () => TargetsWindow().Targets[0],
 
         [typeof(UsageSummary)] = LastHour,
         [typeof(UsageByKey)] = () => new UsageByKey("deepseek-chat", LastHour()),
@@ -225,6 +227,15 @@ internal sealed class OpenApiExamples : IOpenApiSchemaTransformer
         RouteId, "deepseek/deepseek-chat", Calls: 48, Errors: 1, ErrorRate: 0.0208, SuccessRate: 0.9792, MeanLatencyMs: 612, P95LatencyMs: 1480,
         WindowSeconds: 300, new RouteThresholds(), Judged: true, Breach: "mean latency 612 ms > 500 ms");
 
+    // The same route later with a 90/10 canary on openai, which has its own error threshold.
+    private static RouteTargetsWindowDto TargetsWindow() => new(RouteId, ActiveTargetPosition: 0, Weighted: true, WindowSeconds: 300, TotalCalls: 1_000,
+    [
+        new RouteTargetWindowDto(0, "deepseek", "deepseek-chat", Weight: 90, RouteTargetRole.Active, Calls: 902, Errors: 9, ErrorRate: 0.00998, SuccessRate: 0.99002,
+            MeanLatencyMs: 402, P95LatencyMs: 750, Share: 0.902, new RouteThresholds(), Since: null, Judged: true, Breach: null),
+        new RouteTargetWindowDto(1, "openai", "gpt-4.1", Weight: 10, RouteTargetRole.Canary, Calls: 98, Errors: 1, ErrorRate: 0.0102, SuccessRate: 0.9898,
+            MeanLatencyMs: 655, P95LatencyMs: 1000, Share: 0.098, new RouteThresholds(MaxErrorRate: 0.02, MaxMeanLatencyMs: 800), Since: RolledBack, Judged: true, Breach: null),
+    ]);
+
     private static RollbackEventDto Rollback()
     {
         var w = Window();
@@ -234,7 +245,7 @@ internal sealed class OpenApiExamples : IOpenApiSchemaTransformer
             p95LatencyMs = w.P95LatencyMs, windowSeconds = w.WindowSeconds, thresholds = w.Thresholds,
         });
         return new RollbackEventDto(17, RouteId, "reviews", FromPosition: 0, ToPosition: 1, "deepseek/deepseek-chat", "openai/gpt-4.1",
-            $"automatic rollback: {w.Breach}", Automatic: true, figures, RolledBack);
+            $"automatic rollback: {w.Breach}", Automatic: true, figures, RolledBack, RouteEventKind.Switch);
     }
 
     private static UsageSummary LastHour() =>

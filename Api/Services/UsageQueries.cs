@@ -36,7 +36,7 @@ public sealed class UsageQueries(NpgsqlDataSource dataSource, BatchDbContext db,
             await SummaryAsync(now.AddHours(-1), now, null, null, cancellationToken),
             await SummaryAsync(now.AddDays(-1), now, null, null, cancellationToken),
             events.Select(e => new RollbackEventDto(e.Id, e.RouteId, names.GetValueOrDefault(e.RouteId, "?"), e.FromPosition, e.ToPosition,
-                e.FromTarget, e.ToTarget, e.Reason, e.Automatic, e.Figures, e.CreatedAt)).ToList());
+                e.FromTarget, e.ToTarget, e.Reason, e.Automatic, e.Figures, e.CreatedAt, e.Kind)).ToList());
     }
 
     public async Task<List<UsageByKey>> ByKeyAsync(string groupBy, DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken)

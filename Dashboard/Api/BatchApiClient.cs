@@ -61,6 +61,7 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
     public Task<RouteDto> RollbackAsync(Guid id, RouteSwitchRequest request, CancellationToken cancellationToken) => SendAsync<RouteDto>(HttpMethod.Post, $"api/routes/{id}/rollback", request, cancellationToken);
     public Task<RouteDto> RollForwardAsync(Guid id, RouteSwitchRequest request, CancellationToken cancellationToken) => SendAsync<RouteDto>(HttpMethod.Post, $"api/routes/{id}/rollforward", request, cancellationToken);
     public Task<RouteWindowDto> GetRouteWindowAsync(Guid id, CancellationToken cancellationToken) => GetAsync<RouteWindowDto>($"api/routes/{id}/window", cancellationToken);
+    public Task<RouteTargetsWindowDto> GetRouteTargetsWindowAsync(Guid id, CancellationToken cancellationToken) => GetAsync<RouteTargetsWindowDto>($"api/routes/{id}/targets/window", cancellationToken);
     public Task<List<RollbackEventDto>> GetRouteEventsAsync(Guid id, CancellationToken cancellationToken) => GetAsync<List<RollbackEventDto>>($"api/routes/{id}/events", cancellationToken);
     public Task<List<RollbackEventDto>> GetRecentRollbacksAsync(int limit, CancellationToken cancellationToken) => GetAsync<List<RollbackEventDto>>($"api/rollbacks?limit={limit}", cancellationToken);
 

@@ -1,11 +1,41 @@
 using System.Globalization;
 using AspireBatch.Contracts;
+using AspireBatch.Data.Entities;
 
 namespace AspireBatch.Data.Live;
 
 /// <summary>Reads a target's window against a route's thresholds (the playbook's: error rate > 5 %, mean latency > 500 ms, success rate < 95 %).</summary>
 public static class RouteJudge
 {
+    /// <summary>The route's thresholds.</summary>
+    public static RouteThresholds ThresholdsOf(Route r) =>
+        new(r.MaxErrorRate, r.MaxMeanLatencyMs, r.MinSuccessRate, r.WindowSeconds, r.EvaluationIntervalSeconds, r.MinCalls, r.AutoRollback, r.AutoRollForward);
+
+    /// <summary>A target's effective thresholds: its own where it has them, the route's for the rest (window, interval, MinCalls always the route's).</summary>
+    public static RouteThresholds ThresholdsOf(Route route, RouteTarget target) => ThresholdsOf(route) with
+    {
+        MaxErrorRate = target.MaxErrorRate ?? route.MaxErrorRate,
+        MaxMeanLatencyMs = target.MaxMeanLatencyMs ?? route.MaxMeanLatencyMs,
+        MinSuccessRate = target.MinSuccessRate ?? route.MinSuccessRate,
+    };
+
+    /// <summary>
+    /// The canaries the monitor judges: targets after the active one with a weight (those before it take no calls, the
+    /// active one is judged for rollback).
+    /// </summary>
+    public static IEnumerable<RouteTarget> Canaries(Route route) =>
+        route.Targets.Where(t => t.Weight > 0 && t.Position > route.ActiveTargetPosition).OrderBy(t => t.Position);
+
+    /// <summary>Whether records are drawn by weight: a target at or after the active one has a weight.</summary>
+    public static bool IsWeighted(Route route) => route.Targets.Any(t => t.Weight > 0 && t.Position >= route.ActiveTargetPosition);
+
+    /// <summary>What a target is to its route now.</summary>
+    public static RouteTargetRole RoleOf(Route route, RouteTarget target) =>
+        target.Position == route.ActiveTargetPosition ? RouteTargetRole.Active
+        : target.Position < route.ActiveTargetPosition ? RouteTargetRole.Earlier
+        : target.Weight > 0 ? RouteTargetRole.Canary
+        : RouteTargetRole.Fallback;
+
     /// <summary>Whether the window holds enough calls to be judged at all (at least the route's MinCalls).</summary>
     public static bool HasEnoughCalls(WindowFigures figures, RouteThresholds thresholds) => figures.Calls >= thresholds.MinCalls;
 

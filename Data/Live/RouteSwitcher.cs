@@ -21,6 +21,9 @@ public sealed record RouteSwitchAnnouncement(string Route, Guid RouteId, string 
 
 public sealed record SwitchOutcome(RollbackEvent? Event, string? Problem);
 
+/// <summary>A route target's weight, with the provider/model that identifies it across an edit.</summary>
+public sealed record WeightedTarget(int Position, Guid ProviderId, string Target, int Weight);
+
 /// <summary>
 /// Moves a route's active target, records the switch with its reason and figures, announces it by webhook and to
 /// the Dashboard. Used by the Worker's monitor (automatic) and the Api (an operator's hand).
@@ -96,6 +99,120 @@ public sealed class RouteSwitcher(
         return new(entry, null);
     }
 
+    /// <summary>
+    /// Stops a canary: sets the target's weight to 0 only if it still has <paramref name="expectedWeight"/> (and the
+    /// route was not edited meanwhile, which gives its targets new ids), so two deciders never both stop it. The stop
+    /// and its record (kind CanaryStopped, from the canary to the active target) commit together; then it is announced
+    /// like a switch.
+    /// </summary>
+    public async Task<SwitchOutcome> StopCanaryAsync(Guid routeId, Guid targetId, int expectedWeight, string reason, bool automatic, object? figures, CancellationToken cancellationToken)
+    {
+        var route = await db.Routes.AsNoTracking().Include(r => r.Targets).ThenInclude(t => t.Provider).FirstOrDefaultAsync(r => r.Id == routeId, cancellationToken);
+        if (route is null)
+        {
+            return new(null, "not found");
+        }
+        var canary = route.Targets.FirstOrDefault(t => t.Id == targetId);
+        var active = route.Targets.FirstOrDefault(t => t.Position == route.ActiveTargetPosition);
+        if (canary is null || active is null || canary.Id == active.Id)
+        {
+            return new(null, "the target is not a canary of this route (the route changed meanwhile?)");
+        }
+        using var activity = Source.StartActivity(automatic ? "canary stop" : "canary stop (manual)");
+        activity?.SetTag("aspirebatch.route", route.Name);
+        activity?.SetTag("aspirebatch.route.canary", canary.Position);
+        activity?.SetTag("aspirebatch.route.reason", reason);
+
+        var now = time.GetUtcNow();
+        var figuresJson = figures is null ? null : JsonSerializer.Serialize(figures);
+        var entry = new RollbackEvent
+        {
+            RouteId = routeId,
+            Kind = RouteEventKind.CanaryStopped,
+            FromPosition = canary.Position,
+            ToPosition = active.Position,
+            FromTarget = Describe(canary),
+            ToTarget = Describe(active),
+            Reason = reason,
+            Automatic = automatic,
+            Figures = figuresJson,
+            CreatedAt = now,
+        };
+        var stopped = await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
+        {
+            db.ChangeTracker.Clear();
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var count = await db.RouteTargets.Where(t => t.Id == targetId && t.RouteId == routeId && t.Weight == expectedWeight && t.Weight > 0)
+                .ExecuteUpdateAsync(s => s.SetProperty(t => t.Weight, 0), cancellationToken);
+            if (count == 0)
+            {
+                return false;
+            }
+            db.RollbackEvents.Add(entry);
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return true;
+        });
+        if (!stopped)
+        {
+            return new(null, "the canary's weight changed meanwhile; reload and try again");
+        }
+        logger.LogWarning("Route {Route} stopped its canary {Canary} ({Kind}): {Reason}", route.Name, entry.FromTarget, automatic ? "automatic" : "manual", reason);
+        await AnnounceAsync(new RouteSwitchAnnouncement(route.Name, routeId, entry.FromTarget, entry.ToTarget, entry.FromPosition, entry.ToPosition, reason, automatic,
+            figuresJson is null ? null : JsonDocument.Parse(figuresJson).RootElement.Clone(), now, RouteEventKind.CanaryStopped), cancellationToken);
+        return new(entry, null);
+    }
+
+    /// <summary>
+    /// Where a canary's window starts: after the route's last switch or its last change of weights (a stop or an
+    /// operator's), so a canary weighted again is judged on fresh calls, not on the ones that stopped it.
+    /// </summary>
+    public static async Task<DateTimeOffset?> CanaryWindowStartAsync(BatchDbContext db, Route route, CancellationToken cancellationToken)
+    {
+        var reweighted = await db.RollbackEvents.AsNoTracking()
+            .Where(e => e.RouteId == route.Id && (e.Kind == RouteEventKind.CanaryStopped || e.Kind == RouteEventKind.Reweighted))
+            .MaxAsync(e => (DateTimeOffset?)e.CreatedAt, cancellationToken);
+        return (route.SwitchedAt, reweighted) switch
+        {
+            ({ } s, { } w) => s > w ? s : w,
+            var (s, w) => s ?? w,
+        };
+    }
+
+    /// <summary>
+    /// The records of an operator's edit that changed weights, one per target whose weight changed (a target is known
+    /// by its provider/model, wherever it moved): a canary set to 0 is a CanaryStopped, any other change Reweighted.
+    /// </summary>
+    public static List<RollbackEvent> WeightChanges(Guid routeId, IReadOnlyList<WeightedTarget> before, int activeBefore,
+        IReadOnlyList<WeightedTarget> after, int activeAfter, DateTimeOffset now)
+    {
+        var events = new List<RollbackEvent>();
+        var active = after.FirstOrDefault(t => t.Position == activeAfter);
+        foreach (var target in after.OrderBy(t => t.Position))
+        {
+            var old = before.FirstOrDefault(t => t.ProviderId == target.ProviderId && t.Target == target.Target)?.Weight ?? 0;
+            if (old == target.Weight)
+            {
+                continue;
+            }
+            var stopped = target.Weight == 0 && target.Position != activeAfter && active is not null;
+            events.Add(new RollbackEvent
+            {
+                RouteId = routeId,
+                Kind = stopped ? RouteEventKind.CanaryStopped : RouteEventKind.Reweighted,
+                FromPosition = target.Position,
+                ToPosition = stopped ? activeAfter : target.Position,
+                FromTarget = target.Target,
+                ToTarget = stopped ? active!.Target : target.Target,
+                Reason = stopped ? $"canary stopped by an operator (weight {old} → 0)" : $"weight {old} → {target.Weight} set by an operator",
+                Automatic = false,
+                Figures = JsonSerializer.Serialize(new { manual = true, weightFrom = old, weightTo = target.Weight, activeBefore, activeAfter }),
+                CreatedAt = now,
+            });
+        }
+        return events;
+    }
+
     /// <summary>Tells the Dashboard and the webhook of a change of a route, whoever made it (a switch, a canary stopped, an adoption).</summary>
     public async Task AnnounceAsync(RouteSwitchAnnouncement announcement, CancellationToken cancellationToken)
     {
@@ -118,5 +235,5 @@ public sealed class RouteSwitcher(
         }
     }
 
-    private static string Describe(RouteTarget target) => $"{target.Provider?.Name}/{target.ModelName}";
+    public static string Describe(RouteTarget target) => $"{target.Provider?.Name}/{target.ModelName}";
 }

@@ -215,7 +215,7 @@ public sealed class ExecutionEngine(
         {
             try
             {
-                var chain = await targets.ChainAsync(job.RouteId, job.ProviderId, job.ModelName, callsToken);
+                var chain = await targets.ChainAsync(job.RouteId, job.ProviderId, job.ModelName, item.Id, callsToken);
                 // Still running, and still on the target this item was sent to: after a move of the leftovers the item
                 // goes back to the queue (with its calls) and the new target takes it, instead of failing on the old one.
                 outcome = await caller.ProcessAsync(item, job, chain, () => jobs.Get(item.JobId) is { } now

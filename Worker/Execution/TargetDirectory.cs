@@ -40,20 +40,23 @@ public sealed class TargetDirectory(
         IReadOnlyDictionary<Guid, RouteSnapshot> Routes,
         DateTimeOffset LoadedAt);
 
-    public sealed record RouteSnapshot(Guid Id, string Name, int ActivePosition, IReadOnlyList<(Guid Provider, string Model)> Targets);
+    public sealed record RouteSnapshot(Guid Id, string Name, int ActivePosition, IReadOnlyList<(Guid Provider, string Model, int Weight)> Targets);
 
     private Snapshot? _snapshot;
     private readonly SemaphoreSlim _reload = new(1, 1);
 
-    /// <summary>The targets a job's item tries in order: the route's active target, then the ones after it.</summary>
-    public async Task<IReadOnlyList<CallTarget>> ChainAsync(Guid? routeId, Guid? providerId, string? model, CancellationToken cancellationToken)
+    /// <summary>
+    /// The targets a job's item tries in order: the route's active target, then the ones after it; on a weighted route
+    /// the first is drawn by weight from <paramref name="itemId"/> (see <see cref="WeightedChain"/>).
+    /// </summary>
+    public async Task<IReadOnlyList<CallTarget>> ChainAsync(Guid? routeId, Guid? providerId, string? model, long itemId, CancellationToken cancellationToken)
     {
-        var chain = Chain(await CurrentAsync(cancellationToken), routeId, providerId, model);
+        var chain = Chain(await CurrentAsync(cancellationToken), routeId, providerId, model, itemId);
         if (chain.Count == 0)
         {
             // A route or provider created a moment ago is not in the copy yet: look again before failing the item.
             _snapshot = null;
-            chain = Chain(await CurrentAsync(cancellationToken), routeId, providerId, model);
+            chain = Chain(await CurrentAsync(cancellationToken), routeId, providerId, model, itemId);
         }
         return chain;
     }
@@ -64,13 +67,17 @@ public sealed class TargetDirectory(
     /// <summary>Reloads the catalog when the copy is older than the refresh interval, calls or no calls.</summary>
     public async Task RefreshAsync(CancellationToken cancellationToken) => await CurrentAsync(cancellationToken);
 
-    private static IReadOnlyList<CallTarget> Chain(Snapshot snapshot, Guid? routeId, Guid? providerId, string? model)
+    private static IReadOnlyList<CallTarget> Chain(Snapshot snapshot, Guid? routeId, Guid? providerId, string? model, long itemId)
     {
         if (routeId is { } id && snapshot.Routes.TryGetValue(id, out var route))
         {
-            return route.Targets.Select((t, position) => (t, position)).Skip(route.ActivePosition)
-                .Select(t => snapshot.Targets.GetValueOrDefault(t.t) is { } target ? target with { RoutePosition = t.position } : null)
-                .OfType<CallTarget>().ToList();
+            // Only targets that can be called take part in the draw: a disabled provider's share goes to the others.
+            var candidates = route.Targets
+                .Select((t, position) => snapshot.Targets.GetValueOrDefault((t.Provider, t.Model)) is { } target
+                    ? new ChainCandidate<CallTarget>(position, t.Weight, target with { RoutePosition = position })
+                    : (ChainCandidate<CallTarget>?)null)
+                .OfType<ChainCandidate<CallTarget>>().ToList();
+            return WeightedChain.Compose(candidates, route.ActivePosition, itemId);
         }
         return providerId is { } p && model is not null && snapshot.Targets.TryGetValue((p, model), out var target) ? [target] : [];
     }
@@ -129,7 +136,7 @@ public sealed class TargetDirectory(
         }
         limits.SetTargets(targets);
         var routeSnapshots = routes.ToDictionary(r => r.Id, r => new RouteSnapshot(r.Id, r.Name, r.ActiveTargetPosition,
-            r.Targets.OrderBy(t => t.Position).Select(t => (t.ProviderId, t.ModelName)).ToList()));
+            r.Targets.OrderBy(t => t.Position).Select(t => (t.ProviderId, t.ModelName, t.Weight)).ToList()));
         return new Snapshot(targets, routeSnapshots, time.GetUtcNow());
     }
 }

@@ -85,14 +85,19 @@ public sealed class RouteMonitor(IServiceScopeFactory scopes, LeaderLock leader,
             {
                 continue;
             }
-            if (!route.AutoRollback || route.ActiveTargetPosition >= targets.Count - 1)
+            if (!route.AutoRollback)
+            {
+                continue;
+            }
+            var switcher = scope.ServiceProvider.GetRequiredService<RouteSwitcher>();
+            await JudgeCanariesAsync(db, switcher, route, cancellationToken);
+            if (route.ActiveTargetPosition >= targets.Count - 1)
             {
                 continue; // Nothing to fall back to.
             }
             var active = targets[route.ActiveTargetPosition];
             var figures = await window.ReadAsync(active.ProviderId, active.ModelName, route.WindowSeconds, route.SwitchedAt);
-            var thresholds = new RouteThresholds(route.MaxErrorRate, route.MaxMeanLatencyMs, route.MinSuccessRate, route.WindowSeconds,
-                route.EvaluationIntervalSeconds, route.MinCalls, route.AutoRollback, route.AutoRollForward);
+            var thresholds = RouteJudge.ThresholdsOf(route, active);
             if (!RouteJudge.HasEnoughCalls(figures, thresholds))
             {
                 continue;
@@ -101,8 +106,36 @@ public sealed class RouteMonitor(IServiceScopeFactory scopes, LeaderLock leader,
             {
                 continue;
             }
-            var outcome = await scope.ServiceProvider.GetRequiredService<RouteSwitcher>().SwitchAsync(route.Id, route.ActiveTargetPosition,
-                route.ActiveTargetPosition + 1, $"automatic rollback: {breach}", automatic: true,
+            var outcome = await switcher.SwitchAsync(route.Id, route.ActiveTargetPosition,
+                route.ActiveTargetPosition + 1, $"automatic rollback: {breach}", automatic: true, Figures(figures, thresholds), cancellationToken);
+            if (outcome.Event is not null)
+            {
+                logger.LogWarning("Route {Route} rolled back: {Breach}", route.Name, breach);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Each canary (a weighted target after the active one) on its own window against its own thresholds; a breach
+    /// sets its weight to 0, so its share goes back to the other weighted targets.
+    /// </summary>
+    private async Task JudgeCanariesAsync(BatchDbContext db, RouteSwitcher switcher, Entities.Route route, CancellationToken cancellationToken)
+    {
+        var canaries = RouteJudge.Canaries(route).ToList();
+        if (canaries.Count == 0)
+        {
+            return;
+        }
+        var since = await RouteSwitcher.CanaryWindowStartAsync(db, route, cancellationToken);
+        foreach (var canary in canaries)
+        {
+            var figures = await window.ReadAsync(canary.ProviderId, canary.ModelName, route.WindowSeconds, since);
+            var thresholds = RouteJudge.ThresholdsOf(route, canary);
+            if (!RouteJudge.HasEnoughCalls(figures, thresholds) || RouteJudge.Breach(figures, thresholds) is not { } breach)
+            {
+                continue;
+            }
+            var outcome = await switcher.StopCanaryAsync(route.Id, canary.Id, canary.Weight, $"canary stopped: {breach}", automatic: true,
                 new
                 {
                     calls = figures.Calls,
@@ -113,11 +146,26 @@ public sealed class RouteMonitor(IServiceScopeFactory scopes, LeaderLock leader,
                     p95LatencyMs = figures.P95LatencyMs,
                     windowSeconds = figures.WindowSeconds,
                     thresholds,
+                    weight = canary.Weight,
+                    since,
                 }, cancellationToken);
             if (outcome.Event is not null)
             {
-                logger.LogWarning("Route {Route} rolled back: {Breach}", route.Name, breach);
+                logger.LogWarning("Route {Route} stopped its canary #{Position}: {Breach}", route.Name, canary.Position, breach);
             }
         }
     }
+
+    /// <summary>The figures stored with an automatic change and sent with its webhook.</summary>
+    private static object Figures(WindowFigures figures, RouteThresholds thresholds) => new
+    {
+        calls = figures.Calls,
+        errors = figures.Errors,
+        errorRate = figures.ErrorRate,
+        successRate = figures.SuccessRate,
+        meanLatencyMs = figures.MeanLatencyMs,
+        p95LatencyMs = figures.P95LatencyMs,
+        windowSeconds = figures.WindowSeconds,
+        thresholds,
+    };
 }

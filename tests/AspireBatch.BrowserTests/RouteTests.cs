@@ -57,4 +57,36 @@ public sealed class RouteTests(BrowserStackFixture stack) : BrowserTest(stack)
         var events = await Stack.Api.GetFromJsonAsync<List<RollbackEventDto>>($"/api/routes/{route.Id}/events", BrowserStackFixture.Json);
         Assert.Equal([reason, "sim-primary is fast again"], events!.OrderBy(e => e.Id).Select(e => e.Reason));
     }
+    [Fact]
+    public async Task A_weighted_route_shows_each_targets_live_figures_and_a_stopped_canary_in_its_history()
+    {
+        var name = $"canary-{Guid.NewGuid().ToString("N")[..6]}";
+        var created = await Stack.Api.PostAsJsonAsync("/api/routes", new RouteRequest(name,
+            [new RouteTargetRequest("sim-primary", "deepseek-chat", 90), new RouteTargetRequest("sim-fallback", "deepseek-chat", 10, MaxErrorRate: 0.02)],
+            new RouteThresholds(AutoRollback: false)), BrowserStackFixture.Json);
+        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        var route = (await created.Content.ReadFromJsonAsync<RouteDto>(BrowserStackFixture.Json))!;
+        await SignedInAtAsync("/routes");
+
+        var card = Page.Locator($"[data-testid=route-card][data-route='{name}']");
+        var figures = card.GetByTestId("route-target-figures-row");
+        await Expect(figures).ToHaveCountAsync(2);
+        await Expect(figures.Nth(0)).ToHaveAttributeAsync("data-role", "Active");
+        await Expect(figures.Nth(0)).ToHaveAttributeAsync("data-weight", "90");
+        await Expect(figures.Nth(1)).ToHaveAttributeAsync("data-role", "Canary");
+        await Expect(figures.Nth(1)).ToHaveAttributeAsync("data-weight", "10");
+        // The canary's own error threshold, the route's for the rest.
+        await Expect(figures.Nth(1).GetByTestId("route-target-limits")).ToContainTextAsync("≤ 2.0%");
+        await Expect(figures.Nth(0).GetByTestId("route-target-limits")).ToContainTextAsync("≤ 5.0%");
+        await ScreenshotAsync("routes-canary");
+
+        // An operator stops the canary through the Api: the page follows the live event.
+        var stopped = await Stack.Api.PutAsJsonAsync($"/api/routes/{route.Id}", new RouteRequest(name,
+            [new RouteTargetRequest("sim-primary", "deepseek-chat", 90), new RouteTargetRequest("sim-fallback", "deepseek-chat", 0, MaxErrorRate: 0.02)]), BrowserStackFixture.Json);
+        Assert.True(stopped.IsSuccessStatusCode, await stopped.Content.ReadAsStringAsync());
+        await Expect(figures.Nth(1)).ToHaveAttributeAsync("data-role", "Fallback");
+        var history = card.Locator("[data-testid=rollback-row][data-kind=CanaryStopped]");
+        await Expect(history).ToHaveCountAsync(1);
+        await Expect(history.GetByTestId("rollback-kind")).ToContainTextAsync("manual canary stopped");
+    }
 }
