@@ -94,8 +94,10 @@ public sealed record AdoptionProposal(int Candidate, string CandidateLabel, stri
 /// <summary>
 /// <c>POST /api/rehearsals/{id}/adopt</c>: the candidate becomes the route's primary with the current target as its
 /// fallback and rollback armed. <c>Route</c> names the route to change or create; it may be left out when the baseline is a route.
+/// With <c>CanaryWeight</c> (1-99) the candidate starts as a canary instead: the current target stays primary with the
+/// rest of the traffic, the candidate right after it takes that share, judged on its own window (a breach sets it to 0).
 /// </summary>
-public sealed record AdoptRequest(int Candidate, string? Route = null, RouteThresholds? Thresholds = null, string? Reason = null);
+public sealed record AdoptRequest(int Candidate, string? Route = null, RouteThresholds? Thresholds = null, string? Reason = null, int? CanaryWeight = null);
 
 /// <summary>An adoption as the route's history recorded it.</summary>
 public sealed record RouteAdoptionDto(long EventId, Guid RouteId, string Route, string From, string To, string Reason, DateTimeOffset At);

@@ -56,7 +56,7 @@ public static class RoutesApi
             return TypedResults.Problem($"a route named \"{request.Name}\" exists", statusCode: 409, title: "Conflict");
         }
         var route = new Route { Id = Guid.CreateVersion7(), Name = request.Name, CreatedAt = time.GetUtcNow(), Targets = targets };
-        ApplyThresholds(route, request.Thresholds ?? new RouteThresholds());
+        RouteJudge.Apply(route, request.Thresholds ?? new RouteThresholds());
         db.Routes.Add(route);
         await db.SaveChangesAsync(cancellationToken);
         return TypedResults.Created($"/api/routes/{route.Id}", ToDto((await Load(db, route.Id, cancellationToken))!));
@@ -94,7 +94,7 @@ public static class RoutesApi
             db.RouteTargets.AddRange(targets);
             route.Targets = targets;
             route.ActiveTargetPosition = activeAfter;
-            ApplyThresholds(route, request.Thresholds ?? RouteJudge.ThresholdsOf(route));
+            RouteJudge.Apply(route, request.Thresholds ?? RouteJudge.ThresholdsOf(route));
             db.RollbackEvents.AddRange(events);
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -245,9 +245,9 @@ public static class RoutesApi
             errors["targets"] = problems.ToArray();
         }
         var t = request.Thresholds;
-        if (t is not null && (t.MaxErrorRate is < 0 or > 1 || t.MinSuccessRate is < 0 or > 1 || t.MaxMeanLatencyMs <= 0 || t.WindowSeconds < 10 || t.EvaluationIntervalSeconds < 1 || t.MinCalls < 1))
+        if (t is not null && RouteJudge.Invalid(t) is { } invalid)
         {
-            errors["thresholds"] = ["rates are 0..1, latency positive, window >= 10 s, interval >= 1 s, minCalls >= 1"];
+            errors["thresholds"] = [invalid];
         }
         return (targets, errors);
     }
@@ -274,18 +274,6 @@ public static class RoutesApi
     }
 
     public const int MaxWeight = 1000;
-
-    private static void ApplyThresholds(Route route, RouteThresholds t)
-    {
-        route.MaxErrorRate = t.MaxErrorRate;
-        route.MaxMeanLatencyMs = t.MaxMeanLatencyMs;
-        route.MinSuccessRate = t.MinSuccessRate;
-        route.WindowSeconds = t.WindowSeconds;
-        route.EvaluationIntervalSeconds = t.EvaluationIntervalSeconds;
-        route.MinCalls = t.MinCalls;
-        route.AutoRollback = t.AutoRollback;
-        route.AutoRollForward = t.AutoRollForward;
-    }
 
     private static Task<Route?> Load(BatchDbContext db, Guid id, CancellationToken cancellationToken) =>
         db.Routes.AsNoTracking().Include(r => r.Targets).ThenInclude(t => t.Provider).FirstOrDefaultAsync(r => r.Id == id, cancellationToken);

@@ -15,7 +15,7 @@ namespace AspireBatch.Api.Infrastructure;
 /// build, not the documentation). They tell one story: a 120,000-review job on route "reviews" (deepseek/deepseek-chat,
 /// then openai/gpt-4.1) that rolled back when DeepSeek's mean latency went over 500 ms.
 /// </summary>
-internal sealed class OpenApiExamples : IOpenApiSchemaTransformer
+internal sealed partial class OpenApiExamples : IOpenApiSchemaTransformer
 {
     private static readonly Dictionary<Type, Func<object>> Examples = new()
     {
@@ -65,6 +65,24 @@ internal sealed class OpenApiExamples : IOpenApiSchemaTransformer
         [typeof(RouteTargetsWindowDto)] = TargetsWindow,
         [typeof(RouteTargetWindowDto)] = () => TargetsWindow().Targets[0],
 
+        [typeof(RehearsalRequest)] = RehearsalRequest,
+        [typeof(RehearsalTargetRequest)] = () => RehearsalRequest().Targets[0],
+        [typeof(SampleRequest)] = () => RehearsalRequest().Sample,
+        [typeof(JudgeRequest)] = () => RehearsalRequest().Judge!,
+        [typeof(CreateRehearsalForm)] = RehearsalForm,
+        [typeof(RehearsalDto)] = Rehearsal,
+        [typeof(RehearsalTargetReport)] = () => Rehearsal().Targets[1],
+        [typeof(LatencyBin)] = () => Rehearsal().Targets[1].LatencyHistogram[0],
+        [typeof(ConfusionMatrix)] = () => Rehearsal().ConfusionMatrices[0],
+        [typeof(RehearsalSummaryDto)] = RehearsalSummary,
+        [typeof(IReadOnlyList<RehearsalSummaryDto>)] = () => new List<RehearsalSummaryDto> { RehearsalSummary() },
+        [typeof(RehearsalRecordDto)] = RehearsalRecord,
+        [typeof(RehearsalAnswer)] = () => RehearsalRecord().Answers[1],
+        [typeof(PagedResult<RehearsalRecordDto>)] = () => new PagedResult<RehearsalRecordDto>([RehearsalRecord()], 1, 50, 38),
+        [typeof(AdoptionProposal)] = Proposal,
+        [typeof(AdoptRequest)] = () => new AdoptRequest(1, "reviews", Proposal().Thresholds, "cheaper at 92 % agreement"),
+        [typeof(RouteAdoptionDto)] = Adoption,
+
         [typeof(UsageSummary)] = LastHour,
         [typeof(UsageByKey)] = () => new UsageByKey("deepseek-chat", LastHour()),
         [typeof(UsageByDay)] = () => new UsageByDay(new DateOnly(2026, 11, 2), "deepseek-chat", LastDay()),
@@ -94,7 +112,7 @@ internal sealed class OpenApiExamples : IOpenApiSchemaTransformer
         {
             var node = JsonSerializer.SerializeToNode(example(), context.JsonTypeInfo);
             // A form sends only the fields it has, and its file cannot be shown: drop what the example leaves empty.
-            if (context.JsonTypeInfo.Type == typeof(CreateJobForm) || context.JsonTypeInfo.Type == typeof(OpenAiUploadForm))
+            if (context.JsonTypeInfo.Type == typeof(CreateJobForm) || context.JsonTypeInfo.Type == typeof(CreateRehearsalForm) || context.JsonTypeInfo.Type == typeof(OpenAiUploadForm))
             {
                 foreach (var empty in node!.AsObject().Where(p => p.Value is null).Select(p => p.Key).ToList())
                 {

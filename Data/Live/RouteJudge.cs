@@ -11,6 +11,19 @@ public static class RouteJudge
     public static RouteThresholds ThresholdsOf(Route r) =>
         new(r.MaxErrorRate, r.MaxMeanLatencyMs, r.MinSuccessRate, r.WindowSeconds, r.EvaluationIntervalSeconds, r.MinCalls, r.AutoRollback, r.AutoRollForward);
 
+    /// <summary>Sets a route's thresholds: the one place that writes them (route edits and adoptions).</summary>
+    public static void Apply(Route route, RouteThresholds t)
+    {
+        route.MaxErrorRate = t.MaxErrorRate;
+        route.MaxMeanLatencyMs = t.MaxMeanLatencyMs;
+        route.MinSuccessRate = t.MinSuccessRate;
+        route.WindowSeconds = t.WindowSeconds;
+        route.EvaluationIntervalSeconds = t.EvaluationIntervalSeconds;
+        route.MinCalls = t.MinCalls;
+        route.AutoRollback = t.AutoRollback;
+        route.AutoRollForward = t.AutoRollForward;
+    }
+
     /// <summary>A target's effective thresholds: its own where it has them, the route's for the rest (window, interval, MinCalls always the route's).</summary>
     public static RouteThresholds ThresholdsOf(Route route, RouteTarget target) => ThresholdsOf(route) with
     {

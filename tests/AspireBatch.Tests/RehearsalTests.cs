@@ -163,6 +163,27 @@ public sealed class RehearsalTests(StackFixture stack) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Adopting_as_a_canary_keeps_the_current_target_primary_and_gives_the_candidate_its_share()
+    {
+        var routeName = "canary-" + Guid.NewGuid().ToString("N")[..6];
+        var created = await stack.Api.PostAsJsonAsync("/api/routes", new RouteRequest(routeName, [new RouteTargetRequest(_baseline, "deepseek-chat")]));
+        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        var source = await SourceJobAsync(30, model: routeName);
+        var rehearsal = await StartAsync(new RehearsalRequest(source.Id, new SampleRequest(10),
+            [new RehearsalTargetRequest(Route: routeName), new RehearsalTargetRequest(Provider: _candidate, Model: "deepseek-chat")]));
+        var done = await WaitForCompletedAsync(rehearsal.Id);
+        Assert.Equal(HttpStatusCode.BadRequest, (await stack.Api.PostAsJsonAsync($"/api/rehearsals/{done.Id}/adopt", new AdoptRequest(1, CanaryWeight: 100))).StatusCode);
+
+        var adopted = await stack.Api.PostAsJsonAsync($"/api/rehearsals/{done.Id}/adopt", new AdoptRequest(1, CanaryWeight: 10));
+        Assert.True(adopted.IsSuccessStatusCode, await adopted.Content.ReadAsStringAsync());
+        Assert.Contains("canary taking 10 %", (await adopted.Content.ReadFromJsonAsync<RouteAdoptionDto>(StackFixture.Json))!.Reason);
+        var route = (await stack.Api.GetFromJsonAsync<List<RouteDto>>("/api/routes", StackFixture.Json))!.Single(r => r.Name == routeName);
+        Assert.Equal(0, route.ActiveTargetPosition);
+        Assert.Equal([(_baseline, 90), (_candidate, 10)], route.Targets.Select(t => (t.ProviderName, t.Weight)));
+        Assert.True(route.Thresholds.AutoRollback);
+    }
+
+    [Fact]
     public async Task The_same_seed_draws_the_same_records_and_a_cancelled_rehearsal_cancels_its_jobs()
     {
         var source = await SourceJobAsync(200);

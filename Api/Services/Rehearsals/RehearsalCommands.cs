@@ -82,6 +82,10 @@ public sealed class RehearsalCommands(BatchDbContext db, RehearsalReports report
         {
             return (new(CommandOutcome.Invalid, invalid, Field: "thresholds"), null);
         }
+        if (request.CanaryWeight is < 1 or > 99)
+        {
+            return (new(CommandOutcome.Invalid, "a canary takes 1 to 99 % of the route's records", Field: "canaryWeight"), null);
+        }
         thresholds = thresholds with { AutoRollback = true };
 
         var report = (await reports.GetAsync(id, cancellationToken))!;
@@ -94,15 +98,20 @@ public sealed class RehearsalCommands(BatchDbContext db, RehearsalReports report
             var route = await db.Routes.Include(r => r.Targets).ThenInclude(t => t.Provider).FirstOrDefaultAsync(r => r.Name == proposal.Route, cancellationToken);
             var previous = route?.Targets.OrderBy(t => t.Position).ToList() ?? [];
             var active = previous.FirstOrDefault(t => t.Position == route!.ActiveTargetPosition);
-            // The candidate first; then what ran until now, so a rollback lands where the route was; then the rest in order.
-            var order = new List<(Guid Provider, string Model)> { (candidateProvider, candidate.ModelName) };
-            if (active is not null)
+            // The candidate first; then what ran until now, so a rollback lands where the route was; then the rest in
+            // order. As a canary the two swap: what ran stays primary with most of the traffic, the candidate takes its share.
+            var current = active is not null ? (active.ProviderId, active.ModelName)
+                : baseline.ProviderId is { } baselineProvider && baseline.ModelName is not null ? (baselineProvider, baseline.ModelName)
+                : ((Guid, string)?)null;
+            var order = new List<(Guid Provider, string Model)>();
+            if (request.CanaryWeight is not null && current is { } primary)
             {
-                order.Add((active.ProviderId, active.ModelName));
+                order.Add(primary);
             }
-            else if (baseline.ProviderId is { } baselineProvider && baseline.ModelName is not null)
+            order.Add((candidateProvider, candidate.ModelName));
+            if (current is { } fallback)
             {
-                order.Add((baselineProvider, baseline.ModelName));
+                order.Add(fallback);
             }
             order.AddRange(previous.Where(t => t.Position > (route?.ActiveTargetPosition ?? 0)).Concat(previous.Where(t => t.Position < (route?.ActiveTargetPosition ?? 0)))
                 .Select(t => (t.ProviderId, t.ModelName)));
@@ -120,31 +129,29 @@ public sealed class RehearsalCommands(BatchDbContext db, RehearsalReports report
                 db.RouteTargets.RemoveRange(route.Targets);
                 await db.SaveChangesAsync(cancellationToken);
             }
-            route.Targets = order.Select((t, position) => new RouteTarget { Id = Guid.CreateVersion7(), RouteId = route.Id, Position = position, ProviderId = t.Provider, ModelName = t.Model }).ToList();
+            route.Targets = order.Select((t, position) => new RouteTarget
+            {
+                Id = Guid.CreateVersion7(), RouteId = route.Id, Position = position, ProviderId = t.Provider, ModelName = t.Model,
+                Weight = request.CanaryWeight is { } share && current is not null ? position switch { 0 => 100 - share, 1 => share, _ => 0 } : 0,
+            }).ToList();
             db.RouteTargets.AddRange(route.Targets);
             route.ActiveTargetPosition = 0;
             route.SwitchedAt = now;
-            route.MaxErrorRate = thresholds.MaxErrorRate;
-            route.MaxMeanLatencyMs = thresholds.MaxMeanLatencyMs;
-            route.MinSuccessRate = thresholds.MinSuccessRate;
-            route.WindowSeconds = thresholds.WindowSeconds;
-            route.EvaluationIntervalSeconds = thresholds.EvaluationIntervalSeconds;
-            route.MinCalls = thresholds.MinCalls;
-            route.AutoRollback = true;
-            route.AutoRollForward = thresholds.AutoRollForward;
+            RouteJudge.Apply(route, thresholds);
             var measured = report.Targets[request.Candidate];
             var reference = report.Targets.First(t => t.IsBaseline);
             var entry = new RollbackEvent
             {
                 RouteId = route.Id,
                 FromPosition = fromPosition,
-                ToPosition = 0,
+                ToPosition = order.IndexOf((candidateProvider, candidate.ModelName)),
                 FromTarget = fromTarget,
                 ToTarget = candidate.Label,
                 Kind = RouteEventKind.Adopted,
                 RehearsalId = id,
                 Automatic = false,
-                Reason = string.IsNullOrWhiteSpace(request.Reason) ? DefaultReason(rehearsal, measured, reference) : request.Reason,
+                Reason = (string.IsNullOrWhiteSpace(request.Reason) ? DefaultReason(rehearsal, measured, reference) : request.Reason)
+                    + (request.CanaryWeight is { } canary && current is not null ? $" (as a canary taking {canary} % of the records)" : ""),
                 Figures = JsonSerializer.Serialize(new { candidate = Figures(measured), baseline = Figures(reference), thresholds }),
                 CreatedAt = now,
             };
@@ -153,7 +160,7 @@ public sealed class RehearsalCommands(BatchDbContext db, RehearsalReports report
             await transaction.CommitAsync(cancellationToken);
             return (route, entry);
         });
-        await switcher.AnnounceAsync(new RouteSwitchAnnouncement(route.Name, route.Id, entry.FromTarget, entry.ToTarget, entry.FromPosition, 0, entry.Reason,
+        await switcher.AnnounceAsync(new RouteSwitchAnnouncement(route.Name, route.Id, entry.FromTarget, entry.ToTarget, entry.FromPosition, entry.ToPosition, entry.Reason,
             false, JsonDocument.Parse(entry.Figures!).RootElement.Clone(), now, RouteEventKind.Adopted, id), cancellationToken);
         return (new(CommandOutcome.Done), new RouteAdoptionDto(entry.Id, route.Id, route.Name, entry.FromTarget, entry.ToTarget, entry.Reason, entry.CreatedAt));
     }
