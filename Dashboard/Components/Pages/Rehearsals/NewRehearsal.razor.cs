@@ -52,6 +52,21 @@ public partial class NewRehearsal
     private static string JobLabel(JobDto job) =>
         $"{job.Name ?? job.Id.ToString()[..8]} · {Format.Number(job.Counters.Total)} records · {job.State}";
 
+    // MudSelect shows a value's ToString in its input unless told otherwise: these show what the list shows.
+    private string SourceLabel(Guid? id) => _jobs.FirstOrDefault(j => j.Id == id) is { } job ? JobLabel(job) : "";
+
+    private string TargetLabel(string? value) => value is null ? "" : TargetOptions.FirstOrDefault(o => o.Value == value).Label ?? value;
+
+    private static string JudgeLabel(JudgeKind kind) => kind switch
+    {
+        JudgeKind.None => "None",
+        JudgeKind.Exact => "Exact text",
+        JudgeKind.Normalized => "Normalized text",
+        JudgeKind.JsonFields => "JSON fields",
+        JudgeKind.Label => "Label",
+        _ => kind.ToString(),
+    };
+
     /// <summary>Routes first, then every provider's models: what a target may be, as the Api's catalog lists them.</summary>
     private IEnumerable<(string Value, string Label)> TargetOptions => _catalog is null
         ? []
