@@ -57,6 +57,12 @@ public partial class NewRehearsal
 
     private string TargetLabel(string? value) => value is null ? "" : TargetOptions.FirstOrDefault(o => o.Value == value).Label ?? value;
 
+    private static string StrategyLabel(SampleStrategy strategy) => strategy switch
+    {
+        SampleStrategy.First => "First N",
+        _ => strategy.ToString(),
+    };
+
     private static string JudgeLabel(JudgeKind kind) => kind switch
     {
         JudgeKind.None => "None",
