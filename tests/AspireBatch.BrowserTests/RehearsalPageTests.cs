@@ -38,7 +38,7 @@ public sealed class RehearsalPageTests(BrowserStackFixture stack) : BrowserTest(
         // The job page's button names the source.
         await Expect(Field("source-job")).ToHaveValueAsync(new Regex(Regex.Escape(source.Job.Name!)));
 
-        // The sample size is an immediate field: no Tab, which would focus the next select (a focused MudSelect hides its input).
+        // The sample size is an immediate field: it takes the value without a blur.
         await Field("sample-size").FillAsync("30");
         await SelectAsync("sample-strategy", "Random");
         await SelectAsync("target-select-0", "sim-primary/deepseek-chat");
