@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using AspireBatch.Contracts;
 
 namespace AspireBatch.Dashboard.Api;
@@ -92,14 +93,44 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
         GetAsync<JobTimeseries>(TimeseriesUri(id, bucketSeconds, from), cancellationToken);
 
     /// <param name="lineage">Adds where each result came from (jsonl and csv only).</param>
-    public async Task<ExportStream> OpenExportAsync(Guid id, string format, bool lineage, CancellationToken cancellationToken)
+    public Task<ExportStream> OpenExportAsync(Guid id, string format, bool lineage, CancellationToken cancellationToken) =>
+        OpenStreamAsync($"api/jobs/{id}/export?format={Uri.EscapeDataString(format)}{(lineage ? "&lineage=true" : "")}", cancellationToken);
+
+    private async Task<ExportStream> OpenStreamAsync(string uri, CancellationToken cancellationToken)
     {
         var client = factory.CreateClient(StreamingClientName);
-        var uri = $"api/jobs/{id}/export?format={Uri.EscapeDataString(format)}{(lineage ? "&lineage=true" : "")}";
         var response = await Guard(() => client.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken));
         await EnsureSuccessAsync(response, cancellationToken);
         return new ExportStream(response, await response.Content.ReadAsStreamAsync(cancellationToken));
     }
+
+    // Rehearsals
+    public Task<List<RehearsalSummaryDto>> GetRehearsalsAsync(CancellationToken cancellationToken) => GetAsync<List<RehearsalSummaryDto>>("api/rehearsals", cancellationToken);
+    public Task<RehearsalDto> GetRehearsalAsync(Guid id, CancellationToken cancellationToken) => GetAsync<RehearsalDto>($"api/rehearsals/{id}", cancellationToken);
+    public Task<RehearsalDto> CreateRehearsalAsync(RehearsalRequest request, CancellationToken cancellationToken) =>
+        SendAsync<RehearsalDto>(HttpMethod.Post, "api/rehearsals", request, cancellationToken);
+    /// <summary>The file becomes a paused source job (the job form's fields apply to it); the rehearsal travels as JSON in the <c>rehearsal</c> field.</summary>
+    public async Task<RehearsalDto> CreateRehearsalFromUploadAsync(JobForm form, RehearsalRequest request, Stream file, string fileName, CancellationToken cancellationToken)
+    {
+        var client = factory.CreateClient(StreamingClientName);
+        using var content = form.ToContent(file, fileName);
+        content.Add(new StringContent(JsonSerializer.Serialize(request with { SourceJobId = null }, JsonSerializerOptions.Web)), "rehearsal");
+        using var response = await Guard(() => client.PostAsync("api/rehearsals/upload", content, cancellationToken));
+        return await ReadAsync<RehearsalDto>(response, cancellationToken);
+    }
+    public Task<PagedResult<RehearsalRecordDto>> GetRehearsalRecordsAsync(Guid id, bool disagreements, int page, int pageSize, CancellationToken cancellationToken) =>
+        GetAsync<PagedResult<RehearsalRecordDto>>(Query($"api/rehearsals/{id}/records",
+            ("disagreements", disagreements ? "true" : "false"),
+            ("page", page.ToString(CultureInfo.InvariantCulture)),
+            ("pageSize", pageSize.ToString(CultureInfo.InvariantCulture))), cancellationToken);
+    public Task<RehearsalDto> CancelRehearsalAsync(Guid id, CancellationToken cancellationToken) => SendAsync<RehearsalDto>(HttpMethod.Post, $"api/rehearsals/{id}/cancel", null, cancellationToken);
+    public Task<AdoptionProposal> ProposeAdoptionAsync(Guid id, int candidate, string? route, CancellationToken cancellationToken) =>
+        GetAsync<AdoptionProposal>(Query($"api/rehearsals/{id}/adoption", ("candidate", candidate.ToString(CultureInfo.InvariantCulture)), ("route", route)), cancellationToken);
+    public Task<RouteAdoptionDto> AdoptAsync(Guid id, AdoptRequest request, CancellationToken cancellationToken) =>
+        SendAsync<RouteAdoptionDto>(HttpMethod.Post, $"api/rehearsals/{id}/adopt", request, cancellationToken);
+
+    public Task<ExportStream> OpenRehearsalExportAsync(Guid id, string format, CancellationToken cancellationToken) =>
+        OpenStreamAsync($"api/rehearsals/{id}/export?format={Uri.EscapeDataString(format)}", cancellationToken);
 
     // Usage and cost
     public Task<OverviewDto> GetOverviewAsync(CancellationToken cancellationToken) => GetAsync<OverviewDto>("api/stats/overview", cancellationToken);

@@ -3,20 +3,29 @@ using AspireBatch.Dashboard.Api;
 namespace AspireBatch.Dashboard.Infrastructure;
 
 /// <summary>
-/// Streams a job's results from the Api to the operator's browser: the Api needs the bearer key, which stays on the server,
+/// Streams a job's results (or a rehearsal's comparison) from the Api to the operator's browser: the Api needs the bearer key, which stays on the server,
 /// so the download goes through the Dashboard without being buffered.
 /// </summary>
 public static class ExportEndpoint
 {
-    public static void MapExportEndpoint(this WebApplication app) =>
+    public static void MapExportEndpoint(this WebApplication app)
+    {
         app.MapGet("/export/{id:guid}", Export).RequireAuthorization();
+        app.MapGet("/export/rehearsals/{id:guid}", ExportRehearsal).RequireAuthorization();
+    }
 
-    public static async Task<IResult> Export(Guid id, BatchApiClient api, HttpContext context, string format = "jsonl", bool lineage = false)
+    public static Task<IResult> Export(Guid id, BatchApiClient api, HttpContext context, string format = "jsonl", bool lineage = false) =>
+        StreamAsync(token => api.OpenExportAsync(id, format, lineage, token), $"job-{id}.{(format == "csv" ? "csv" : "jsonl")}", context);
+
+    public static Task<IResult> ExportRehearsal(Guid id, BatchApiClient api, HttpContext context, string format = "json") =>
+        StreamAsync(token => api.OpenRehearsalExportAsync(id, format, token), $"rehearsal-{id}.{(format == "csv" ? "csv" : "json")}", context);
+
+    private static async Task<IResult> StreamAsync(Func<CancellationToken, Task<ExportStream>> open, string fallbackName, HttpContext context)
     {
         ExportStream export;
         try
         {
-            export = await api.OpenExportAsync(id, format, lineage, context.RequestAborted);
+            export = await open(context.RequestAborted);
         }
         catch (ApiProblemException e)
         {
@@ -28,6 +37,6 @@ public static class ExportEndpoint
             {
                 await export.Content.CopyToAsync(output, context.RequestAborted);
             }
-        }, export.ContentType, export.FileName ?? $"job-{id}.{(format == "csv" ? "csv" : "jsonl")}");
+        }, export.ContentType, export.FileName ?? fallbackName);
     }
 }

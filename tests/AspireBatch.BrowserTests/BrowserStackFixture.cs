@@ -92,7 +92,7 @@ public sealed class BrowserStackFixture : IAsyncLifetime
         });
     }
 
-    /// <summary>Puts both simulators back to a clean, fault-free state with a small latency.</summary>
+    /// <summary>Puts both simulators back to a clean, fault-free state with a small latency and their usual (non-label) answers.</summary>
     public async Task ResetSimulatorsAsync(int latencyMs = 5)
     {
         foreach (var client in new[] { SimPrimary, SimFallback })
@@ -101,6 +101,7 @@ public sealed class BrowserStackFixture : IAsyncLifetime
             {
                 latencyMs, latencyJitterMs = 0, requestsPerMinute = 0, tokensPerMinute = 0,
                 error500Rate = 0.0, error503Rate = 0.0, timeoutRate = 0.0, resetRate = 0.0, malformedJsonRate = 0.0,
+                labels = Array.Empty<string>(), disagreeRate = 0.0, answerSalt = "",
             });
             (await client.PostAsync("/admin/reset", null)).EnsureSuccessStatusCode();
         }
@@ -123,7 +124,7 @@ public sealed class BrowserStackFixture : IAsyncLifetime
     }
 
     /// <summary>Creates a job through the Api, for tests where the upload form is not what is tested.</summary>
-    public async Task<CreatedJob> CreateJobAsync(string fileName, string content, string model, string userTemplate = "Classify: {{text}}", string? name = null)
+    public async Task<CreatedJob> CreateJobAsync(string fileName, string content, string model, string userTemplate = "Classify: {{text}}", string? name = null, bool startPaused = false)
     {
         using var form = new MultipartFormDataContent
         {
@@ -134,6 +135,10 @@ public sealed class BrowserStackFixture : IAsyncLifetime
         if (name is not null)
         {
             form.Add(new StringContent(name), "name");
+        }
+        if (startPaused)
+        {
+            form.Add(new StringContent("true"), "startPaused");
         }
         var response = await Api.PostAsync("/api/jobs", form);
         var body = await response.Content.ReadAsStringAsync();

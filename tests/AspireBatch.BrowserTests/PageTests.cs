@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using AspireBatch.Contracts;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -13,6 +14,17 @@ public sealed class PageTests(BrowserStackFixture stack) : BrowserTest(stack)
         // Something to show: a finished job, and a running one for the Overview's progress bars.
         var done = await Stack.CreateJobAsync("done.jsonl", BrowserStackFixture.Jsonl(120, "d"), "gpt-3.5-turbo", name: "support tickets (done)");
         await Stack.WaitForJobAsync(done.Job.Id, j => j.State == JobState.Completed, JobTimeout);
+        // A finished rehearsal of it, for the Rehearsals pages.
+        var rehearse = await Stack.Api.PostAsJsonAsync("/api/rehearsals", new RehearsalRequest(done.Job.Id, new SampleRequest(20, SampleStrategy.First),
+            [new RehearsalTargetRequest(Provider: "sim-primary", Model: "deepseek-chat", Baseline: true), new RehearsalTargetRequest(Provider: "sim-fallback", Model: "deepseek-chat")],
+            new JudgeRequest(JudgeKind.Normalized), MonthlyRecords: 1_000_000, Name: "support tickets rehearsal"), BrowserStackFixture.Json);
+        Assert.True(rehearse.IsSuccessStatusCode, await rehearse.Content.ReadAsStringAsync());
+        var rehearsal = (await rehearse.Content.ReadFromJsonAsync<RehearsalDto>(BrowserStackFixture.Json))!;
+        for (var deadline = DateTime.UtcNow + JobTimeout; rehearsal.State == RehearsalState.Running && DateTime.UtcNow < deadline; await Task.Delay(250))
+        {
+            rehearsal = (await Stack.Api.GetFromJsonAsync<RehearsalDto>($"/api/rehearsals/{rehearsal.Id}", BrowserStackFixture.Json))!;
+        }
+        Assert.Equal(RehearsalState.Completed, rehearsal.State);
         await BrowserStackFixture.ConfigureSimulatorAsync(Stack.SimPrimary, new { latencyMs = 400 });
         var running = await Stack.CreateJobAsync("running.jsonl", BrowserStackFixture.Jsonl(5000, "r"), "gpt-3.5-turbo", name: "product reviews (running)");
         await Stack.WaitForJobAsync(running.Job.Id, j => j.Counters.Succeeded > 0, JobTimeout);
@@ -28,6 +40,9 @@ public sealed class PageTests(BrowserStackFixture stack) : BrowserTest(stack)
             ("providers", "/providers", "Providers", "[data-testid=provider-card]"),
             ("routes", "/routes", "Routes", "[data-testid=route-card]"),
             ("costs", "/costs", "Costs", "[data-testid=usage-row]"),
+            ("rehearsals", "/rehearsals", "Rehearsals", "[data-testid=rehearsal-row]"),
+            ("new-rehearsal", $"/rehearsals/new?source={done.Job.Id}", "New rehearsal", "[data-testid=new-rehearsal-form][data-ready=true]"),
+            ("rehearsal-detail", $"/rehearsals/{rehearsal.Id}", "support tickets rehearsal", "[data-testid=comparison-row]"),
         };
         var problems = new List<string>();
         foreach (var (name, path, title, ready) in pages)
