@@ -30,6 +30,7 @@ public sealed record StateStyle(Color Color, string Label, string Name, string I
     public static StateStyle For(RehearsalState state) => state switch
     {
         RehearsalState.Running => new(Color.Primary, "Running", "running", Icons.Material.Filled.PlayArrow),
+        RehearsalState.Paused => new(Color.Warning, "Paused", "paused", Icons.Material.Filled.Pause),
         RehearsalState.Completed => new(Color.Success, "Completed", "completed", Icons.Material.Filled.CheckCircle),
         RehearsalState.Cancelled => new(Color.Dark, "Cancelled", "cancelled", Icons.Material.Filled.Cancel),
         _ => new(Color.Default, state.ToString(), state.ToString().ToLowerInvariant(), Icons.Material.Filled.Help),
