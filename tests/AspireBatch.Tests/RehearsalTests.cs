@@ -31,7 +31,17 @@ public sealed class RehearsalTests(StackFixture stack) : IAsyncLifetime
         _candidate = (await CreateProviderAsync("reh-cheap-" + suffix, stack.SimFallback, 0.1m, 0.2m)).Name;
     }
 
-    public async ValueTask DisposeAsync() => await stack.ResetSimulatorsAsync();
+    public async ValueTask DisposeAsync()
+    {
+        // Their deepseek-chat is the cheapest in the catalog: left enabled, later tests' "deepseek-chat" would resolve to them.
+        foreach (var provider in _providers)
+        {
+            (await stack.Api.PutAsJsonAsync($"/api/providers/{provider.Id}", provider.Request with { Enabled = false })).EnsureSuccessStatusCode();
+        }
+        await stack.ResetSimulatorsAsync();
+    }
+
+    private readonly List<(Guid Id, ProviderRequest Request)> _providers = [];
 
     [Fact]
     public async Task A_stratified_rehearsal_compares_the_candidate_with_the_baseline_and_adopts_it_into_a_new_route()
@@ -393,9 +403,11 @@ public sealed class RehearsalTests(StackFixture stack) : IAsyncLifetime
 
     private async Task<ProviderDto> CreateProviderAsync(string name, HttpClient simulator, decimal input, decimal output)
     {
-        var response = await stack.Api.PostAsJsonAsync("/api/providers", new ProviderRequest(name, simulator.BaseAddress!.ToString().TrimEnd('/') + "/v1", StackFixture.SimulatorKey));
+        var request = new ProviderRequest(name, simulator.BaseAddress!.ToString().TrimEnd('/') + "/v1", StackFixture.SimulatorKey);
+        var response = await stack.Api.PostAsJsonAsync("/api/providers", request);
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
         var provider = (await response.Content.ReadFromJsonAsync<ProviderDto>(StackFixture.Json))!;
+        _providers.Add((provider.Id, request));
         (await stack.Api.PutAsJsonAsync($"/api/providers/{provider.Id}/models/deepseek-chat", new ModelPriceDto("deepseek-chat", input, output))).EnsureSuccessStatusCode();
         (await stack.Api.PutAsJsonAsync($"/api/providers/{provider.Id}/models/gpt-4.1", new ModelPriceDto("gpt-4.1", input, output))).EnsureSuccessStatusCode();
         return provider;
