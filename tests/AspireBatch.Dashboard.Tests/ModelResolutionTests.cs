@@ -18,7 +18,7 @@ public sealed class ModelResolutionTests : DashboardContext
     }
 
     [Fact]
-    public void Typing_a_name_asks_the_api_what_it_resolves_to()
+    public async Task Typing_a_name_asks_the_api_what_it_resolves_to()
     {
         // Only gpt-4 resolves: any other name is the Api's 404.
         var api = new StubApi()
@@ -29,11 +29,12 @@ public sealed class ModelResolutionTests : DashboardContext
         var page = Render<NewJob>();
         page.WaitForAssertion(() => Assert.Contains("1 routes", page.Markup));
 
-        page.Find("[data-testid=model-select]").Input("gpt-4");
+        // Found and typed on the renderer's thread: a re-render between the two (the catalog arriving) would leave a stale handler.
+        await page.InvokeAsync(() => page.Find("[data-testid=model-select]").Input("gpt-4"));
         page.WaitForAssertion(() => Assert.Contains("alias of gpt-4.1: sim-primary $8/$8 per M", page.Markup), TimeSpan.FromSeconds(5));
         Assert.Contains(api.Requests, r => r.PathAndQuery == "/api/catalog/resolve?name=gpt-4");
 
-        page.Find("[data-testid=model-select]").Input("nope");
+        await page.InvokeAsync(() => page.Find("[data-testid=model-select]").Input("nope"));
         page.WaitForAssertion(() => Assert.Contains("not a known model, alias or route", page.Markup), TimeSpan.FromSeconds(5));
     }
 }
