@@ -22,4 +22,9 @@ public class JobFormFields
     public string? Metadata { get; set; }
     public decimal? BudgetUsd { get; set; }
     public bool StartPaused { get; set; }
+    /// <summary>
+    /// Send identical requests once and give the answer to every such record: true or false forces it; absent means on
+    /// when the temperature is 0 (for OpenAI Batch files: for the lines whose body sets temperature 0).
+    /// </summary>
+    public bool? Dedup { get; set; }
 }

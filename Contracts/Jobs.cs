@@ -24,7 +24,9 @@ public sealed record JobDto(
     DateTimeOffset? StartedAt,
     DateTimeOffset? CompletedAt,
     string? TemplateHash = null,
-    string? ParametersHash = null);
+    string? ParametersHash = null,
+    bool? Dedup = null,
+    int DeduplicatedItems = 0);
 
 /// <summary>
 /// Progress read from counters kept with every batch of results; rate is items per second since start.
@@ -56,7 +58,12 @@ public sealed record JobCounters(
 }
 
 /// <summary>What a job will cost at most before it runs: input tokens counted with a tokenizer, output bounded by max_tokens.</summary>
-public sealed record JobEstimate(int Items, long InputTokens, long MaxOutputTokens, decimal CostBoundUsd, string PricedModel);
+/// <remarks>
+/// <see cref="DeduplicatedCalls"/> is how many records take the answer of an identical earlier record of the job
+/// instead of a call of their own: the job makes <c>Items - DeduplicatedCalls</c> calls (before retries). The token
+/// and cost bounds count every record, so they stay bounds with or without dedup.
+/// </remarks>
+public sealed record JobEstimate(int Items, long InputTokens, long MaxOutputTokens, decimal CostBoundUsd, string PricedModel, int DeduplicatedCalls = 0);
 
 public sealed record ItemSummaryDto(
     long Id,
@@ -75,7 +82,11 @@ public sealed record ItemSummaryDto(
     DateTimeOffset? CompletedAt,
     string? UsageSource = null,
     int InDoubtCalls = 0,
-    decimal InDoubtCostUsd = 0);
+    decimal InDoubtCostUsd = 0,
+    DuplicateOfDto? DuplicateOf = null);
+
+/// <summary>The record of the same job that was sent and paid for this one, whose answer this one took.</summary>
+public sealed record DuplicateOfDto(long ItemId, string CustomId);
 
 public sealed record ItemDetailDto(
     ItemSummaryDto Summary,

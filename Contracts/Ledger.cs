@@ -8,6 +8,9 @@ public static class UsageSources
 
     /// <summary>The provider sent no usage: counted with the o200k tokenizer from the rendered request and the answer.</summary>
     public const string Estimated = "estimated";
+
+    /// <summary>The record had the same request as an earlier record of its job and took that record's answer: no call, no cost.</summary>
+    public const string Deduplicated = "deduplicated";
 }
 
 /// <summary>Error codes the ledger writes itself (the rest come from the provider's answer: http_502, refusal, ...).</summary>

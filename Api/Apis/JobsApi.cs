@@ -26,7 +26,7 @@ public static class JobsApi
 
         api.MapPost("/", CreateJob).WithName("CreateJob").DisableAntiforgery()
             .WithSummary("Create a job from an uploaded file")
-            .WithDescription("Multipart form: `file` (JSONL records, CSV with a header, or OpenAI Batch JSONL), `model`, `userTemplate` with {{field}} placeholders, optional `systemTemplate`, `temperature`, `maxTokens`, `responseFormat`, `name`, `metadata`, `budgetUsd`, `startPaused`. Example: `curl -H 'Authorization: Bearer dev-api-key' -F file=@reviews.jsonl -F model=gpt-3.5-turbo -F 'userTemplate=Classify the sentiment: {{text}}' http://localhost:5200/api/jobs`. A file with bad lines creates nothing and answers 400 with the line numbers. " +
+            .WithDescription("Multipart form: `file` (JSONL records, CSV with a header, or OpenAI Batch JSONL), `model`, `userTemplate` with {{field}} placeholders, optional `systemTemplate`, `temperature`, `maxTokens`, `responseFormat`, `name`, `metadata`, `budgetUsd`, `startPaused`, `dedup` (true/false; absent: on at temperature 0). Example: `curl -H 'Authorization: Bearer dev-api-key' -F file=@reviews.jsonl -F model=gpt-3.5-turbo -F 'userTemplate=Classify the sentiment: {{text}}' http://localhost:5200/api/jobs`. A file with bad lines creates nothing and answers 400 with the line numbers. " +
                 "With an `Idempotency-Key` header a retried request answers 201 with the job the first one created and creates nothing.")
             .WithIdempotencyKeyHeader();
         api.MapPost("/preview", PreviewJob).WithName("PreviewJob").DisableAntiforgery()
@@ -289,7 +289,7 @@ public static class JobsApi
         }
         var format = FormatOf(form.Format is { Length: > 0 } named ? named : Path.GetExtension(form.File.FileName)) ?? JobInputFormat.Jsonl;
         return new JobImportRequest(format, form.Model, form.Name, form.SystemTemplate, form.UserTemplate, form.IdField ?? "id",
-            form.Temperature, form.MaxTokens, form.ResponseFormat, form.Metadata, form.BudgetUsd, form.StartPaused);
+            form.Temperature, form.MaxTokens, form.ResponseFormat, form.Metadata, form.BudgetUsd, form.StartPaused, Dedup: form.Dedup);
     }
 
     private static ProblemHttpResult FileMissing(CreateJobForm form) => TypedResults.Problem(

@@ -25,7 +25,8 @@ public sealed record JobImportRequest(
     bool StartPaused = false,
     bool IsBatch = false,
     string? InputFileId = null,
-    string? IdempotencyKey = null);
+    string? IdempotencyKey = null,
+    bool? Dedup = null);
 
 public abstract record ImportOutcome;
 
@@ -99,6 +100,11 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
 
         var errors = new List<ImportLineError>();
         var firstLineOfId = new Dictionary<ulong, int>();
+        // A preview counts the calls dedup saves in memory (16 bytes a record that takes part); an import leaves that
+        // to one statement after its COPY (JobLifecycle.MarkDuplicatesAsync).
+        var previewKeys = store ? null : new HashSet<UInt128>();
+        var deduplicated = 0;
+        var anyKey = false;
         var preview = new List<RenderedRecord>();
         string? batchModel = null;
         var items = 0;
@@ -144,6 +150,12 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
                 }
 
                 var (tokens, outputCap, rendered) = ImportChecks.Measure(record, settings, system, user);
+                var key = ImportChecks.DedupKey(record, request, rendered);
+                anyKey |= key is not null;
+                if (key is not null && previewKeys is not null && !previewKeys.Add(ImportChecks.KeyValue(key)))
+                {
+                    deduplicated++;
+                }
                 items++;
                 inputTokens += tokens;
                 maxOutputTokens += outputCap;
@@ -151,7 +163,7 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
                 {
                     preview.Add(new RenderedRecord(record.Id!, record.Line, rendered.System, rendered.User));
                 }
-                await sink.AddAsync(record, tokens, cancellationToken);
+                await sink.AddAsync(record, tokens, key, cancellationToken);
             }
         }
         catch (ImportAbortedException e)
@@ -170,13 +182,14 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
         }
 
         var estimate = new JobEstimate(items, inputTokens, maxOutputTokens,
-            Pricing.Cost(inputTokens, maxOutputTokens, target!.InputPricePerMTok, target.OutputPricePerMTok), target.Describe);
+            Pricing.Cost(inputTokens, maxOutputTokens, target!.InputPricePerMTok, target.OutputPricePerMTok), target.Describe, deduplicated);
         if (!store)
         {
             return new ImportPreview(new TemplatePreview(preview, estimate));
         }
-        await sink.CommitAsync(string.IsNullOrWhiteSpace(request.RequestedModel) ? target.ModelName : request.RequestedModel, target, estimate, cancellationToken);
-        return new ImportCreated(jobId, estimate);
+        var followers = await sink.CommitAsync(string.IsNullOrWhiteSpace(request.RequestedModel) ? target.ModelName : request.RequestedModel,
+            target, estimate, markDuplicates: anyKey, cancellationToken);
+        return new ImportCreated(jobId, estimate with { DeduplicatedCalls = followers });
     }
 
     private static IAsyncEnumerable<SourceRecord> Records(JobImportRequest request, Stream content, ImportLimits limits, CancellationToken cancellationToken) =>

@@ -72,7 +72,8 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time)
             job.InputTokens, job.OutputTokens, job.CostUsd, rate, eta, job.CachedInputTokens, job.ReasoningTokens, job.EstimatedUsageCostUsd,
             job.InDoubtCalls, job.InDoubtCostUsd);
         var estimate = new JobEstimate(job.TotalItems, job.EstimatedInputTokens,
-            (long)job.TotalItems * (job.MaxTokens ?? Pricing.DefaultMaxOutputTokensForEstimate), job.EstimatedCostBoundUsd, job.ModelName ?? job.RequestedModel);
+            (long)job.TotalItems * (job.MaxTokens ?? Pricing.DefaultMaxOutputTokensForEstimate), job.EstimatedCostBoundUsd, job.ModelName ?? job.RequestedModel,
+            job.DeduplicatedItems);
         string? traceId = null;
         if (job.TraceParent is { } parent && ActivityContext.TryParse(parent, null, out var context))
         {
@@ -80,7 +81,8 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time)
         }
         return new JobDto(job.Id, job.Name, job.State, job.StateReason, job.InputFormat, job.RequestedModel, routeName, providerName,
             job.ModelName, job.Temperature, job.MaxTokens, job.SystemTemplate, job.UserTemplate, counters, estimate, job.BudgetUsd,
-            job.RequestsPerMinuteCap, traceId, job.IsBatch, job.CreatedAt, job.StartedAt, job.CompletedAt, job.TemplateHash, job.ParametersHash);
+            job.RequestsPerMinuteCap, traceId, job.IsBatch, job.CreatedAt, job.StartedAt, job.CompletedAt, job.TemplateHash, job.ParametersHash,
+            job.Dedup, job.DeduplicatedItems);
     }
 
     public async Task<PagedResult<ItemSummaryDto>?> ItemsAsync(Guid jobId, ItemState? state, string? errorCode, int page, int pageSize, CancellationToken cancellationToken)
@@ -104,11 +106,15 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time)
             : await query.LongCountAsync(cancellationToken);
         var providers = await db.Providers.AsNoTracking().ToDictionaryAsync(p => p.Id, p => p.Name, cancellationToken);
         var items = await query.OrderBy(i => i.Id).Skip((page - 1) * pageSize).Take(pageSize)
-            .Select(i => new { i.Id, i.CustomId, i.LineNumber, i.State, i.Attempts, i.ErrorCode, i.ErrorMessage, i.InputTokens, i.OutputTokens, i.CostUsd, i.LatencyMs, i.ProviderId, i.ModelName, i.CompletedAt, i.UsageSource, i.InDoubtCalls, i.InDoubtCostUsd })
+            .Select(i => new { i.Id, i.CustomId, i.LineNumber, i.State, i.Attempts, i.ErrorCode, i.ErrorMessage, i.InputTokens, i.OutputTokens, i.CostUsd, i.LatencyMs, i.ProviderId, i.ModelName, i.CompletedAt, i.UsageSource, i.InDoubtCalls, i.InDoubtCostUsd, i.DuplicateOf })
             .ToListAsync(cancellationToken);
+        var leaderIds = items.Where(i => i.DuplicateOf is not null).Select(i => i.DuplicateOf!.Value).Distinct().ToList();
+        var leaders = leaderIds.Count == 0 ? [] : await db.Items.AsNoTracking().Where(i => leaderIds.Contains(i.Id))
+            .ToDictionaryAsync(i => i.Id, i => i.CustomId, cancellationToken);
         return new PagedResult<ItemSummaryDto>(items.Select(i => new ItemSummaryDto(i.Id, i.CustomId, i.LineNumber, i.State, i.Attempts, i.ErrorCode, i.ErrorMessage,
             i.InputTokens, i.OutputTokens, i.CostUsd, i.LatencyMs, i.ProviderId is { } p ? providers.GetValueOrDefault(p) : null, i.ModelName, i.CompletedAt,
-            i.UsageSource, i.InDoubtCalls, i.InDoubtCostUsd)).ToList(),
+            i.UsageSource, i.InDoubtCalls, i.InDoubtCostUsd,
+            i.DuplicateOf is { } leader ? new DuplicateOfDto(leader, leaders.GetValueOrDefault(leader, "")) : null)).ToList(),
             page, pageSize, total);
     }
 
@@ -127,9 +133,12 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time)
             .ToListAsync(cancellationToken);
         var builder = new ChatRequestBuilder(new JobRequestSettings(job.InputFormat, job.SystemTemplate, job.UserTemplate, job.Temperature, job.MaxTokens, job.ResponseFormat));
         var request = builder.Build(item.Payload, item.ModelName ?? job.ModelName ?? job.RequestedModel).ToJsonString();
+        var duplicateOf = item.DuplicateOf is { } leader
+            ? new DuplicateOfDto(leader, await db.Items.Where(i => i.Id == leader).Select(i => i.CustomId).FirstAsync(cancellationToken))
+            : null;
         var summary = new ItemSummaryDto(item.Id, item.CustomId, item.LineNumber, item.State, item.Attempts, item.ErrorCode, item.ErrorMessage,
             item.InputTokens, item.OutputTokens, item.CostUsd, item.LatencyMs, providerName, item.ModelName, item.CompletedAt,
-            item.UsageSource, item.InDoubtCalls, item.InDoubtCostUsd);
+            item.UsageSource, item.InDoubtCalls, item.InDoubtCostUsd, duplicateOf);
         var routeName = job.RouteId is { } rid ? await db.Routes.Where(r => r.Id == rid).Select(r => r.Name).FirstOrDefaultAsync(cancellationToken) : null;
         var lineage = new ItemLineageDto(job.Id, job.TemplateHash, job.ParametersHash, routeName, item.RoutePosition, providerName, job.RequestedModel,
             item.ModelName, item.ResponseModel, item.ResponseId, item.ResultAttempt, item.UsageSource);

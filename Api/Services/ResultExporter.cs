@@ -19,8 +19,9 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
         SELECT i.id, i.custom_id, i.line_number, i.state, i.payload::text, i.response_text, i.response_body, i.finish_reason,
                i.input_tokens, i.output_tokens, i.cost_usd, i.latency_ms, p.name, i.model_name, i.response_model, i.attempts,
                i.status_code, i.error_code, i.error_message, i.usage_source, i.cached_input_tokens, i.reasoning_tokens,
-               i.in_doubt_calls, i.in_doubt_cost_usd, i.response_id, i.route_position, i.result_attempt
-        FROM items i LEFT JOIN providers p ON p.id = i.provider_id
+               i.in_doubt_calls, i.in_doubt_cost_usd, i.response_id, i.route_position, i.result_attempt,
+               i.duplicate_of, d.custom_id
+        FROM items i LEFT JOIN providers p ON p.id = i.provider_id LEFT JOIN items d ON d.id = i.duplicate_of
         WHERE i.job_id = @job AND (cardinality(@states) = 0 OR i.state = ANY(@states))
         ORDER BY i.id
         """;
@@ -36,7 +37,8 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
 
     /// <summary>The CSV columns <c>lineage=true</c> adds; usage_source is already a column of every CSV.</summary>
     public static readonly IReadOnlyList<string> CsvLineageColumns =
-        ["job_id", "template_hash", "parameters_hash", "route", "route_position", "provider", "requested_model", "response_model", "response_id", "attempt"];
+        ["job_id", "template_hash", "parameters_hash", "route", "route_position", "provider", "requested_model", "response_model", "response_id", "attempt",
+         "deduplicated_from"];
 
     /// <param name="lineage">Adds where each result came from (JSONL: a <c>lineage</c> object after <c>record</c>; CSV: <see cref="CsvLineageColumns"/> at the end); not for the OpenAI format, whose shape is OpenAI's.</param>
     public async Task WriteAsync(Stream output, Guid jobId, ExportFormat format, IReadOnlyList<string> csvFields, ItemState[] states, bool lineage,
@@ -132,6 +134,18 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
             WriteNullableString(json, "response_id", r, 24);
             WriteNullableNumber(json, "attempt", r, 26);
             WriteNullableString(json, "usage_source", r, 19);
+            // A duplicate took this record's answer: the record of the job that was sent and paid.
+            if (r.IsDBNull(27))
+            {
+                json.WriteNull("deduplicated_from");
+            }
+            else
+            {
+                json.WriteStartObject("deduplicated_from");
+                json.WriteString("id", r.GetString(28));
+                json.WriteNumber("item_id", r.GetInt64(27));
+                json.WriteEndObject();
+            }
             json.WriteEndObject();
         }
         json.WriteEndObject();
@@ -268,6 +282,7 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
                 csv.WriteField(reader.IsDBNull(14) ? "" : reader.GetString(14));
                 csv.WriteField(reader.IsDBNull(24) ? "" : reader.GetString(24));
                 csv.WriteField(reader.IsDBNull(26) ? "" : reader.GetInt32(26).ToString(CultureInfo.InvariantCulture));
+                csv.WriteField(reader.IsDBNull(28) ? "" : reader.GetString(28));
             }
             await csv.NextRecordAsync();
         }

@@ -25,6 +25,8 @@ public sealed class JobForm : JobFormFields
         Add(content, "metadata", Metadata);
         Add(content, "budgetUsd", BudgetUsd?.ToString(CultureInfo.InvariantCulture));
         Add(content, "startPaused", StartPaused ? "true" : "false");
+        // Absent means auto: on when the temperature is 0.
+        Add(content, "dedup", Dedup is { } dedup ? dedup ? "true" : "false" : null);
         return content;
     }
 

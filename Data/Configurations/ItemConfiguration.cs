@@ -20,12 +20,16 @@ internal sealed class ItemConfiguration : IEntityTypeConfiguration<Item>
         builder.Property(i => i.InFlightModel).HasMaxLength(200);
         builder.Property(i => i.InDoubtCostUsd).HasPrecision(20, 10);
         builder.Property(i => i.ResponseId).HasMaxLength(200);
+        builder.Property(i => i.RequestHash).HasColumnType("bytea");
         builder.HasOne<Job>().WithMany().HasForeignKey(i => i.JobId).OnDelete(DeleteBehavior.Cascade);
 
         // One record per id within a job; also the lookup for the OpenAI custom_id.
         builder.HasIndex(i => new { i.JobId, i.CustomId }).IsUnique();
         // Claiming the next pending items of a job stays an index scan at millions of rows.
-        builder.HasIndex(i => new { i.JobId, i.Id }).HasFilter($"state = {(int)ItemState.Pending}").HasDatabaseName("ix_items_pending");
+        // Followers of a duplicate (duplicate_of set) are never claimed, so the index leaves them out.
+        builder.HasIndex(i => new { i.JobId, i.Id }).HasFilter($"state = {(int)ItemState.Pending} AND duplicate_of IS NULL").HasDatabaseName("ix_items_pending");
+        // A leader's result goes to its followers in the same statement.
+        builder.HasIndex(i => i.DuplicateOf).HasFilter("duplicate_of IS NOT NULL").HasDatabaseName("ix_items_duplicate_of");
         // The lease sweeper only looks at running items.
         builder.HasIndex(i => i.LeaseExpiresAt).HasFilter($"state = {(int)ItemState.Running}").HasDatabaseName("ix_items_running_lease");
         // Paging and filtering a job's items by state and error.

@@ -17,6 +17,16 @@ public sealed class Item
     /// <summary>The record's fields, or the OpenAI Batch request body, as JSON.</summary>
     public required string Payload { get; set; }
     public int EstimatedInputTokens { get; set; }
+    /// <summary>
+    /// The dedup key (<see cref="Domain.RequestHash"/>, 16 bytes) when the record takes part in its job's
+    /// deduplication; null when it is sent whatever the others are.
+    /// </summary>
+    public byte[]? RequestHash { get; set; }
+    /// <summary>
+    /// The record that is sent and pays for this one (the job's first record with the same key): this record is never
+    /// claimed, takes that record's answer when it is written, and costs nothing.
+    /// </summary>
+    public long? DuplicateOf { get; set; }
 
     public int Attempts { get; set; }
     public Guid? LeaseToken { get; set; }

@@ -31,12 +31,16 @@ public sealed class Job
     public string? Metadata { get; set; }
     public int? RequestsPerMinuteCap { get; set; }
     public decimal? BudgetUsd { get; set; }
+    /// <summary>The job's dedup option as asked: true or false forces it; null means on at temperature 0 (per line for OpenAI Batch files).</summary>
+    public bool? Dedup { get; set; }
     public string? StateReason { get; set; }
 
     public int TotalItems { get; set; }
     public int SucceededItems { get; set; }
     public int FailedItems { get; set; }
     public int CancelledItems { get; set; }
+    /// <summary>Records answered with another record's answer (set at import): the calls deduplication saves.</summary>
+    public int DeduplicatedItems { get; set; }
     public long InputTokens { get; set; }
     public long OutputTokens { get; set; }
     public decimal CostUsd { get; set; }

@@ -82,7 +82,8 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand("""
             UPDATE items SET state = @running, lease_token = @token, lease_expires_at = now() + make_interval(secs => @lease),
                              started_at = coalesce(started_at, now())
-            WHERE id IN (SELECT id FROM items WHERE job_id = @job AND state = @pending ORDER BY id LIMIT @count FOR UPDATE SKIP LOCKED)
+            -- A duplicate's follower is never sent: it waits for the record that pays (and ix_items_pending leaves it out).
+            WHERE id IN (SELECT id FROM items WHERE job_id = @job AND state = @pending AND duplicate_of IS NULL ORDER BY id LIMIT @count FOR UPDATE SKIP LOCKED)
             RETURNING id, custom_id, payload::text, estimated_input_tokens, internal_errors
             """);
         command.Parameters.AddWithValue("token", token);
@@ -181,7 +182,7 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var accepted = new List<long>(outcomes.Count);
         var attemptsBefore = new Dictionary<long, int>(outcomes.Count);
-        await using (var command = new NpgsqlCommand("""
+        await using (var command = new NpgsqlCommand($$"""
             WITH r AS (
                 SELECT * FROM unnest(@ids, @tokens, @states, @texts, @bodies, @finish, @input, @output, @latency,
                                      @providers, @models, @response_models, @status, @error_codes, @error_messages, @attempts,
@@ -222,7 +223,27 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
                 FROM rs r JOIN locked l ON l.id = r.id
                 WHERE i.id = r.id AND i.lease_token = r.token AND i.state = @running
                 RETURNING i.id, i.job_id, i.state, r.charged, r.charged_input, r.charged_output, r.charged_cached, r.charged_reasoning, r.estimated_cost,
-                          i.attempts - r.attempts AS attempts_before),
+                          i.attempts - r.attempts AS attempts_before,
+                          i.response_text, i.response_body, i.finish_reason, i.latency_ms, i.provider_id, i.model_name, i.response_model,
+                          i.status_code, i.error_code, i.error_message, i.response_id, i.route_position, i.completed_at),
+            -- A leader's accepted answer (or failure) goes to its pending followers in the same statement. They paid
+            -- nothing: cost and tokens 0, no attempt of their own, usage 'deduplicated'. The statement sees one
+            -- snapshot, so they are updated from u's RETURNING and counted with u below. A leader released to the
+            -- queue, cancelled, or fenced off (not in u) leaves its followers waiting.
+            f AS (
+                UPDATE items fi SET state = u.state, response_text = u.response_text, response_body = u.response_body,
+                    finish_reason = u.finish_reason, latency_ms = u.latency_ms, provider_id = u.provider_id, model_name = u.model_name,
+                    response_model = u.response_model, status_code = u.status_code, error_code = u.error_code, error_message = u.error_message,
+                    response_id = u.response_id, route_position = u.route_position, result_attempt = NULL,
+                    input_tokens = 0, output_tokens = 0, cached_input_tokens = 0, reasoning_tokens = 0, cost_usd = 0,
+                    usage_source = '{{UsageSources.Deduplicated}}', attempts = 0, completed_at = u.completed_at
+                FROM u
+                WHERE fi.duplicate_of = u.id AND fi.state = @pending AND u.state IN (@succeeded, @failed)
+                RETURNING fi.job_id, fi.state),
+            counted AS (
+                SELECT job_id, state, charged, charged_input, charged_output, charged_cached, charged_reasoning, estimated_cost FROM u
+                UNION ALL
+                SELECT job_id, state, NULL, 0, 0, 0, 0, 0 FROM f),
             j AS (
                 UPDATE jobs SET succeeded_items = succeeded_items + s.ok, failed_items = failed_items + s.failed,
                     cancelled_items = cancelled_items + s.cancelled, input_tokens = jobs.input_tokens + s.input_tokens,
@@ -233,7 +254,7 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
                              count(*) FILTER (WHERE state = @cancelled) AS cancelled, sum(charged_input) AS input_tokens,
                              sum(charged_output) AS output_tokens, coalesce(sum(charged), 0) AS cost,
                              sum(charged_cached) AS cached, sum(charged_reasoning) AS reasoning, sum(estimated_cost) AS estimated_cost
-                      FROM u GROUP BY job_id) s
+                      FROM counted GROUP BY job_id) s
                 WHERE jobs.id = s.job_id)
             SELECT id, attempts_before FROM u
             """, connection, transaction))

@@ -17,7 +17,7 @@ public sealed record JobTarget(Guid? RouteId, Guid? ProviderId, string ModelName
 public sealed record NewJob(
     Guid Id, string? Name, bool StartPaused, JobInputFormat Format, string? RequestedModel, string? SystemTemplate, string? UserTemplate,
     double? Temperature, int? MaxTokens, string? ResponseFormat, string? Metadata, decimal? BudgetUsd, bool IsBatch, string? InputFileId,
-    string? IdempotencyKey, string? TraceParent, DateTimeOffset CreatedAt);
+    string? IdempotencyKey, string? TraceParent, DateTimeOffset CreatedAt, bool? Dedup = null);
 
 /// <summary>A rehearsal's job on one target, copied from the source job's settings and sampled records.</summary>
 public sealed record RehearsalJob(
@@ -45,10 +45,10 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
                 INSERT INTO jobs (id, name, state, input_format, requested_model, system_template, user_template, temperature, max_tokens,
                     response_format, metadata, budget_usd, is_batch, input_file_id, idempotency_key, trace_parent, created_at,
                     total_items, succeeded_items, failed_items, cancelled_items, input_tokens, output_tokens, cost_usd,
-                    estimated_input_tokens, estimated_cost_bound_usd, template_hash, parameters_hash)
+                    estimated_input_tokens, estimated_cost_bound_usd, template_hash, parameters_hash, dedup, deduplicated_items)
                 VALUES (@id, @name, @state, @format, @requested, @system, @user, @temperature, @max_tokens,
                     @response_format::jsonb, @metadata::jsonb, @budget, @is_batch, @file, @key, @trace, @now, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                    @template_hash, @parameters_hash)
+                    @template_hash, @parameters_hash, @dedup, 0)
                 RETURNING id)
             INSERT INTO job_events (job_id, kind, from_state, to_state, actor, reason, at)
             SELECT id, @kind, NULL, @state, @actor, @reason, @now FROM job
@@ -71,6 +71,7 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("key", (object?)job.IdempotencyKey ?? DBNull.Value);
         command.Parameters.AddWithValue("trace", (object?)job.TraceParent ?? DBNull.Value);
         command.Parameters.AddWithValue("now", job.CreatedAt);
+        command.Parameters.AddWithValue("dedup", NpgsqlTypes.NpgsqlDbType.Boolean, (object?)job.Dedup ?? DBNull.Value);
         // OpenAI Batch lines carry their own messages and parameters: a job-level hash would say nothing about them.
         var perLine = job.Format == JobInputFormat.OpenAiBatch;
         command.Parameters.AddWithValue("template_hash", NpgsqlTypes.NpgsqlDbType.Varchar,
@@ -81,6 +82,32 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("actor", (int)JobActor.Operator);
         command.Parameters.AddWithValue("reason", job.StartPaused ? "imported, paused until started" : "imported");
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Creation-time bookkeeping of duplicates, on the import's transaction after its COPY: every record with a dedup
+    /// key that an earlier record of the job (lowest id) shares follows that record (<c>duplicate_of</c>), and the job
+    /// counts them. Followers are never claimed; <see cref="ItemLifecycle.WriteAsync"/> gives them their leader's
+    /// result. Returns the number of followers, the calls saved.
+    /// </summary>
+    public static async Task<int> MarkDuplicatesAsync(NpgsqlConnection connection, Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            WITH leaders AS (
+                SELECT request_hash, min(id) AS leader FROM items
+                WHERE job_id = @id AND request_hash IS NOT NULL
+                GROUP BY request_hash HAVING count(*) > 1),
+            marked AS (
+                UPDATE items i SET duplicate_of = l.leader
+                FROM leaders l
+                WHERE i.job_id = @id AND i.request_hash = l.request_hash AND i.id <> l.leader
+                RETURNING 1),
+            counted AS (SELECT count(*)::int AS n FROM marked),
+            job AS (UPDATE jobs SET deduplicated_items = c.n FROM counted c WHERE jobs.id = @id)
+            SELECT n FROM counted
+            """, connection);
+        command.Parameters.AddWithValue("id", jobId);
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken));
     }
 
     /// <summary>

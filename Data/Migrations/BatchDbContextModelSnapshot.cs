@@ -177,6 +177,10 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("character varying(512)")
                         .HasColumnName("custom_id");
 
+                    b.Property<long?>("DuplicateOf")
+                        .HasColumnType("bigint")
+                        .HasColumnName("duplicate_of");
+
                     b.Property<string>("ErrorCode")
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)")
@@ -266,6 +270,10 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("reasoning_tokens");
 
+                    b.Property<byte[]>("RequestHash")
+                        .HasColumnType("bytea")
+                        .HasColumnName("request_hash");
+
                     b.Property<string>("ResponseBody")
                         .HasColumnType("text")
                         .HasColumnName("response_body");
@@ -311,6 +319,10 @@ namespace AspireBatch.Data.Migrations
                     b.HasKey("Id")
                         .HasName("pk_items");
 
+                    b.HasIndex("DuplicateOf")
+                        .HasDatabaseName("ix_items_duplicate_of")
+                        .HasFilter("duplicate_of IS NOT NULL");
+
                     b.HasIndex("LeaseExpiresAt")
                         .HasDatabaseName("ix_items_running_lease")
                         .HasFilter("state = 1");
@@ -325,7 +337,7 @@ namespace AspireBatch.Data.Migrations
 
                     b.HasIndex("JobId", "Id")
                         .HasDatabaseName("ix_items_pending")
-                        .HasFilter("state = 0");
+                        .HasFilter("state = 0 AND duplicate_of IS NULL");
 
                     b.HasIndex("JobId", "State", "Id")
                         .HasDatabaseName("ix_items_job_id_state_id");
@@ -369,6 +381,14 @@ namespace AspireBatch.Data.Migrations
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
+
+                    b.Property<bool?>("Dedup")
+                        .HasColumnType("boolean")
+                        .HasColumnName("dedup");
+
+                    b.Property<int>("DeduplicatedItems")
+                        .HasColumnType("integer")
+                        .HasColumnName("deduplicated_items");
 
                     b.Property<decimal>("EstimatedCostBoundUsd")
                         .HasPrecision(20, 10)

@@ -24,9 +24,12 @@ using Npgsql;
 //          uploaded as JSONL through the Api and run on the fast simulator (1 ms, no limits): peak RSS of the Api and
 //          each worker (1M / 10k, goal <= 1.2), the claim statement's p99 near the start and the end, records/s (and
 //          per core), table and index size per million records.
+//   dedup (opt-in, ~1 min): a --dedup-items job (100,000) at temperature 0 in which 40 % of the records repeat an
+//          earlier record's text, on the fast simulator: records, chat calls the simulator served, calls / records
+//          (goal <= 0.6), and the run's records/s.
 // Usage: dotnet run -c Release --project bench/AspireBatch.Bench [-- --import-lines 1000000 --items 5000 --rpm 3000
-//        --p3-seconds 150 --soak-items 1000000 --phases import,p2,p1,p3]
-//        --phases defaults to import,p2,p1,p3 (about 6 min); add redis and soak by name, or --phases all.
+//        --p3-seconds 150 --soak-items 1000000 --dedup-items 100000 --phases import,p2,p1,p3]
+//        --phases defaults to import,p2,p1,p3 (about 6 min); add redis, soak and dedup by name, or --phases all.
 var options = BenchOptions.Parse(args);
 const string ApiKey = "bench-api-key";
 const string SimKey = "bench-sim-key";
@@ -506,8 +509,69 @@ if (options.Runs("soak"))
     }
 }
 
+// Dedup: 40 % of the records repeat the text of an earlier one at temperature 0; each distinct request is sent once.
+if (options.Runs("dedup"))
+{
+    await Configure(primary, new { latencyMs = 1, latencyJitterMs = 0, requestsPerMinute = 0, tokensPerMinute = 0 });
+    await CreateProviderAsync("bench-dedup", primary, requestsPerMinute: null);
+    var dedupRoute = await CreateRouteAsync("bench-dedup", "bench-dedup");
+    var items = options.DedupItems;
+    var distinct = items - items * 2 / 5;
+    var file = Path.Combine(Path.GetTempPath(), $"aspirebatch-dedup-{Guid.NewGuid():N}.jsonl");
+    await using (var writer = new StreamWriter(file))
+    {
+        for (var i = 0; i < items; i++)
+        {
+            // Records past the distinct ones repeat an earlier record, spread over the file's first part.
+            var text = i < distinct ? i : (long)(i - distinct) * 7919 % distinct;
+            await writer.WriteLineAsync($$"""{"id":"d{{i}}","text":"review {{text}}: the delivery was late but the product works"}""");
+        }
+    }
+    (await primary.PostAsync("/admin/reset", null)).EnsureSuccessStatusCode();
+    var callsBefore = await ChatRequestsAsync(primary);
+    var upload = Stopwatch.StartNew();
+    JsonElement created;
+    await using (var stream = File.OpenRead(file))
+    {
+        using var form = new MultipartFormDataContent
+        {
+            { new StreamContent(stream), "file", "dedup.jsonl" },
+            { new StringContent(dedupRoute), "model" },
+            { new StringContent("Classify: {{text}}"), "userTemplate" },
+            { new StringContent("0"), "temperature" },
+        };
+        var response = await api.PostAsync("/api/jobs", form);
+        response.EnsureSuccessStatusCode();
+        created = await response.Content.ReadFromJsonAsync<JsonElement>(json);
+    }
+    upload.Stop();
+    File.Delete(file);
+    var id = created.GetProperty("job").GetProperty("id").GetGuid();
+    var saved = created.GetProperty("estimate").GetProperty("deduplicatedCalls").GetInt32();
+    var job = await WaitCompletedAsync(id);
+    var calls = await ChatRequestsAsync(primary) - callsBefore;
+    long attempts;
+    await using (var connection = new NpgsqlConnection(database))
+    {
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM attempts WHERE job_id = @job", connection);
+        command.Parameters.AddWithValue("job", id);
+        attempts = Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+    var runSeconds = (job.CompletedAt!.Value - (job.StartedAt ?? job.CreatedAt)).TotalSeconds;
+    Console.WriteLine($"Dedup: {items:N0} records ({items - distinct:N0} duplicates, estimate said {saved:N0} calls saved), uploaded in {upload.Elapsed.TotalSeconds:N1} s; " +
+        $"job {job.State}, {job.Counters.Succeeded:N0} succeeded, {job.Counters.Failed:N0} failed; the simulator served {calls:N0} chat calls " +
+        $"(ledger: {attempts:N0} attempts) -> calls / records {(double)calls / items:N3} (goal <= 0.600); run {runSeconds:N1} s = {items / runSeconds:N0} records/s");
+}
+
 await app.StopAsync();
 return;
+
+static async Task<long> ChatRequestsAsync(HttpClient simulator)
+{
+    using var stats = JsonDocument.Parse(await simulator.GetStringAsync("/admin/stats"));
+    return stats.RootElement.GetProperty("chatRequests").GetInt64();
+}
 
 async Task<string> CreateRouteAsync(string name, string provider)
 {
@@ -566,10 +630,10 @@ async Task<Guid> CreateProviderAsync(string name, HttpClient simulator, int? req
 static async Task Configure(HttpClient simulator, object settings) =>
     (await simulator.PutAsJsonAsync("/admin/config", settings)).EnsureSuccessStatusCode();
 
-internal sealed record BenchOptions(int ImportLines, int Items, int Rpm, int P3Seconds, int SoakItems, IReadOnlySet<string> Phases)
+internal sealed record BenchOptions(int ImportLines, int Items, int Rpm, int P3Seconds, int SoakItems, IReadOnlySet<string> Phases, int DedupItems = 100_000)
 {
-    private static readonly string[] AllPhases = ["import", "p2", "p1", "p3", "redis", "soak"];
-    // redis and soak are opt-in: the soak alone takes longer than the routine phases together.
+    private static readonly string[] AllPhases = ["import", "p2", "p1", "p3", "redis", "soak", "dedup"];
+    // redis, soak and dedup are opt-in: the soak alone takes longer than the routine phases together.
     private static readonly string[] DefaultPhases = ["import", "p2", "p1", "p3"];
 
     public bool Runs(string phase) => Phases.Contains(phase);
@@ -591,7 +655,8 @@ internal sealed record BenchOptions(int ImportLines, int Items, int Rpm, int P3S
             int.Parse(Value("--rpm") ?? "3000", CultureInfo.InvariantCulture),
             int.Parse(Value("--p3-seconds") ?? "150", CultureInfo.InvariantCulture),
             int.Parse(Value("--soak-items") ?? "1000000", CultureInfo.InvariantCulture),
-            phases);
+            phases,
+            int.Parse(Value("--dedup-items") ?? "100000", CultureInfo.InvariantCulture));
         if (options.P3Seconds < 90)
         {
             throw new ArgumentException("--p3-seconds must be 90 or more: P3 measures after the first minute");

@@ -175,6 +175,7 @@ public sealed class BadInputTests(StackFixture stack)
     [InlineData("temperature", "hot")]
     [InlineData("maxTokens", "many")]
     [InlineData("budgetUsd", "ten dollars")]
+    [InlineData("dedup", "maybe")]
     public async Task A_form_value_of_the_wrong_type_is_refused(string field, string value)
     {
         var jobsBefore = await stack.ScalarAsync<long>("SELECT count(*) FROM jobs");

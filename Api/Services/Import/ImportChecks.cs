@@ -95,6 +95,24 @@ public static class ImportChecks
         return (tokens, settings.MaxTokens ?? Pricing.DefaultMaxOutputTokensForEstimate, (renderedSystem, renderedUser));
     }
 
+    /// <summary>
+    /// A record's dedup key (<see cref="RequestHash"/>) when it takes part in its job's deduplication, else null:
+    /// a template job's records when the job deduplicates (<see cref="RequestHash.TemplateJobDeduplicates"/>), an
+    /// OpenAI Batch line when the job or the line's own temperature says so (<see cref="RequestHash.BatchLineDeduplicates"/>).
+    /// </summary>
+    public static byte[]? DedupKey(SourceRecord record, JobImportRequest request, (string? System, string User) rendered)
+    {
+        if (request.Format == JobInputFormat.OpenAiBatch)
+        {
+            var body = record.Document!.RootElement;
+            return RequestHash.BatchLineDeduplicates(request.Dedup, body) ? RequestHash.BatchBody(body) : null;
+        }
+        return RequestHash.TemplateJobDeduplicates(request.Dedup, request.Temperature) ? RequestHash.Messages(rendered.System, rendered.User) : null;
+    }
+
+    /// <summary>A 16-byte key as one value, for an in-memory set.</summary>
+    public static UInt128 KeyValue(byte[] key) => new(BitConverter.ToUInt64(key, 0), BitConverter.ToUInt64(key, 8));
+
     private static string MessageText(JsonElement message)
     {
         if (!message.TryGetProperty("content", out var content))

@@ -15,7 +15,7 @@ namespace AspireBatch.Api.Services.Import;
 public sealed class ItemSink : IAsyncDisposable
 {
     private const string CopyItems =
-        "COPY items (job_id, line_number, custom_id, state, payload, estimated_input_tokens, attempts, created_at) FROM STDIN (FORMAT BINARY)";
+        "COPY items (job_id, line_number, custom_id, state, payload, estimated_input_tokens, attempts, created_at, request_hash) FROM STDIN (FORMAT BINARY)";
 
     private readonly NpgsqlConnection? _connection;
     private readonly NpgsqlTransaction? _transaction;
@@ -48,7 +48,7 @@ public sealed class ItemSink : IAsyncDisposable
             // until this transaction ends, then fails (and reads our job) or goes on (we rolled back).
             await JobLifecycle.CreateAsync(connection, new NewJob(jobId, request.Name, request.StartPaused, request.Format, request.RequestedModel,
                 request.SystemTemplate, request.UserTemplate, request.Temperature, request.MaxTokens, request.ResponseFormat, request.Metadata,
-                request.BudgetUsd, request.IsBatch, request.InputFileId, request.IdempotencyKey, Activity.Current?.Id, now), cancellationToken);
+                request.BudgetUsd, request.IsBatch, request.InputFileId, request.IdempotencyKey, Activity.Current?.Id, now, request.Dedup), cancellationToken);
         }
         catch (PostgresException e) when (JobImporter.IsRepeatedKey(e))
         {
@@ -68,7 +68,8 @@ public sealed class ItemSink : IAsyncDisposable
         return new ItemSink(connection, transaction, await connection.BeginBinaryImportAsync(CopyItems, cancellationToken), jobId, now);
     }
 
-    public async ValueTask AddAsync(SourceRecord record, int estimatedInputTokens, CancellationToken cancellationToken)
+    /// <summary>Adds a good record; <paramref name="requestHash"/> is its dedup key, null when it does not take part.</summary>
+    public async ValueTask AddAsync(SourceRecord record, int estimatedInputTokens, byte[]? requestHash, CancellationToken cancellationToken)
     {
         if (_copy is null)
         {
@@ -83,6 +84,14 @@ public sealed class ItemSink : IAsyncDisposable
         await _copy.WriteAsync(estimatedInputTokens, NpgsqlDbType.Integer, cancellationToken);
         await _copy.WriteAsync(0, NpgsqlDbType.Integer, cancellationToken);
         await _copy.WriteAsync(_now, NpgsqlDbType.TimestampTz, cancellationToken);
+        if (requestHash is null)
+        {
+            await _copy.WriteNullAsync(cancellationToken);
+        }
+        else
+        {
+            await _copy.WriteAsync(requestHash, NpgsqlDbType.Bytea, cancellationToken);
+        }
     }
 
     /// <summary>The file turned out bad: stop sending records (the transaction rolls back at dispose).</summary>
@@ -96,12 +105,15 @@ public sealed class ItemSink : IAsyncDisposable
         }
     }
 
-    /// <summary>The whole file was good: complete the COPY, give the job its target and totals, commit.</summary>
-    public async Task CommitAsync(string requestedModel, ResolvedTarget target, JobEstimate estimate, CancellationToken cancellationToken)
+    /// <summary>
+    /// The whole file was good: complete the COPY, mark the duplicates when records have a dedup key, give the job its
+    /// target and totals, commit. Returns the records that follow another (the calls dedup saves).
+    /// </summary>
+    public async Task<int> CommitAsync(string requestedModel, ResolvedTarget target, JobEstimate estimate, bool markDuplicates, CancellationToken cancellationToken)
     {
         if (_connection is null)
         {
-            return;
+            return 0;
         }
         await _copy!.CompleteAsync(cancellationToken);
         await _copy.DisposeAsync();
@@ -122,7 +134,9 @@ public sealed class ItemSink : IAsyncDisposable
             command.Parameters.AddWithValue("bound", estimate.CostBoundUsd);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
+        var followers = markDuplicates ? await JobLifecycle.MarkDuplicatesAsync(_connection, _jobId, cancellationToken) : 0;
         await _transaction!.CommitAsync(cancellationToken);
+        return followers;
     }
 
     public static async Task<Guid?> FindByKeyAsync(NpgsqlConnection connection, string idempotencyKey, bool isBatch, CancellationToken cancellationToken)

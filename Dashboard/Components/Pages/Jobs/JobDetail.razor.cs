@@ -39,6 +39,13 @@ public partial class JobDetail
         _ => format.ToString(),
     };
 
+    /// <summary>The job's dedup option and what it saved: "auto", "on" or "off", and the duplicates answered once.</summary>
+    private static string DedupText(JobDto job)
+    {
+        var option = job.Dedup switch { true => "on", false => "off", null => "auto" };
+        return job.DeduplicatedItems > 0 ? $"{option}: {Formatting.Format.Number(job.DeduplicatedItems)} duplicates answered once" : $"{option}: no duplicates";
+    }
+
     private bool IsActive => _job?.State is JobState.Running or JobState.Queued;
 
     protected override async Task OnInitializedAsync()
