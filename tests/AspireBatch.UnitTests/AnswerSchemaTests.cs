@@ -101,3 +101,40 @@ public sealed class AnswerSchemaTests
         Assert.False(second.Check("\"a\"").IsValid);
     }
 }
+
+/// <summary>What the Worker sends when an answer broke the schema, and how it keeps a job's schemas.</summary>
+public sealed class SchemaReaskTests
+{
+    private const string Format = """{"type":"json_schema","json_schema":{"name":"s","schema":{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}}}""";
+
+    [Fact]
+    public void A_reask_is_the_request_with_the_answer_and_the_errors_after_it()
+    {
+        var request = System.Text.Json.Nodes.JsonNode.Parse($$"""{"model":"m","messages":[{"role":"user","content":"count"}],"response_format":{{Format}}}""")!.AsObject();
+        var schema = new AspireBatch.Worker.Execution.JobSchemas().For(request["response_format"])!;
+        var check = schema.Check("""{"n":"three"}""");
+        var reask = AspireBatch.Worker.Execution.SchemaReask.Build(request, """{"n":"three"}""", check);
+
+        var messages = reask["messages"]!.AsArray();
+        Assert.Equal(3, messages.Count);
+        Assert.Equal("assistant", (string?)messages[1]!["role"]);
+        Assert.Equal("""{"n":"three"}""", (string?)messages[1]!["content"]);
+        Assert.Equal("user", (string?)messages[2]!["role"]);
+        Assert.Contains("/n: ", (string?)messages[2]!["content"]);
+        Assert.Equal(1, request["messages"]!.AsArray().Count); // the original request is left as it was
+        Assert.Equal(Format, reask["response_format"]!.ToJsonString());
+    }
+
+    [Fact]
+    public void A_job_builds_each_schema_once_and_asks_no_check_without_one()
+    {
+        var schemas = new AspireBatch.Worker.Execution.JobSchemas();
+        var first = schemas.For(System.Text.Json.Nodes.JsonNode.Parse(Format));
+        Assert.NotNull(first);
+        Assert.Same(first, schemas.For(System.Text.Json.Nodes.JsonNode.Parse(Format)));
+        Assert.Null(schemas.For(System.Text.Json.Nodes.JsonNode.Parse("""{"type":"json_object"}""")));
+        Assert.Null(schemas.For(null));
+        // One that does not build (imported before schemas were checked) means no check rather than failing records.
+        Assert.Null(schemas.For(System.Text.Json.Nodes.JsonNode.Parse("""{"type":"json_schema","json_schema":{"schema":{"type":"strin"}}}""")));
+    }
+}
