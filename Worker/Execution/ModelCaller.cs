@@ -186,7 +186,7 @@ public sealed class ModelCaller
         // A record whose answers never followed the schema keeps the last of them beside the errors.
         var keptAnswer = last.ErrorCode == LedgerCodes.SchemaInvalid ? last : null;
         return new ItemOutcome(item, ItemState.Failed, ResponseText: keptAnswer?.Text, ResponseBody: last.Body, FinishReason: keptAnswer?.FinishReason,
-            ResponseModel: keptAnswer?.ResponseModel, CostUsd: keptAnswer is null ? null : final?.CostUsd, LatencyMs: final?.LatencyMs,
+            ResponseModel: keptAnswer?.ResponseModel, LatencyMs: final?.LatencyMs,
             InputTokens: final?.InputTokens, OutputTokens: final?.OutputTokens,
             ProviderId: lastTarget.ProviderId, ModelName: lastTarget.Model, StatusCode: last.StatusCode,
             ErrorCode: last.ErrorCode, ErrorMessage: last.ErrorMessage, Attempts: attempts,
