@@ -21,7 +21,7 @@ public sealed class SchemaAnswerTests(StackFixture stack) : IAsyncLifetime
         """;
 
     private static readonly string ResponseFormat =
-        $$"""{"type":"json_schema","json_schema":{"name":"review","strict":true,"schema":{{Schema}}}}""";
+        $$$"""{"type":"json_schema","json_schema":{"name":"review","strict":true,"schema":{{{Schema}}}}}""";
 
     private static readonly AnswerSchema Checker = AnswerSchema.FromResponseFormat(JsonDocument.Parse(ResponseFormat).RootElement).Schema!;
 

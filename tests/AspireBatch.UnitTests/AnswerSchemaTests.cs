@@ -121,7 +121,7 @@ public sealed class SchemaReaskTests
         Assert.Equal("""{"n":"three"}""", (string?)messages[1]!["content"]);
         Assert.Equal("user", (string?)messages[2]!["role"]);
         Assert.Contains("/n: ", (string?)messages[2]!["content"]);
-        Assert.Equal(1, request["messages"]!.AsArray().Count); // the original request is left as it was
+        Assert.Single(request["messages"]!.AsArray()); // the original request is left as it was
         Assert.Equal(Format, reask["response_format"]!.ToJsonString());
     }
 
