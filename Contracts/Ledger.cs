@@ -24,4 +24,10 @@ public static class LedgerCodes
 
     /// <summary>The item met our own failures so often that it stops, so that a bug cannot loop for ever.</summary>
     public const string InternalErrorLimit = "internal_error_limit";
+
+    /// <summary>
+    /// The answer broke the job's JSON schema: on the attempt whose answer failed the check, and on a record whose
+    /// answers never passed it (which keeps its last answer and the errors).
+    /// </summary>
+    public const string SchemaInvalid = "schema_invalid";
 }

@@ -14,6 +14,8 @@ namespace AspireBatch.Simulator;
 /// <para><b>Tokens</b>: <see cref="CountTokens"/> = number of whitespace-separated words + number of punctuation
 /// characters (<see cref="char.IsPunctuation(char)"/>). prompt_tokens = sum over messages of CountTokens(content) + 4.
 /// completion_tokens = CountTokens(answer after the cut below); the <c>{"answer": ...}</c> wrapper of json_object mode is not counted.</para>
+/// <para><b>json_schema</b>: the answer is <see cref="SchemaAnswers.Conforming"/> (or, for a drawn violation,
+/// <see cref="SchemaAnswers.Violating"/>), counted and cut the same way.</para>
 /// <para><b>Cut</b>: when max_tokens (or max_completion_tokens) is below the answer's token count, the answer keeps its
 /// longest prefix of whole words whose token count fits max_tokens (words joined by one space) and finish_reason is
 /// <c>length</c>; so completion_tokens never exceeds max_tokens.</para>
@@ -113,9 +115,14 @@ public static class SimulatorAnswers
         IReadOnlyList<(string Role, string Content)> messages,
         int? maxTokens = null,
         bool jsonObject = false,
-        AnswerStyle? style = null)
+        AnswerStyle? style = null,
+        JsonElement? schema = null,
+        bool violateSchema = false)
     {
-        var answer = Answer(model, messages, style ?? AnswerStyle.Default);
+        // With a schema the answer is the document of SchemaAnswers (labels and disagreement do not apply to it).
+        var answer = schema is { } given
+            ? violateSchema ? SchemaAnswers.Violating(given, messages) : SchemaAnswers.Conforming(given, messages)
+            : Answer(model, messages, style ?? AnswerStyle.Default);
         var completionTokens = CountTokens(answer);
         var finishReason = "stop";
         if (maxTokens is { } max && max < completionTokens)
@@ -125,7 +132,7 @@ public static class SimulatorAnswers
             finishReason = "length";
         }
 
-        var content = jsonObject ? JsonSerializer.Serialize(new { answer }) : answer;
+        var content = jsonObject && schema is null ? JsonSerializer.Serialize(new { answer }) : answer;
         return new SimulatedCompletion(content, finishReason, CountPromptTokens(messages), completionTokens);
     }
 

@@ -113,6 +113,17 @@ public sealed record SimulatorOptions
     /// <summary>Tells instances apart in the choice of the prompts they answer differently.</summary>
     public string AnswerSalt { get; set; } = "";
 
+    /// <summary>
+    /// Share of <c>json_schema</c> requests answered with a document that breaks the schema (a required property missing,
+    /// a wrong type, or JSON cut short), drawn from the seeded fault sequence. A re-ask (a request whose history holds an
+    /// assistant message) is answered right unless <see cref="SchemaViolationOnReask"/>.
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double SchemaViolationRate { get; set; }
+
+    /// <summary>Re-asks draw violations too: a client's re-asks never help, to test what happens when they run out.</summary>
+    public bool SchemaViolationOnReask { get; set; }
+
     /// <summary>Seed of the fault draws; 0 = a random seed.</summary>
     public int Seed { get; set; }
 }

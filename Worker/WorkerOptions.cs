@@ -32,6 +32,13 @@ public sealed class WorkerOptions
     [Range(1, 60_000)]
     public int BaseRetryDelayMilliseconds { get; set; } = 500;
 
+    /// <summary>
+    /// Times an answer that breaks the job's JSON schema is asked again, with the errors fed back, before the record
+    /// fails with schema_invalid. Each re-ask is a paid call; transport retries of a re-ask are counted by MaxAttempts.
+    /// </summary>
+    [Range(0, 10)]
+    public int MaxSchemaReasks { get; set; } = 2;
+
     /// <summary>Our own failures (Redis, Postgres, a bug) an item may meet before it stops with internal_error_limit; until then it goes back to the queue.</summary>
     [Range(1, 1000)]
     public int MaxInternalErrors { get; set; } = 10;

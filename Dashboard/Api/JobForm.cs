@@ -1,11 +1,14 @@
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using AspireBatch.Contracts;
 
 namespace AspireBatch.Dashboard.Api;
 
 /// <summary>What the New job page sends with the file, for both preview and create.</summary>
-public sealed class JobForm : JobFormFields
+public sealed partial class JobForm : JobFormFields
 {
     public MultipartFormDataContent ToContent(Stream file, string fileName)
     {
@@ -29,6 +32,38 @@ public sealed class JobForm : JobFormFields
         Add(content, "dedup", Dedup is { } dedup ? dedup ? "true" : "false" : null);
         return content;
     }
+
+    /// <summary>
+    /// Turns an uploaded JSON Schema file into the response format that asks answers to follow it, named after the file
+    /// (OpenAI allows letters, digits, _ and - up to 64). Whether it is a valid schema the Api judges on preview and create.
+    /// </summary>
+    public static (string? ResponseFormat, string? Error) SchemaResponseFormat(string fileName, string text)
+    {
+        JsonNode? schema;
+        try
+        {
+            schema = JsonNode.Parse(text);
+        }
+        catch (JsonException e)
+        {
+            return (null, $"{fileName} is not JSON: {e.Message}");
+        }
+        if (schema is not JsonObject)
+        {
+            return (null, $"{fileName} must hold a JSON Schema object");
+        }
+        var name = NotAllowedInName().Replace(Path.GetFileNameWithoutExtension(fileName), "_").Trim('_');
+        name = name.Length == 0 ? "schema" : name[..Math.Min(64, name.Length)];
+        var format = new JsonObject
+        {
+            ["type"] = "json_schema",
+            ["json_schema"] = new JsonObject { ["name"] = name, ["schema"] = schema, ["strict"] = true },
+        };
+        return (format.ToJsonString(), null);
+    }
+
+    [GeneratedRegex("[^A-Za-z0-9_-]+")]
+    private static partial Regex NotAllowedInName();
 
     private static void Add(MultipartFormDataContent content, string name, string? value)
     {

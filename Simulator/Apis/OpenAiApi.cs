@@ -70,9 +70,18 @@ public static partial class OpenAiApi
         }
 
         var model = request!.Model!;
+        var schema = request.ResponseFormat is { Type: "json_schema", JsonSchema.Schema: { } given } ? given : (JsonElement?)null;
+        // A re-ask (the history holds an earlier answer) is answered right, unless the operator asked for stubbornness:
+        // so a client's re-ask loop can be tested both ways, deterministically.
+        var reask = messages.Any(m => m.Role == "assistant");
+        var violate = schema is not null && (!reask || options.SchemaViolationOnReask) && services.Runtime.DrawSchemaViolation(options);
+        if (violate)
+        {
+            services.Counters.SchemaViolation();
+        }
         var completion = SimulatorAnswers.Complete(
             model, messages, request.MaxCompletionTokens ?? request.MaxTokens, request.ResponseFormat?.Type == "json_object",
-            new AnswerStyle(options.Labels, options.DisagreeRate, options.AnswerSalt));
+            new AnswerStyle(options.Labels, options.DisagreeRate, options.AnswerSalt), schema, violate);
 
         var decision = services.RateLimiter.TryAcquire(options.RequestsPerMinute, options.TokensPerMinute, completion.TotalTokens);
         WriteRateLimitHeaders(context.Response.Headers, options, decision);
@@ -167,6 +176,12 @@ public static partial class OpenAiApi
         {
             var param = request.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens";
             return OpenAiErrors.InvalidRequest($"Invalid '{param}': must be at least 1.", param, "invalid_value");
+        }
+
+        if (request.ResponseFormat is { Type: "json_schema" } format && format.JsonSchema?.Schema is not { ValueKind: JsonValueKind.Object or JsonValueKind.True })
+        {
+            return OpenAiErrors.InvalidRequest(
+                "Missing required parameter: 'response_format.json_schema.schema'.", "response_format.json_schema", "missing_required_parameter");
         }
 
         for (var i = 0; i < request.Messages.Count; i++)

@@ -24,7 +24,9 @@ public sealed record SimulatorConfigPatch(
     string[]? CorpusShapes = null,
     string[]? Labels = null,
     double? DisagreeRate = null,
-    string? AnswerSalt = null);
+    string? AnswerSalt = null,
+    double? SchemaViolationRate = null,
+    bool? SchemaViolationOnReask = null);
 
 /// <summary>
 /// Counters of <c>GET /admin/stats</c>, about the /v1 API only, since start or the last reset. <see cref="CorpusReplays"/>:
@@ -47,6 +49,9 @@ public sealed record SimulatorStats(
 {
     /// <summary>Chat completion requests received, answered or not: what a provider may bill, to compare with a ledger.</summary>
     public long ChatRequests { get; init; }
+
+    /// <summary>Answers drawn by <c>SchemaViolationRate</c> to break the request's JSON schema (sent as 200s, not faults).</summary>
+    public long SchemaViolations { get; init; }
 }
 
 /// <summary>Faults injected, by kind; <see cref="Corpus"/> counts the replays drawn by <c>CorpusRate</c> (not those asked by a marker).</summary>

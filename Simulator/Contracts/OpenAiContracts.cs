@@ -19,7 +19,15 @@ public sealed record ChatMessageRequest(
     [property: JsonPropertyName("role")] string? Role,
     [property: JsonPropertyName("content")] JsonElement Content);
 
-public sealed record ResponseFormat([property: JsonPropertyName("type")] string? Type);
+public sealed record ResponseFormat(
+    [property: JsonPropertyName("type")] string? Type,
+    [property: JsonPropertyName("json_schema")] JsonSchemaFormat? JsonSchema = null);
+
+/// <summary>OpenAI's <c>response_format.json_schema</c>: a name, the schema, and whether the model must follow it strictly.</summary>
+public sealed record JsonSchemaFormat(
+    [property: JsonPropertyName("name")] string? Name,
+    [property: JsonPropertyName("schema")] JsonElement? Schema = null,
+    [property: JsonPropertyName("strict")] bool? Strict = null);
 
 public sealed record ChatCompletionResponse(
     [property: JsonPropertyName("id")] string Id,

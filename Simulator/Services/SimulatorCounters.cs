@@ -14,6 +14,7 @@ public sealed class SimulatorCounters(TimeProvider time)
     private readonly ConcurrentDictionary<string, StrongBox<long>> _corpusReplays = new(StringComparer.Ordinal);
     private long _totalRequests;
     private long _chatRequests;
+    private long _schemaViolations;
     private long _rateLimitedByRequests;
     private long _rateLimitedByTokens;
     private long _promptTokens;
@@ -70,6 +71,9 @@ public sealed class SimulatorCounters(TimeProvider time)
         }
     }
 
+    /// <summary>One answer drawn to break the request's JSON schema.</summary>
+    public void SchemaViolation() => Interlocked.Increment(ref _schemaViolations);
+
     public void Fault(FaultKind kind) => Interlocked.Increment(ref _faults[(int)kind]);
 
     /// <summary>One replay of the corpus entry <paramref name="name"/>, asked by a marker or drawn by CorpusRate.</summary>
@@ -102,6 +106,7 @@ public sealed class SimulatorCounters(TimeProvider time)
 
         Interlocked.Exchange(ref _totalRequests, 0);
         Interlocked.Exchange(ref _chatRequests, 0);
+        Interlocked.Exchange(ref _schemaViolations, 0);
         Interlocked.Exchange(ref _rateLimitedByRequests, 0);
         Interlocked.Exchange(ref _rateLimitedByTokens, 0);
         Interlocked.Exchange(ref _promptTokens, 0);
@@ -158,6 +163,7 @@ public sealed class SimulatorCounters(TimeProvider time)
             Since: new DateTimeOffset(Interlocked.Read(ref _sinceUtcTicks), TimeSpan.Zero))
         {
             ChatRequests = Volatile.Read(ref _chatRequests),
+            SchemaViolations = Volatile.Read(ref _schemaViolations),
         };
     }
 

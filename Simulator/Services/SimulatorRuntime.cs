@@ -65,6 +65,8 @@ public sealed class SimulatorRuntime
                 Labels = patch.Labels is null ? current.Labels : [.. patch.Labels],
                 DisagreeRate = patch.DisagreeRate ?? current.DisagreeRate,
                 AnswerSalt = patch.AnswerSalt ?? current.AnswerSalt,
+                SchemaViolationRate = patch.SchemaViolationRate ?? current.SchemaViolationRate,
+                SchemaViolationOnReask = patch.SchemaViolationOnReask ?? current.SchemaViolationOnReask,
             };
 
             var errors = Validate(next, _corpus);
@@ -145,6 +147,20 @@ public sealed class SimulatorRuntime
         }
 
         return draw < threshold + options.CorpusRate ? FaultKind.Corpus : FaultKind.None;
+    }
+
+    /// <summary>Whether a json_schema answer breaks its schema: one draw from the fault sequence, none while the rate is 0.</summary>
+    public bool DrawSchemaViolation(SimulatorOptions options)
+    {
+        if (options.SchemaViolationRate <= 0)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            return _faultRandom.NextDouble() < options.SchemaViolationRate;
+        }
     }
 
     /// <summary>The entry a Corpus fault replays: uniform over <see cref="SimulatorOptions.CorpusShapes"/> (every entry when empty), from the seeded sequence.</summary>

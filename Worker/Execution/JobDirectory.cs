@@ -9,7 +9,11 @@ namespace AspireBatch.Worker.Execution;
 
 /// <summary>A running job as the Worker needs it: where its calls go and how its items become requests.</summary>
 public sealed record RunningJob(Guid Id, Guid? RouteId, Guid? ProviderId, string? ModelName, ChatRequestBuilder Requests, string? TraceParent,
-    int? RequestsPerMinuteCap = null, int? MaxTokens = null);
+    int? RequestsPerMinuteCap = null, int? MaxTokens = null)
+{
+    /// <summary>Built once per job (kept with its request builder), not per answer.</summary>
+    public JobSchemas Schemas { get; init; } = new();
+}
 
 /// <summary>
 /// The jobs workers may take items from, refreshed about every second. A job that leaves this set (paused,

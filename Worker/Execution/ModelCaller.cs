@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Nodes;
 using AspireBatch.Contracts;
 using AspireBatch.Data.Domain;
 using AspireBatch.Worker.Limits;
@@ -143,7 +144,12 @@ public sealed class ModelCaller
                 lastTarget = target;
                 continue;
             }
-            last = await CallWithRetriesAsync(item, job, target, index > 0, stillRunning, attempts, cancellationToken);
+            var request = job.Requests.Build(item.Payload, target.Model);
+            last = await CallWithRetriesAsync(item, job, target, request.ToJsonString(), 0, index > 0, stillRunning, attempts, cancellationToken);
+            if (job.Schemas.For(request["response_format"]) is { } schema)
+            {
+                last = await ReaskUntilValidAsync(item, job, target, request, schema, last, index > 0, stillRunning, attempts, cancellationToken);
+            }
             lastTarget = target;
             if (last.ErrorCode == "circuit_open" && index == chain.Count - 1)
             {
@@ -177,7 +183,10 @@ public sealed class ModelCaller
             throw new JobHaltedException(attempts);
         }
         var final = attempts.LastOrDefault();
-        return new ItemOutcome(item, ItemState.Failed, ResponseBody: last.Body, LatencyMs: final?.LatencyMs,
+        // A record whose answers never followed the schema keeps the last of them beside the errors.
+        var keptAnswer = last.ErrorCode == LedgerCodes.SchemaInvalid ? last : null;
+        return new ItemOutcome(item, ItemState.Failed, ResponseText: keptAnswer?.Text, ResponseBody: last.Body, FinishReason: keptAnswer?.FinishReason,
+            ResponseModel: keptAnswer?.ResponseModel, LatencyMs: final?.LatencyMs,
             InputTokens: final?.InputTokens, OutputTokens: final?.OutputTokens,
             ProviderId: lastTarget.ProviderId, ModelName: lastTarget.Model, StatusCode: last.StatusCode,
             ErrorCode: last.ErrorCode, ErrorMessage: last.ErrorMessage, Attempts: attempts,
@@ -186,14 +195,57 @@ public sealed class ModelCaller
             ResponseId: last.ResponseId, RoutePosition: lastTarget.RoutePosition, ResultAttemptInClaim: final?.Number);
     }
 
-    /// <summary>One target with its retries; returns the last answer, or the fault that ended the tries.</summary>
-    private async Task<CallResult> CallWithRetriesAsync(ClaimedItem item, RunningJob job, CallTarget target, bool fallback, Func<bool> stillRunning,
-        List<AttemptRecord> attempts, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks each answer of the target against the schema; one that is not JSON or breaks it is asked again (the same
+    /// request, the answer, the errors), up to <see cref="WorkerOptions.MaxSchemaReasks"/> times per record across its
+    /// targets. The attempt whose answer failed is marked schema_invalid (its cost stands). A re-ask is an ordinary call:
+    /// its 5xx and timeouts are retried by the pipeline, and a target exhausted by them hands the record to the next one.
+    /// Returns the valid answer, a schema_invalid result once the re-asks are spent (not retryable: the record fails
+    /// rather than paying another provider), or the failure that ended a re-ask.
+    /// </summary>
+    private async Task<CallResult> ReaskUntilValidAsync(ClaimedItem item, RunningJob job, CallTarget target, JsonObject request, AnswerSchema schema,
+        CallResult answer, bool fallback, Func<bool> stillRunning, List<AttemptRecord> attempts, CancellationToken cancellationToken)
     {
-        var body = job.Requests.Build(item.Payload, target.Model).ToJsonString();
-        var estimatedTokens = _guard.EstimateTokens(item, job);
+        var last = answer;
+        while (last.Succeeded)
+        {
+            var check = schema.Check(last.Text);
+            if (check.IsValid)
+            {
+                return last;
+            }
+            attempts[^1] = attempts[^1] with { ErrorCode = LedgerCodes.SchemaInvalid, ErrorMessage = Truncate(check.Summary) };
+            var reasks = attempts.Count(a => a.ErrorCode == LedgerCodes.SchemaInvalid);
+            if (reasks > _options.MaxSchemaReasks)
+            {
+                return last with
+                {
+                    ErrorCode = LedgerCodes.SchemaInvalid, Retryable = false,
+                    ErrorMessage = $"the answer did not follow the JSON schema after {reasks} tries: {check.Summary}",
+                };
+            }
+            _telemetry.SchemaReasks.Add(1);
+            Activity.Current?.AddEvent(new ActivityEvent("schema_reask", tags: new ActivityTagsCollection
+            {
+                ["reask.number"] = reasks,
+                ["reask.errors"] = check.Violations.Count,
+            }));
+            var reask = SchemaReask.Build(request, last.Text, check);
+            var extraTokens = TokenCounter.Count(last.Text) + TokenCounter.Count(SchemaReask.Feedback(check));
+            last = await CallWithRetriesAsync(item, job, target, reask.ToJsonString(), extraTokens, fallback, stillRunning, attempts, cancellationToken);
+        }
+        return last;
+    }
+
+    /// <summary>One target with its retries; returns the last answer, or the fault that ended the tries.</summary>
+    /// <param name="extraInputTokens">Input beyond the record's estimate (a re-ask's answer and errors), for limits and prices.</param>
+    private async Task<CallResult> CallWithRetriesAsync(ClaimedItem item, RunningJob job, CallTarget target, string body, int extraInputTokens,
+        bool fallback, Func<bool> stillRunning, List<AttemptRecord> attempts, CancellationToken cancellationToken)
+    {
+        var estimatedTokens = _guard.EstimateTokens(item, job) + extraInputTokens;
+        var inputTokens = item.EstimatedInputTokens + extraInputTokens;
         // What the call may cost at most, written down before it goes in case this worker dies during it.
-        var possibleCost = Pricing.Cost(item.EstimatedInputTokens, job.MaxTokens ?? Pricing.DefaultMaxOutputTokensForEstimate,
+        var possibleCost = Pricing.Cost(inputTokens, job.MaxTokens ?? Pricing.DefaultMaxOutputTokensForEstimate,
             target.InputPricePerMTok, target.OutputPricePerMTok);
         var state = new AttemptState();
         var firstAttempt = attempts.Count;
@@ -236,7 +288,7 @@ public sealed class ModelCaller
                 await ObserveAsync(target, estimatedTokens, result, (int)stopwatch.ElapsedMilliseconds);
                 attempts.Add(Charge(new AttemptRecord(number, target.ProviderId, target.ProviderName, target.Model, result.StatusCode,
                     result.ErrorCode, Truncate(result.ErrorMessage), (int)stopwatch.ElapsedMilliseconds, waitMs, fallback, started, null, null, null),
-                    result, item, target));
+                    result, inputTokens, target));
                 return result;
             }, context, state);
         }
@@ -259,7 +311,7 @@ public sealed class ModelCaller
     /// Prices a call the provider charged: from its reported usage, or, when it sent none but answered, from the
     /// tokenizer (input from the rendered request, output from the answer) marked estimated: never a silent zero.
     /// </summary>
-    private AttemptRecord Charge(AttemptRecord attempt, CallResult result, ClaimedItem item, CallTarget target)
+    private AttemptRecord Charge(AttemptRecord attempt, CallResult result, int estimatedInputTokens, CallTarget target)
     {
         if (result.Usage is { } usage)
         {
@@ -274,7 +326,7 @@ public sealed class ModelCaller
         }
         if (result.StatusCode is >= 200 and < 300 && (result.Succeeded || result.ErrorCode is "refusal" or "content_filter"))
         {
-            var input = item.EstimatedInputTokens;
+            var input = estimatedInputTokens;
             var output = TokenCounter.Count(result.Text);
             var cost = Pricing.Cost(input, output, target.InputPricePerMTok, target.OutputPricePerMTok);
             _telemetry.Cost.Add((double)cost, new KeyValuePair<string, object?>("gen_ai.request.model", target.Model));

@@ -17,6 +17,7 @@ public sealed class WorkerTelemetry : IDisposable
         Retries = _meter.CreateCounter<long>("aspirebatch.retries", "{retry}", "Model calls retried");
         Fallbacks = _meter.CreateCounter<long>("aspirebatch.fallbacks", "{fallback}", "Items sent to a route's next target");
         RateLimited = _meter.CreateCounter<long>("aspirebatch.rate_limited", "{response}", "429 answers received from providers");
+        SchemaReasks = _meter.CreateCounter<long>("aspirebatch.schema_reasks", "{call}", "Model calls asked again because the answer broke the JSON schema");
         Cost = _meter.CreateCounter<double>("aspirebatch.cost", "USD", "Cost of answered calls");
         ItemsCompleted = _meter.CreateCounter<long>("aspirebatch.items.completed", "{item}", "Items finished, by state");
     }
@@ -26,6 +27,7 @@ public sealed class WorkerTelemetry : IDisposable
     public Counter<long> Retries { get; }
     public Counter<long> Fallbacks { get; }
     public Counter<long> RateLimited { get; }
+    public Counter<long> SchemaReasks { get; }
     public Counter<double> Cost { get; }
     public Counter<long> ItemsCompleted { get; }
 

@@ -46,6 +46,11 @@ public static class ImportChecks
                 {
                     errors.Add(new(0, $"{name} must be a JSON object"));
                 }
+                else if (name == "responseFormat" && AnswerSchema.FromResponseFormat(document.RootElement).Error is { } schemaError)
+                {
+                    // Every answer is checked against it: a schema that cannot check anything is refused now, not per record.
+                    errors.Add(new(0, $"responseFormat: {schemaError}"));
+                }
             }
             catch (JsonException)
             {

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
+using AspireBatch.Data.Domain;
 using CsvHelper;
 using CsvHelper.Configuration;
 
@@ -289,6 +290,10 @@ public static class RecordParsers
             {
                 return $"\"body.{name}\" must be an integer between 1 and 1,000,000";
             }
+        }
+        if (body.TryGetProperty("response_format", out var responseFormat) && AnswerSchema.FromResponseFormat(responseFormat).Error is { } schemaError)
+        {
+            return $"\"body.response_format\": {schemaError}";
         }
         return null;
     }

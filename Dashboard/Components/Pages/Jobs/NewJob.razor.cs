@@ -24,6 +24,10 @@ public partial class NewJob
     private ResolvedName? _resolved;
     private string? _unknownModel;
     private CancellationTokenSource? _resolving;
+    private string? _schemaFile;
+
+    /// <summary>A schema file is a few KB; anything near this is not one.</summary>
+    private const long MaxSchemaBytes = 512 * 1024;
 
     /// <summary>How long the model field stays still before the Api is asked what it names.</summary>
     private static readonly TimeSpan ResolveDelay = TimeSpan.FromMilliseconds(250);
@@ -117,6 +121,32 @@ public partial class NewJob
             .Concat(_catalog.Aliases.Select(a => (a.Alias, $"alias of {a.ModelName}")))
             .Concat(_catalog.Models.Select(m => (m.Name, "model")))
             .DistinctBy(o => o.Item1, StringComparer.Ordinal);
+
+    /// <summary>A schema file becomes the response format (json_schema, strict); the field shows it and stays editable.</summary>
+    private async Task OnSchemaChosenAsync(IBrowserFile? file)
+    {
+        if (file is null)
+        {
+            return;
+        }
+        try
+        {
+            using var reader = new StreamReader(file.OpenReadStream(MaxSchemaBytes, Aborted));
+            var (format, error) = JobForm.SchemaResponseFormat(file.Name, await reader.ReadToEndAsync(Aborted));
+            if (error is not null)
+            {
+                Snackbar.Add(error, Severity.Warning);
+                return;
+            }
+            _form.ResponseFormat = format;
+            _schemaFile = file.Name;
+            _preview = null;
+        }
+        catch (IOException e)
+        {
+            Snackbar.Add($"{file.Name} could not be read: {e.Message}", Severity.Error);
+        }
+    }
 
     private async Task OnFileChosenAsync(IBrowserFile? file)
     {
