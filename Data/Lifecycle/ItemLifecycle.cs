@@ -198,9 +198,12 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
                          response_id, route_position, result_attempt_in_claim)),
             -- A failure decided on the target the job had when the record was sent stands; if the job's leftovers were
             -- moved meanwhile, the record goes back to the queue for the new target instead (its calls stay paid).
+            -- The jobs are locked first: a move committing while this statement runs is waited for and then seen, so a
+            -- failure on the target it left cannot slip in after its requeue (a locking read takes the newest version).
+            jl AS (SELECT id, route_id, provider_id, model_name FROM jobs WHERE id IN (SELECT job_id FROM r) ORDER BY id FOR UPDATE),
             rs AS (
                 SELECT r.*, CASE WHEN r.state = @failed AND r.sent_model IS NOT NULL AND EXISTS (
-                           SELECT 1 FROM jobs jb WHERE jb.id = r.job_id AND (jb.route_id IS DISTINCT FROM r.sent_route
+                           SELECT 1 FROM jl jb WHERE jb.id = r.job_id AND (jb.route_id IS DISTINCT FROM r.sent_route
                                OR jb.provider_id IS DISTINCT FROM r.sent_provider OR jb.model_name IS DISTINCT FROM r.sent_model))
                        THEN @pending ELSE r.state END AS final_state
                 FROM r),
