@@ -26,7 +26,8 @@ public sealed record JobDto(
     string? TemplateHash = null,
     string? ParametersHash = null,
     bool? Dedup = null,
-    int DeduplicatedItems = 0);
+    int DeduplicatedItems = 0,
+    IReadOnlyList<AnswerFieldDto>? AnswerFields = null);
 
 /// <summary>
 /// Progress read from counters kept with every batch of results; rate is items per second since start.

@@ -82,7 +82,7 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time)
         return new JobDto(job.Id, job.Name, job.State, job.StateReason, job.InputFormat, job.RequestedModel, routeName, providerName,
             job.ModelName, job.Temperature, job.MaxTokens, job.SystemTemplate, job.UserTemplate, counters, estimate, job.BudgetUsd,
             job.RequestsPerMinuteCap, traceId, job.IsBatch, job.CreatedAt, job.StartedAt, job.CompletedAt, job.TemplateHash, job.ParametersHash,
-            job.Dedup, job.DeduplicatedItems);
+            job.Dedup, job.DeduplicatedItems, AnswerFields.DeclaredBy(job.ResponseFormat));
     }
 
     /// <param name="answerField">With <paramref name="answerValue"/>: only items whose answer has that value at that path (see <see cref="AnswerFields"/>).</param>
