@@ -140,7 +140,7 @@ public partial class JobDetail
     private async Task<GridData<ItemSummaryDto>> LoadItemsAsync(GridState<ItemSummaryDto> state, CancellationToken cancellationToken)
     {
         _lastItemsReload = DateTimeOffset.UtcNow;
-        var byField = !string.IsNullOrWhiteSpace(_filterField) && _filterValue is not null;
+        var byField = !string.IsNullOrWhiteSpace(_filterField) && !string.IsNullOrWhiteSpace(_filterValue);
         var query = new ItemQuery(state.Page + 1, state.PageSize, _itemState, string.IsNullOrWhiteSpace(_errorCode) ? null : _errorCode.Trim(),
             byField ? _filterField!.Trim() : null, byField ? _filterValue : null);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(Aborted, cancellationToken);
