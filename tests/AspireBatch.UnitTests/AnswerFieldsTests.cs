@@ -72,7 +72,7 @@ public sealed class AnswerFieldsTests
         Assert.True(AnswerFields.IsAnswerField("answer.sentiment"));
         Assert.False(AnswerFields.IsAnswerField("answer"));
         Assert.False(AnswerFields.IsAnswerField("text"));
-        Assert.Equal(["order", "lines", "0"], AnswerFields.Parse("answer.order.lines.0").Path);
+        Assert.Equal(["order", "lines", "0"], AnswerFields.Parse("answer.order.lines.0").Path!);
     }
 
     [Fact]
