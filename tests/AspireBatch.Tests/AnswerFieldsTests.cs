@@ -114,6 +114,18 @@ public sealed class AnswerFieldsTests(StackFixture stack) : IAsyncLifetime
         Assert.Equal(0, items.TotalCount);
     }
 
+    [Theory]
+    [InlineData("{\"sentiment\": \"positive\"}", "positive")]
+    [InlineData("```json\n{\"sentiment\": \"negative\"}\n```", "negative")]
+    [InlineData("  ```\n{\"sentiment\": 3}\n```\n", "3")]
+    [InlineData("positive", "")]
+    [InlineData("{\"sentiment\": ", "")]
+    [InlineData("42", "")]
+    [InlineData("```{\"sentiment\": \"x\"}```", "")]
+    public async Task Try_jsonb_reads_answers_as_the_exports_do(string answer, string expected) =>
+        // The same cases as the Api's unit tests of AnswerFields: the SQL and the C# reading agree.
+        Assert.Equal(expected, await stack.ScalarAsync<string>("SELECT coalesce(try_jsonb(@answer) #>> '{sentiment}', '')", ("answer", answer)));
+
     [Fact]
     public async Task The_preview_shows_the_fields_a_json_schema_declares()
     {
