@@ -26,7 +26,8 @@ public sealed record JobDto(
     string? TemplateHash = null,
     string? ParametersHash = null,
     bool? Dedup = null,
-    int DeduplicatedItems = 0);
+    int DeduplicatedItems = 0,
+    IReadOnlyList<AnswerFieldDto>? AnswerFields = null);
 
 /// <summary>
 /// Progress read from counters kept with every batch of results; rate is items per second since start.
@@ -159,7 +160,21 @@ public sealed record MoveLeftoversResult(JobDto Job, int Requeued, int Unanswere
 public sealed record JobSettingsRequest(int? RequestsPerMinuteCap, decimal? BudgetUsd);
 
 /// <summary>A template rendered on a file's first records, before a job is created.</summary>
-public sealed record TemplatePreview(IReadOnlyList<RenderedRecord> Records, JobEstimate Estimate);
+/// <param name="AnswerFields">The typed columns the answers will have: the top-level properties a json_schema
+/// response format declares (<c>answer.&lt;name&gt;</c> and the schema's type); empty without one.</param>
+public sealed record TemplatePreview(IReadOnlyList<RenderedRecord> Records, JobEstimate Estimate, IReadOnlyList<AnswerFieldDto>? AnswerFields = null);
+
+/// <summary>A field of the answer a schema declares: the path to ask for (<c>answer.sentiment</c>), its name and JSON type.</summary>
+public sealed record AnswerFieldDto(string Path, string Name, string Type);
+
+/// <summary>
+/// How often each value of an answer field occurs over a job's succeeded items: the 20 most frequent values, the
+/// rest summed in <paramref name="Other"/>, and <paramref name="Missing"/> the succeeded items whose answer is not
+/// JSON or lacks the field.
+/// </summary>
+public sealed record FieldDistribution(string Field, IReadOnlyList<FieldValueCount> Values, long Other, long Missing);
+
+public sealed record FieldValueCount(string Value, long Count);
 
 public sealed record RenderedRecord(string Id, int LineNumber, string? System, string User);
 

@@ -42,10 +42,15 @@ public static class JobsApi
         api.MapPost("/{id:guid}/move", MoveLeftovers).WithName("MoveLeftovers")
             .WithSummary("Send the records not answered yet (pending, and failed ones unless includeFailed is false) to another model, alias or route; answered records are never sent again");
         api.MapPut("/{id:guid}/settings", UpdateSettings).WithName("UpdateJobSettings").WithSummary("Change a job's rate cap or budget while it runs");
-        api.MapGet("/{id:guid}/items", ListItems).WithName("ListItems").WithSummary("A job's items, paged, filtered by state and error code");
+        api.MapGet("/{id:guid}/items", ListItems).WithName("ListItems")
+            .WithSummary("A job's items, paged, filtered by state, error code and the value of an answer field (field=answer.sentiment&value=positive)");
+        api.MapGet("/{id:guid}/fields/{field}/distribution", AnswerFieldDistribution).WithName("AnswerFieldDistribution")
+            .WithSummary("How often each value of an answer field (answer.sentiment) occurs over the job's succeeded items: the top 20, the rest as other, and the answers without it as missing");
         api.MapGet("/{id:guid}/items/{itemId:long}", GetItem).WithName("GetItem").WithSummary("One item with its request, response and every attempt");
         api.MapGet("/{id:guid}/export", Export).WithName("ExportResults")
-            .WithSummary("Stream results: format=jsonl (full records), openai (OpenAI batch output lines) or csv (fields=a,b adds record fields); lineage=true adds where each result came from (jsonl, csv)");
+            .WithSummary("Stream results: format=jsonl (full records), openai (OpenAI batch output lines) or csv (fields=a,b adds record fields); lineage=true adds where each result came from (jsonl, csv)")
+            .WithDescription("`fields=answer.sentiment,answer.topics` adds typed columns read from the answer parsed as JSON (a ```json fence tolerated) by a dotted path: " +
+                "CSV columns (arrays and objects as compact JSON, empty when the answer is not JSON or lacks the path) and, in JSONL, an `answer_fields` object keyed by the path.");
         return api;
     }
 
@@ -193,15 +198,44 @@ public static class JobsApi
     }
 
     public static async Task<Results<Ok<PagedResult<ItemSummaryDto>>, NotFound, ValidationProblem>> ListItems(
-        Guid id, [AsParameters] JobServices services, ItemState? state, string? errorCode, CancellationToken cancellationToken, int page = 1, int pageSize = 50)
+        Guid id, [AsParameters] JobServices services, ItemState? state, string? errorCode, CancellationToken cancellationToken, int page = 1, int pageSize = 50,
+        string? field = null, string? value = null)
     {
         if (page < 1 || pageSize is < 1 or > 1000)
         {
             return Invalid.Field(page < 1 ? "page" : "pageSize", "page must be 1 or more and pageSize between 1 and 1000");
         }
-        return await services.Queries.ItemsAsync(id, state, errorCode, page, pageSize, cancellationToken) is { } items
+        string[]? path = null;
+        if (field is not null || value is not null)
+        {
+            if (field is null || value is null)
+            {
+                return Invalid.Field(field is null ? "field" : "value", "field and value go together: field=answer.<path>&value=<text>");
+            }
+            (path, var error) = AnswerFields.Parse(field);
+            if (error is not null)
+            {
+                return Invalid.Field("field", error);
+            }
+        }
+        return await services.Queries.ItemsAsync(id, state, errorCode, page, pageSize, cancellationToken, path, value) is { } items
             ? TypedResults.Ok(items)
             : TypedResults.NotFound();
+    }
+
+    public static async Task<Results<Ok<FieldDistribution>, NotFound, ValidationProblem>> AnswerFieldDistribution(
+        Guid id, string field, [AsParameters] JobServices services, CancellationToken cancellationToken)
+    {
+        var (path, error) = AnswerFields.Parse(field);
+        if (error is not null)
+        {
+            return Invalid.Field("field", error);
+        }
+        if (await services.Queries.GetAsync(id, cancellationToken) is null)
+        {
+            return TypedResults.NotFound();
+        }
+        return TypedResults.Ok(await services.AnswerFields.DistributionAsync(id, field, path!, cancellationToken));
     }
 
     public static async Task<Results<Ok<ItemDetailDto>, NotFound>> GetItem(Guid id, long itemId, [AsParameters] JobServices services, CancellationToken cancellationToken) =>
@@ -229,10 +263,28 @@ public static class JobsApi
         {
             return TypedResults.NotFound();
         }
-        var csvFields = (fields ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var exportFields = new List<ExportField>();
+        foreach (var field in (fields ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!AnswerFields.IsAnswerField(field))
+            {
+                exportFields.Add(new ExportField(field, null));
+                continue;
+            }
+            var (path, error) = AnswerFields.Parse(field);
+            if (error is not null)
+            {
+                return Invalid.Field("fields", error);
+            }
+            if (exportFormat == ExportFormat.OpenAi)
+            {
+                return Invalid.Field("fields", "answer fields apply to the jsonl and csv formats; the openai format keeps OpenAI's batch output shape");
+            }
+            exportFields.Add(new ExportField(field, path));
+        }
         var states = state is { } s ? new[] { s } : [];
         var (contentType, extension) = exportFormat == ExportFormat.Csv ? ("text/csv", "csv") : ("application/x-ndjson", "jsonl");
-        return TypedResults.Stream(stream => services.Exporter.WriteAsync(stream, id, exportFormat, csvFields, states, withLineage, cancellationToken),
+        return TypedResults.Stream(stream => services.Exporter.WriteAsync(stream, id, exportFormat, exportFields, states, withLineage, cancellationToken),
             contentType, $"job-{id}-{exportFormat.ToString().ToLowerInvariant()}.{extension}");
     }
 
@@ -369,8 +421,10 @@ public static class IdempotencyKey
         });
 }
 
-public sealed class JobServices(JobImporter importer, JobQueries queries, JobCommands commands, ResultExporter exporter, LivePublisher live, IOptions<ApiOptions> options)
+public sealed class JobServices(JobImporter importer, JobQueries queries, JobCommands commands, ResultExporter exporter, LivePublisher live, IOptions<ApiOptions> options,
+    AnswerFieldQueries answerFields)
 {
+    public AnswerFieldQueries AnswerFields { get; } = answerFields;
     public IOptions<ApiOptions> Options { get; } = options;
     public JobImporter Importer { get; } = importer;
     public JobQueries Queries { get; } = queries;

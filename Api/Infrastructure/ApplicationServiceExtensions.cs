@@ -48,6 +48,7 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddScoped<CatalogService>();
         builder.Services.AddScoped<JobImporter>();
         builder.Services.AddScoped<JobQueries>();
+        builder.Services.AddSingleton<AnswerFieldQueries>();
         builder.Services.AddScoped<JobCommands>();
         builder.Services.AddScoped<UsageQueries>();
         builder.Services.AddScoped<JobTimeseriesQueries>();

@@ -25,6 +25,9 @@ internal sealed partial class OpenApiExamples : IOpenApiSchemaTransformer
         [typeof(JobCreated)] = Created,
         [typeof(TemplatePreview)] = Preview,
         [typeof(RenderedRecord)] = () => Preview().Records[0],
+        [typeof(AnswerFieldDto)] = () => Preview().AnswerFields![0],
+        [typeof(FieldDistribution)] = Distribution,
+        [typeof(FieldValueCount)] = () => Distribution().Values[0],
         [typeof(PagedResult<JobDto>)] = () => new PagedResult<JobDto>([Job()], 1, 20, 1),
         [typeof(ItemSummaryDto)] = Item,
         [typeof(PagedResult<ItemSummaryDto>)] = () => new PagedResult<ItemSummaryDto>([Item(), FailedItem()], 1, 50, 120_000),
@@ -162,7 +165,12 @@ internal sealed partial class OpenApiExamples : IOpenApiSchemaTransformer
             new RenderedRecord("r1", 1, Job().SystemTemplate, "Classify the sentiment as positive or negative: Great product, fast delivery"),
             new RenderedRecord("r2", 2, Job().SystemTemplate, "Classify the sentiment as positive or negative: Broke after a day"),
         ],
-        Estimate());
+        Estimate(),
+        [new AnswerFieldDto("answer.sentiment", "sentiment", "string"), new AnswerFieldDto("answer.topics", "topics", "array")]);
+
+    // The sentiment labels of the finished job; 12 answers were not JSON.
+    private static FieldDistribution Distribution() => new("answer.sentiment",
+        [new FieldValueCount("positive", 71_420), new FieldValueCount("negative", 40_118), new FieldValueCount("neutral", 8_430)], 0, 12);
 
     private static CreateJobForm JobForm() => new()
     {

@@ -185,7 +185,7 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
             Pricing.Cost(inputTokens, maxOutputTokens, target!.InputPricePerMTok, target.OutputPricePerMTok), target.Describe, deduplicated);
         if (!store)
         {
-            return new ImportPreview(new TemplatePreview(preview, estimate));
+            return new ImportPreview(new TemplatePreview(preview, estimate, AnswerFields.DeclaredBy(request.ResponseFormat)));
         }
         var followers = await sink.CommitAsync(string.IsNullOrWhiteSpace(request.RequestedModel) ? target.ModelName : request.RequestedModel,
             target, estimate, markDuplicates: anyKey, cancellationToken);

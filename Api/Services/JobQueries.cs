@@ -82,16 +82,21 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time)
         return new JobDto(job.Id, job.Name, job.State, job.StateReason, job.InputFormat, job.RequestedModel, routeName, providerName,
             job.ModelName, job.Temperature, job.MaxTokens, job.SystemTemplate, job.UserTemplate, counters, estimate, job.BudgetUsd,
             job.RequestsPerMinuteCap, traceId, job.IsBatch, job.CreatedAt, job.StartedAt, job.CompletedAt, job.TemplateHash, job.ParametersHash,
-            job.Dedup, job.DeduplicatedItems);
+            job.Dedup, job.DeduplicatedItems, AnswerFields.DeclaredBy(job.ResponseFormat));
     }
 
-    public async Task<PagedResult<ItemSummaryDto>?> ItemsAsync(Guid jobId, ItemState? state, string? errorCode, int page, int pageSize, CancellationToken cancellationToken)
+    /// <param name="answerField">With <paramref name="answerValue"/>: only items whose answer has that value at that path (see <see cref="AnswerFields"/>).</param>
+    public async Task<PagedResult<ItemSummaryDto>?> ItemsAsync(Guid jobId, ItemState? state, string? errorCode, int page, int pageSize, CancellationToken cancellationToken,
+        string[]? answerField = null, string? answerValue = null)
     {
         if (!await db.Jobs.AnyAsync(j => j.Id == jobId, cancellationToken))
         {
             return null;
         }
-        var query = db.Items.AsNoTracking().Where(i => i.JobId == jobId);
+        var query = answerField is null
+            ? db.Items.AsNoTracking()
+            : db.Items.FromSql($"SELECT * FROM items WHERE job_id = {jobId} AND try_jsonb(response_text) #>> {answerField} = {answerValue}").AsNoTracking();
+        query = query.Where(i => i.JobId == jobId);
         if (state is { } s)
         {
             query = query.Where(i => i.State == s);
@@ -101,7 +106,7 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time)
             query = query.Where(i => i.ErrorCode == errorCode);
         }
         // Counting a filtered million-row page is the one count we allow; the unfiltered total comes from the job's counters.
-        var total = state is null && string.IsNullOrWhiteSpace(errorCode)
+        var total = state is null && string.IsNullOrWhiteSpace(errorCode) && answerField is null
             ? await db.Jobs.Where(j => j.Id == jobId).Select(j => (long)j.TotalItems).FirstAsync(cancellationToken)
             : await query.LongCountAsync(cancellationToken);
         var providers = await db.Providers.AsNoTracking().ToDictionaryAsync(p => p.Id, p => p.Name, cancellationToken);

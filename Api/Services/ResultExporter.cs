@@ -10,6 +10,12 @@ namespace AspireBatch.Api.Services;
 public enum ExportFormat { Jsonl, OpenAi, Csv }
 
 /// <summary>
+/// A field an export adds: a record field by its name (CSV only, the older meaning of <c>fields=</c>), or with
+/// <see cref="AnswerPath"/> a typed column read from the answer (<c>answer.sentiment</c>; CSV and JSONL).
+/// </summary>
+public sealed record ExportField(string Name, string[]? AnswerPath);
+
+/// <summary>
 /// Streams a job's results row by row from Postgres to the response; a million items never sit in memory. A stored
 /// body is whatever the provider sent (HTML, plain text, an event stream): it is only written raw where it is JSON.
 /// </summary>
@@ -41,7 +47,9 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
          "deduplicated_from"];
 
     /// <param name="lineage">Adds where each result came from (JSONL: a <c>lineage</c> object after <c>record</c>; CSV: <see cref="CsvLineageColumns"/> at the end); not for the OpenAI format, whose shape is OpenAI's.</param>
-    public async Task WriteAsync(Stream output, Guid jobId, ExportFormat format, IReadOnlyList<string> csvFields, ItemState[] states, bool lineage,
+    /// <param name="fields">CSV: columns after <c>id</c>, in the order given. JSONL: the answer fields only, as an
+    /// <c>answer_fields</c> object after <c>answer</c> (absent when none are asked, so the default line is unchanged).</param>
+    public async Task WriteAsync(Stream output, Guid jobId, ExportFormat format, IReadOnlyList<ExportField> fields, ItemState[] states, bool lineage,
         CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -52,9 +60,10 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (format == ExportFormat.Csv)
         {
-            await WriteCsvAsync(output, reader, csvFields, job, cancellationToken);
+            await WriteCsvAsync(output, reader, fields, job, cancellationToken);
             return;
         }
+        var answerFields = fields.Where(f => f.AnswerPath is not null).ToList();
         var buffer = new MemoryStream();
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -67,7 +76,7 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
                 }
                 else
                 {
-                    WriteResultLine(json, reader, job);
+                    WriteResultLine(json, reader, job, answerFields);
                 }
             }
             buffer.WriteByte((byte)'\n');
@@ -86,13 +95,32 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
             : null;
     }
 
-    private static void WriteResultLine(Utf8JsonWriter json, NpgsqlDataReader r, JobLineage? job)
+    private static void WriteResultLine(Utf8JsonWriter json, NpgsqlDataReader r, JobLineage? job, IReadOnlyList<ExportField> answerFields)
     {
         json.WriteStartObject();
         json.WriteString("id", r.GetString(1));
         json.WriteNumber("line", r.GetInt32(2));
         json.WriteString("state", ((ItemState)r.GetInt32(3)).ToString().ToLowerInvariant());
         WriteNullableString(json, "answer", r, 5);
+        if (answerFields.Count > 0)
+        {
+            // Keyed by the path without "answer.", valued as in the answer (a list stays a list); null when absent.
+            using var answer = AnswerFields.ParseAnswer(r.IsDBNull(5) ? null : r.GetString(5));
+            json.WriteStartObject("answer_fields");
+            foreach (var field in answerFields)
+            {
+                json.WritePropertyName(field.Name[AnswerFields.Prefix.Length..]);
+                if (answer is not null && AnswerFields.Find(answer.RootElement, field.AnswerPath!) is { } value)
+                {
+                    value.WriteTo(json);
+                }
+                else
+                {
+                    json.WriteNullValue();
+                }
+            }
+            json.WriteEndObject();
+        }
         WriteNullableString(json, "finish_reason", r, 7);
         WriteNullableNumber(json, "input_tokens", r, 8);
         WriteNullableNumber(json, "output_tokens", r, 9);
@@ -238,11 +266,11 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
         json.WriteEndObject();
     }
 
-    private static async Task WriteCsvAsync(Stream output, NpgsqlDataReader reader, IReadOnlyList<string> fields, JobLineage? job, CancellationToken cancellationToken)
+    private static async Task WriteCsvAsync(Stream output, NpgsqlDataReader reader, IReadOnlyList<ExportField> fields, JobLineage? job, CancellationToken cancellationToken)
     {
         await using var text = new StreamWriter(output, new UTF8Encoding(false), leaveOpen: true);
         await using var csv = new CsvWriter(text, CultureInfo.InvariantCulture);
-        foreach (var header in new[] { "id" }.Concat(fields).Concat(["answer", "input_tokens", "output_tokens", "cost_usd", "state", "error", "usage_source", "in_doubt_calls", "in_doubt_cost_usd"])
+        foreach (var header in new[] { "id" }.Concat(fields.Select(f => f.Name)).Concat(["answer", "input_tokens", "output_tokens", "cost_usd", "state", "error", "usage_source", "in_doubt_calls", "in_doubt_cost_usd"])
             .Concat(job is null ? [] : CsvLineageColumns))
         {
             csv.WriteField(header);
@@ -254,9 +282,15 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
             if (fields.Count > 0)
             {
                 using var record = JsonDocument.Parse(reader.GetString(4));
+                using var answer = fields.Any(f => f.AnswerPath is not null) ? AnswerFields.ParseAnswer(reader.IsDBNull(5) ? null : reader.GetString(5)) : null;
                 foreach (var field in fields)
                 {
-                    csv.WriteField(record.RootElement.TryGetProperty(field, out var value)
+                    if (field.AnswerPath is { } path)
+                    {
+                        csv.WriteField(answer is null ? "" : AnswerFields.Cell(AnswerFields.Find(answer.RootElement, path)));
+                        continue;
+                    }
+                    csv.WriteField(record.RootElement.TryGetProperty(field.Name, out var value)
                         ? value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText()
                         : "");
                 }

@@ -10,7 +10,8 @@ public sealed record JobCreatedDto(JobDto Job, JobEstimate Estimate);
 
 public sealed record JobQuery(int Page = 1, int PageSize = 20, JobState? State = null, string? Model = null, DateTimeOffset? From = null, DateTimeOffset? To = null);
 
-public sealed record ItemQuery(int Page = 1, int PageSize = 50, ItemState? State = null, string? ErrorCode = null);
+/// <param name="Field">With <paramref name="Value"/>: only items whose answer has that value at that path (answer.sentiment).</param>
+public sealed record ItemQuery(int Page = 1, int PageSize = 50, ItemState? State = null, string? ErrorCode = null, string? Field = null, string? Value = null);
 
 /// <summary>An export as the Api streams it; dispose it to release the connection.</summary>
 public sealed class ExportStream(HttpResponseMessage response, Stream content) : IAsyncDisposable
@@ -93,8 +94,13 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
         GetAsync<JobTimeseries>(TimeseriesUri(id, bucketSeconds, from), cancellationToken);
 
     /// <param name="lineage">Adds where each result came from (jsonl and csv only).</param>
-    public Task<ExportStream> OpenExportAsync(Guid id, string format, bool lineage, CancellationToken cancellationToken) =>
-        OpenStreamAsync($"api/jobs/{id}/export?format={Uri.EscapeDataString(format)}{(lineage ? "&lineage=true" : "")}", cancellationToken);
+    /// <param name="fields">Typed columns and record fields, comma-separated (answer.sentiment,text); jsonl and csv only.</param>
+    public Task<ExportStream> OpenExportAsync(Guid id, string format, bool lineage, CancellationToken cancellationToken, string? fields = null) =>
+        OpenStreamAsync($"api/jobs/{id}/export?format={Uri.EscapeDataString(format)}{(lineage ? "&lineage=true" : "")}" +
+            $"{(string.IsNullOrWhiteSpace(fields) ? "" : "&fields=" + Uri.EscapeDataString(fields))}", cancellationToken);
+    /// <summary>Counts per value of an answer field over the job's succeeded items.</summary>
+    public Task<FieldDistribution> GetFieldDistributionAsync(Guid id, string field, CancellationToken cancellationToken) =>
+        GetAsync<FieldDistribution>($"api/jobs/{id}/fields/{Uri.EscapeDataString(field)}/distribution", cancellationToken);
 
     private async Task<ExportStream> OpenStreamAsync(string uri, CancellationToken cancellationToken)
     {
@@ -156,7 +162,9 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
         ("page", q.Page.ToString(CultureInfo.InvariantCulture)),
         ("pageSize", q.PageSize.ToString(CultureInfo.InvariantCulture)),
         ("state", q.State?.ToString()),
-        ("errorCode", q.ErrorCode));
+        ("errorCode", q.ErrorCode),
+        ("field", q.Field),
+        ("value", q.Field is null ? null : q.Value));
 
     private static string? Iso(DateTimeOffset? value) => value?.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
 

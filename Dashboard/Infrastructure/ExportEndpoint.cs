@@ -14,8 +14,8 @@ public static class ExportEndpoint
         app.MapGet("/export/rehearsals/{id:guid}", ExportRehearsal).RequireAuthorization();
     }
 
-    public static Task<IResult> Export(Guid id, BatchApiClient api, HttpContext context, string format = "jsonl", bool lineage = false) =>
-        StreamAsync(token => api.OpenExportAsync(id, format, lineage, token), $"job-{id}.{(format == "csv" ? "csv" : "jsonl")}", context);
+    public static Task<IResult> Export(Guid id, BatchApiClient api, HttpContext context, string format = "jsonl", bool lineage = false, string? fields = null) =>
+        StreamAsync(token => api.OpenExportAsync(id, format, lineage, token, fields), $"job-{id}.{(format == "csv" ? "csv" : "jsonl")}", context);
 
     public static Task<IResult> ExportRehearsal(Guid id, BatchApiClient api, HttpContext context, string format = "json") =>
         StreamAsync(token => api.OpenRehearsalExportAsync(id, format, token), $"rehearsal-{id}.{(format == "csv" ? "csv" : "json")}", context);

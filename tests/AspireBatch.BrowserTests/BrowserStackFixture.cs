@@ -124,7 +124,8 @@ public sealed class BrowserStackFixture : IAsyncLifetime
     }
 
     /// <summary>Creates a job through the Api, for tests where the upload form is not what is tested.</summary>
-    public async Task<CreatedJob> CreateJobAsync(string fileName, string content, string model, string userTemplate = "Classify: {{text}}", string? name = null, bool startPaused = false)
+    public async Task<CreatedJob> CreateJobAsync(string fileName, string content, string model, string userTemplate = "Classify: {{text}}", string? name = null, bool startPaused = false,
+        string? responseFormat = null)
     {
         using var form = new MultipartFormDataContent
         {
@@ -139,6 +140,10 @@ public sealed class BrowserStackFixture : IAsyncLifetime
         if (startPaused)
         {
             form.Add(new StringContent("true"), "startPaused");
+        }
+        if (responseFormat is not null)
+        {
+            form.Add(new StringContent(responseFormat), "responseFormat");
         }
         var response = await Api.PostAsync("/api/jobs", form);
         var body = await response.Content.ReadAsStringAsync();

@@ -58,6 +58,8 @@ public sealed class ApiClientTests
         Assert.Equal($"api/jobs/{id}/items?page=1&pageSize=50", BatchApiClient.ItemsUri(id, new ItemQuery()));
         Assert.Equal($"api/jobs/{id}/items?page=3&pageSize=25&state=Failed&errorCode=rate_limited",
             BatchApiClient.ItemsUri(id, new ItemQuery(3, 25, ItemState.Failed, "rate_limited")));
+        Assert.Equal($"api/jobs/{id}/items?page=1&pageSize=50&field=answer.sentiment&value=very%20good",
+            BatchApiClient.ItemsUri(id, new ItemQuery(Field: "answer.sentiment", Value: "very good")));
     }
 
     [Fact]

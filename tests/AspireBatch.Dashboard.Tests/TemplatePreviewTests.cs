@@ -49,6 +49,19 @@ public sealed class TemplatePreviewTests : DashboardContext
     }
 
     [Fact]
+    public void Lists_the_answer_fields_a_schema_declares_and_nothing_without_one()
+    {
+        var view = Render<TemplatePreviewView>(p => p.Add(c => c.Preview, Preview with
+        {
+            AnswerFields = [new AnswerFieldDto("answer.sentiment", "sentiment", "string"), new AnswerFieldDto("answer.topics", "topics", "array")],
+        }));
+        var rows = view.FindAll("[data-testid=preview-answer-field]");
+        Assert.Equal(["answer.sentiment string", "answer.topics array"], rows.Select(r => string.Join(' ', r.QuerySelectorAll("td").Select(td => td.TextContent.Trim()))));
+
+        Assert.Empty(Render<TemplatePreviewView>(p => p.Add(c => c.Preview, Preview)).FindAll("[data-testid=preview-answer-fields]"));
+    }
+
+    [Fact]
     public void Renders_nothing_without_a_preview() =>
         Assert.Empty(Render<TemplatePreviewView>().FindAll("[data-testid=template-preview]"));
 

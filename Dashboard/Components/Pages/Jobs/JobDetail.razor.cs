@@ -23,6 +23,16 @@ public partial class JobDetail
     private ItemDetailDto? _item;
     private DateTimeOffset _lastItemsReload = DateTimeOffset.MinValue;
     private HashSet<string> _seenErrorCodes = [];
+    private string? _filterField;
+    private string? _filterValue;
+    private string? _exportFields;
+    private string? _labelField;
+    private FieldDistribution? _distribution;
+    private string? _distributionError;
+    private string[] _distributionLabels = [];
+    private List<ChartSeries<double>> _distributionSeries = [];
+    private BarChartOptions _distributionOptions = new() { ShowLegend = false };
+    private DateTimeOffset _lastDistributionLoad = DateTimeOffset.MinValue;
 
     [Parameter] public Guid Id { get; set; }
     [Inject] private IOptions<DashboardOptions> Options { get; set; } = default!;
@@ -73,7 +83,19 @@ public partial class JobDetail
             return;
         }
         var changed = _job is null || _job.State != job.State || _job.Counters != job.Counters;
+        if (_job is null)
+        {
+            // Typed columns start from what the schema declares; the chart from its first string field.
+            _exportFields = job.AnswerFields is { Count: > 0 } declared ? string.Join(',', declared.Select(f => f.Path)) : null;
+            _labelField = job.AnswerFields?.FirstOrDefault(f => f.Type == "string")?.Path;
+        }
+        var finished = _job is not null && _job.State != job.State;
         _job = job;
+        // A distribution is a GROUP BY over the job's answers: not on every progress event.
+        if (_distribution is null || finished || DateTimeOffset.UtcNow - _lastDistributionLoad > TimeSpan.FromSeconds(15))
+        {
+            await LoadDistributionAsync();
+        }
         if (changed || job.State == JobState.Running || !_series.Loaded)
         {
             if (!_series.Loaded)
@@ -118,7 +140,9 @@ public partial class JobDetail
     private async Task<GridData<ItemSummaryDto>> LoadItemsAsync(GridState<ItemSummaryDto> state, CancellationToken cancellationToken)
     {
         _lastItemsReload = DateTimeOffset.UtcNow;
-        var query = new ItemQuery(state.Page + 1, state.PageSize, _itemState, string.IsNullOrWhiteSpace(_errorCode) ? null : _errorCode.Trim());
+        var byField = !string.IsNullOrWhiteSpace(_filterField) && !string.IsNullOrWhiteSpace(_filterValue);
+        var query = new ItemQuery(state.Page + 1, state.PageSize, _itemState, string.IsNullOrWhiteSpace(_errorCode) ? null : _errorCode.Trim(),
+            byField ? _filterField!.Trim() : null, byField ? _filterValue : null);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(Aborted, cancellationToken);
         var page = await CallAsync(_ => Api.GetItemsAsync(Id, query, linked.Token));
         if (page is null)
@@ -142,6 +166,51 @@ public partial class JobDetail
     {
         _errorCode = code;
         return _items?.ReloadServerData() ?? Task.CompletedTask;
+    }
+
+    private Task OnFilterFieldChanged(string? field)
+    {
+        _filterField = field;
+        return _items?.ReloadServerData() ?? Task.CompletedTask;
+    }
+
+    private Task OnFilterValueChanged(string? value)
+    {
+        _filterValue = value;
+        return _items?.ReloadServerData() ?? Task.CompletedTask;
+    }
+
+    private async Task OnLabelFieldChanged(string? field)
+    {
+        _labelField = field;
+        await LoadDistributionAsync();
+    }
+
+    /// <summary>The bar chart of the chosen answer field's values over the succeeded items (top 20, the rest as "other").</summary>
+    private async Task LoadDistributionAsync()
+    {
+        _lastDistributionLoad = DateTimeOffset.UtcNow;
+        _distributionError = null;
+        if (string.IsNullOrWhiteSpace(_labelField))
+        {
+            _distribution = null;
+            return;
+        }
+        var field = _labelField.Trim();
+        var distribution = await CallAsync(token => Api.GetFieldDistributionAsync(Id, field, token), problem => _distributionError = problem.Summary);
+        _distribution = distribution;
+        if (distribution is null)
+        {
+            return;
+        }
+        var bars = distribution.Values.Select(v => (v.Value, (double)v.Count)).ToList();
+        if (distribution.Other > 0)
+        {
+            bars.Add(("(other)", distribution.Other));
+        }
+        _distributionLabels = bars.Select(b => b.Value.Length > 24 ? b.Value[..23] + "…" : b.Value).ToArray();
+        _distributionOptions = new BarChartOptions { ShowLegend = false, YAxisTicks = ChartScale.NiceStep(bars.Select(b => b.Item2).DefaultIfEmpty().Max()) };
+        _distributionSeries = [new ChartSeries<double> { Name = "items", Data = bars.Select(b => b.Item2).ToArray() }];
     }
 
     private async Task OnItemClickAsync(DataGridRowClickEventArgs<ItemSummaryDto> args)
