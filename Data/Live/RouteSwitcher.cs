@@ -73,21 +73,8 @@ public sealed class RouteSwitcher(
             CreatedAt = now,
         };
         // The move and its record commit together: nobody sees a switch without its history.
-        var moved = await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
-        {
-            db.ChangeTracker.Clear();
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var count = await db.Routes.Where(r => r.Id == routeId && r.ActiveTargetPosition == expectedFrom)
-                .ExecuteUpdateAsync(s => s.SetProperty(r => r.ActiveTargetPosition, to).SetProperty(r => r.SwitchedAt, now), cancellationToken);
-            if (count == 0)
-            {
-                return false;
-            }
-            db.RollbackEvents.Add(entry);
-            await db.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            return true;
-        });
+        var moved = await RecordAsync(entry, () => db.Routes.Where(r => r.Id == routeId && r.ActiveTargetPosition == expectedFrom)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.ActiveTargetPosition, to).SetProperty(r => r.SwitchedAt, now), cancellationToken), cancellationToken);
         if (!moved)
         {
             return new(null, "the route's active target changed meanwhile; reload and try again");
@@ -138,21 +125,8 @@ public sealed class RouteSwitcher(
             Figures = figuresJson,
             CreatedAt = now,
         };
-        var stopped = await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
-        {
-            db.ChangeTracker.Clear();
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var count = await db.RouteTargets.Where(t => t.Id == targetId && t.RouteId == routeId && t.Weight == expectedWeight && t.Weight > 0)
-                .ExecuteUpdateAsync(s => s.SetProperty(t => t.Weight, 0), cancellationToken);
-            if (count == 0)
-            {
-                return false;
-            }
-            db.RollbackEvents.Add(entry);
-            await db.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            return true;
-        });
+        var stopped = await RecordAsync(entry, () => db.RouteTargets.Where(t => t.Id == targetId && t.RouteId == routeId && t.Weight == expectedWeight && t.Weight > 0)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.Weight, 0), cancellationToken), cancellationToken);
         if (!stopped)
         {
             return new(null, "the canary's weight changed meanwhile; reload and try again");
@@ -212,6 +186,25 @@ public sealed class RouteSwitcher(
         }
         return events;
     }
+
+    /// <summary>
+    /// Makes a route change and writes its event in one transaction, or neither: <paramref name="change"/> is a conditional
+    /// update that changes nothing (returns 0) when another decider got there first.
+    /// </summary>
+    private Task<bool> RecordAsync(RollbackEvent entry, Func<Task<int>> change, CancellationToken cancellationToken) =>
+        db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
+        {
+            db.ChangeTracker.Clear();
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            if (await change() == 0)
+            {
+                return false;
+            }
+            db.RollbackEvents.Add(entry);
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return true;
+        });
 
     /// <summary>Tells the Dashboard and the webhook of a change of a route, whoever made it (a switch, a canary stopped, an adoption).</summary>
     public async Task AnnounceAsync(RouteSwitchAnnouncement announcement, CancellationToken cancellationToken)
