@@ -97,7 +97,8 @@ public sealed class RehearsalTests(StackFixture stack) : IAsyncLifetime
         Assert.Equal(Math.Round(candidate.CostUsd / settled * 1000, 6), candidate.CostPer1kRecords);
         Assert.Equal(Math.Round(candidate.CostPer1kRecords!.Value * 300 / 1000, 4), candidate.ProjectedSourceCostUsd);
         Assert.Equal(Math.Round(candidate.CostPer1kRecords!.Value * 1000, 2), candidate.MonthlyCostUsd);
-        Assert.True(candidate.P95LatencyMs > baseline.P95LatencyMs, $"candidate p95 {candidate.P95LatencyMs} baseline {baseline.P95LatencyMs}");
+        // The candidate's simulator waits 60 ms on every call: a floor, not a wall-clock race with the baseline's (a busy CI machine queued the 5 ms baseline to a 188 ms p95).
+        Assert.True(candidate.P95LatencyMs >= 60 && candidate.MeanLatencyMs >= 60, $"candidate p95 {candidate.P95LatencyMs}, mean {candidate.MeanLatencyMs}");
         Assert.Equal(candidate.Succeeded, candidate.LatencyHistogram.Sum(b => b.Count));
 
         // The exports carry the same records.
