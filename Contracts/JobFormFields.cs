@@ -27,4 +27,14 @@ public class JobFormFields
     /// when the temperature is 0 (for OpenAI Batch files: for the lines whose body sets temperature 0).
     /// </summary>
     public bool? Dedup { get; set; }
+    /// <summary>/v1/chat/completions (default) or /v1/embeddings. For OpenAI Batch files the lines' url decides.</summary>
+    public string? Endpoint { get; set; }
+    /// <summary>Embeddings only: the vector size to ask for (OpenAI's <c>dimensions</c>); the model's own when absent.</summary>
+    public int? Dimensions { get; set; }
+    /// <summary>
+    /// Opt in to the response cache: answers of earlier jobs with the same request (same model as named, parameters and
+    /// messages or input) are reused for this many seconds after they were written, and this job's answers are kept for
+    /// as long. Absent: off.
+    /// </summary>
+    public int? ResponseCacheTtlSeconds { get; set; }
 }

@@ -27,7 +27,11 @@ public sealed record JobDto(
     string? ParametersHash = null,
     bool? Dedup = null,
     int DeduplicatedItems = 0,
-    IReadOnlyList<AnswerFieldDto>? AnswerFields = null);
+    IReadOnlyList<AnswerFieldDto>? AnswerFields = null,
+    JobEndpoint Endpoint = JobEndpoint.ChatCompletions,
+    int? Dimensions = null,
+    int? ResponseCacheTtlSeconds = null,
+    int CachedItems = 0);
 
 /// <summary>
 /// Progress read from counters kept with every batch of results; rate is items per second since start.
@@ -64,7 +68,9 @@ public sealed record JobCounters(
 /// instead of a call of their own: the job makes <c>Items - DeduplicatedCalls</c> calls (before retries). The token
 /// and cost bounds count every record, so they stay bounds with or without dedup.
 /// </remarks>
-public sealed record JobEstimate(int Items, long InputTokens, long MaxOutputTokens, decimal CostBoundUsd, string PricedModel, int DeduplicatedCalls = 0);
+/// <see cref="CachedCalls"/> is how many records the response cache answered at import (only for a job that opted in).
+public sealed record JobEstimate(int Items, long InputTokens, long MaxOutputTokens, decimal CostBoundUsd, string PricedModel, int DeduplicatedCalls = 0,
+    int CachedCalls = 0);
 
 public sealed record ItemSummaryDto(
     long Id,
@@ -102,7 +108,14 @@ public sealed record ItemDetailDto(
     int? CachedInputTokens = null,
     int? ReasoningTokens = null,
     int InternalErrors = 0,
-    ItemLineageDto? Lineage = null);
+    ItemLineageDto? Lineage = null,
+    EmbeddingDto? Embedding = null);
+
+/// <summary>
+/// The vectors an embeddings record got: how many (one per input), their size, the first values of the first one and
+/// its Euclidean norm. The whole vectors come with the exports.
+/// </summary>
+public sealed record EmbeddingDto(int Count, int Dimensions, IReadOnlyList<float> Head, double Norm);
 
 /// <summary>
 /// Where a record's result came from: the job, hashes of its templates and request parameters, the route and the
@@ -123,7 +136,11 @@ public sealed record ItemLineageDto(
     string? ResponseModel,
     string? ResponseId,
     int? Attempt,
-    string? UsageSource);
+    string? UsageSource,
+    CachedFromDto? CachedFrom = null);
+
+/// <summary>The record of an earlier job whose answer the response cache gave this one.</summary>
+public sealed record CachedFromDto(Guid JobId, long ItemId);
 
 public sealed record AttemptDto(
     int Number,

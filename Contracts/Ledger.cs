@@ -11,6 +11,9 @@ public static class UsageSources
 
     /// <summary>The record had the same request as an earlier record of its job and took that record's answer: no call, no cost.</summary>
     public const string Deduplicated = "deduplicated";
+
+    /// <summary>An earlier job (with the response cache on) had answered the same request: the answer was reused, no call, no cost.</summary>
+    public const string Cached = "cached";
 }
 
 /// <summary>Error codes the ledger writes itself (the rest come from the provider's answer: http_502, refusal, ...).</summary>

@@ -110,3 +110,39 @@ public enum JudgeKind
     /// <summary>The same label: the first line of the answer, or the first match (group 1 if any) of a regex; gives a confusion matrix.</summary>
     Label = 4,
 }
+
+/// <summary>
+/// The OpenAI endpoint a job's records go to. Stored as its integer value; never reorder. On the wire it is the
+/// endpoint's path, as in OpenAI Batch lines: <c>/v1/chat/completions</c> or <c>/v1/embeddings</c>.
+/// </summary>
+[JsonConverter(typeof(JobEndpointJsonConverter))]
+public enum JobEndpoint
+{
+    ChatCompletions = 0,
+    Embeddings = 1,
+}
+
+public static class JobEndpoints
+{
+    public const string ChatCompletionsPath = "/v1/chat/completions";
+    public const string EmbeddingsPath = "/v1/embeddings";
+
+    public static string Path(this JobEndpoint endpoint) => endpoint == JobEndpoint.Embeddings ? EmbeddingsPath : ChatCompletionsPath;
+
+    /// <summary>The endpoint a path (or the short names chat and embeddings) names; null for anything else.</summary>
+    public static JobEndpoint? Parse(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or ChatCompletionsPath or "chat" or "chat/completions" => JobEndpoint.ChatCompletions,
+        EmbeddingsPath or "embeddings" => JobEndpoint.Embeddings,
+        _ => null,
+    };
+}
+
+public sealed class JobEndpointJsonConverter : JsonConverter<JobEndpoint>
+{
+    public override JobEndpoint Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options) =>
+        JobEndpoints.Parse(reader.GetString()) ?? throw new System.Text.Json.JsonException($"unknown endpoint \"{reader.GetString()}\"");
+
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, JobEndpoint value, System.Text.Json.JsonSerializerOptions options) =>
+        writer.WriteStringValue(value.Path());
+}

@@ -20,6 +20,7 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
     public DbSet<StoredFile> Files => Set<StoredFile>();
     public DbSet<Rehearsal> Rehearsals => Set<Rehearsal>();
     public DbSet<RehearsalTarget> RehearsalTargets => Set<RehearsalTarget>();
+    public DbSet<ResponseCacheEntry> ResponseCache => Set<ResponseCacheEntry>();
     /// <summary>Data Protection keys, shared by every service so each can read provider keys.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

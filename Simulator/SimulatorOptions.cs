@@ -25,7 +25,7 @@ public sealed record SimulatorOptions
 {
     public const string SectionName = "Simulator";
 
-    public static readonly IReadOnlyList<string> DefaultModels = ["deepseek-chat", "gpt-4.1", "claude-sonnet-4-5", "gemini-2.5-flash"];
+    public static readonly IReadOnlyList<string> DefaultModels = ["deepseek-chat", "gpt-4.1", "claude-sonnet-4-5", "gemini-2.5-flash", "text-embedding-3-small"];
 
     /// <summary>The bearer key every /v1 request must carry. Set at start only; never returned by the admin API.</summary>
     [Required, MinLength(1)]
@@ -126,4 +126,8 @@ public sealed record SimulatorOptions
 
     /// <summary>Seed of the fault draws; 0 = a random seed.</summary>
     public int Seed { get; set; }
+
+    /// <summary>The size of the vectors /v1/embeddings answers when the request names no <c>dimensions</c>.</summary>
+    [Range(1, 16_384)]
+    public int EmbeddingDimensions { get; set; } = 256;
 }

@@ -26,7 +26,8 @@ public static class JobsApi
 
         api.MapPost("/", CreateJob).WithName("CreateJob").DisableAntiforgery()
             .WithSummary("Create a job from an uploaded file")
-            .WithDescription("Multipart form: `file` (JSONL records, CSV with a header, or OpenAI Batch JSONL), `model`, `userTemplate` with {{field}} placeholders, optional `systemTemplate`, `temperature`, `maxTokens`, `responseFormat`, `name`, `metadata`, `budgetUsd`, `startPaused`, `dedup` (true/false; absent: on at temperature 0). Example: `curl -H 'Authorization: Bearer dev-api-key' -F file=@reviews.jsonl -F model=gpt-3.5-turbo -F 'userTemplate=Classify the sentiment: {{text}}' http://localhost:5200/api/jobs`. A file with bad lines creates nothing and answers 400 with the line numbers. " +
+            .WithDescription("Multipart form: `file` (JSONL records, CSV with a header, or OpenAI Batch JSONL), `model`, `userTemplate` with {{field}} placeholders, optional `systemTemplate`, `temperature`, `maxTokens`, `responseFormat`, `name`, `metadata`, `budgetUsd`, `startPaused`, `dedup` (true/false; absent: on at temperature 0, and for embeddings), `endpoint` (`/v1/chat/completions` or `/v1/embeddings`; " +
+                "an embeddings job embeds the rendered `userTemplate`, or each record's `input` field without one), `dimensions` (embeddings), `responseCacheTtlSeconds` (opt in to reusing answers of earlier jobs with the same request).  Example: `curl -H 'Authorization: Bearer dev-api-key' -F file=@reviews.jsonl -F model=gpt-3.5-turbo -F 'userTemplate=Classify the sentiment: {{text}}' http://localhost:5200/api/jobs`. A file with bad lines creates nothing and answers 400 with the line numbers. " +
                 "With an `Idempotency-Key` header a retried request answers 201 with the job the first one created and creates nothing.")
             .WithIdempotencyKeyHeader();
         api.MapPost("/preview", PreviewJob).WithName("PreviewJob").DisableAntiforgery()
@@ -328,9 +329,16 @@ public static class JobsApi
         };
     }
 
-    /// <summary>A format the caller names must be one we read; a file's extension that names none means JSONL.</summary>
-    private static ProblemHttpResult? UnknownFormat(CreateJobForm form) => form.Format is { Length: > 0 } name && FormatOf(name) is null
-        ? TypedResults.Problem($"Unknown format \"{name}\": use jsonl, csv or openai-batch.", title: "Unknown format", statusCode: 400)
+    /// <summary>
+    /// A format the caller names must be one we read (a file's extension that names none means JSONL), and an endpoint
+    /// one we send to.
+    /// </summary>
+    private static ProblemHttpResult? UnknownFormat(CreateJobForm form) =>
+        form.Format is { Length: > 0 } name && FormatOf(name) is null
+            ? TypedResults.Problem($"Unknown format \"{name}\": use jsonl, csv or openai-batch.", title: "Unknown format", statusCode: 400)
+        : JobEndpoints.Parse(form.Endpoint) is null
+            ? TypedResults.Problem($"Unknown endpoint \"{form.Endpoint}\": use {JobEndpoints.ChatCompletionsPath} or {JobEndpoints.EmbeddingsPath}.",
+                title: "Unknown endpoint", statusCode: 400)
         : null;
 
     private static JobImportRequest? ToImportRequest(CreateJobForm form)
@@ -341,7 +349,8 @@ public static class JobsApi
         }
         var format = FormatOf(form.Format is { Length: > 0 } named ? named : Path.GetExtension(form.File.FileName)) ?? JobInputFormat.Jsonl;
         return new JobImportRequest(format, form.Model, form.Name, form.SystemTemplate, form.UserTemplate, form.IdField ?? "id",
-            form.Temperature, form.MaxTokens, form.ResponseFormat, form.Metadata, form.BudgetUsd, form.StartPaused, Dedup: form.Dedup);
+            form.Temperature, form.MaxTokens, form.ResponseFormat, form.Metadata, form.BudgetUsd, form.StartPaused, Dedup: form.Dedup,
+            Endpoint: JobEndpoints.Parse(form.Endpoint)!.Value, Dimensions: form.Dimensions, ResponseCacheTtlSeconds: form.ResponseCacheTtlSeconds);
     }
 
     private static ProblemHttpResult FileMissing(CreateJobForm form) => TypedResults.Problem(

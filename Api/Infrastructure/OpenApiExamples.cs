@@ -96,7 +96,7 @@ internal sealed partial class OpenApiExamples : IOpenApiSchemaTransformer
         [typeof(OpenAiFile)] = InputFile,
         [typeof(OpenAiList<OpenAiFile>)] = () => new OpenAiList<OpenAiFile>([InputFile()], InputFile().Id, InputFile().Id, HasMore: false),
         [typeof(OpenAiFileDeleted)] = () => new OpenAiFileDeleted(InputFile().Id),
-        [typeof(CreateBatchRequest)] = () => new CreateBatchRequest(InputFile().Id, BatchService.ChatCompletionsEndpoint, BatchService.CompletionWindow,
+        [typeof(CreateBatchRequest)] = () => new CreateBatchRequest(InputFile().Id, JobEndpoints.ChatCompletionsPath, BatchService.CompletionWindow,
             new Dictionary<string, string> { ["team"] = "reviews" }),
         [typeof(OpenAiBatch)] = Batch,
         [typeof(OpenAiList<OpenAiBatch>)] = () => new OpenAiList<OpenAiBatch>([Batch()], Batch().Id, Batch().Id, HasMore: false),
@@ -299,7 +299,7 @@ internal sealed partial class OpenApiExamples : IOpenApiSchemaTransformer
     {
         var completed = CreatedAt.AddMinutes(23);
         return new OpenAiBatch(
-            Id: BatchService.ToBatchId(JobId), Endpoint: BatchService.ChatCompletionsEndpoint, Model: "deepseek-chat", Errors: null,
+            Id: BatchService.ToBatchId(JobId), Endpoint: JobEndpoints.ChatCompletionsPath, Model: "deepseek-chat", Errors: null,
             InputFileId: InputFile().Id, CompletionWindow: BatchService.CompletionWindow, Status: "completed",
             OutputFileId: "file-0b94d7e1c2a85f3609e4b7a1", ErrorFileId: "file-5c2e8a0f71d94b36ae0c8d52",
             CreatedAt: CreatedAt.ToUnixTimeSeconds(), InProgressAt: Started.ToUnixTimeSeconds(), ExpiresAt: CreatedAt.AddHours(24).ToUnixTimeSeconds(),

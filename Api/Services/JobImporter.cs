@@ -26,7 +26,20 @@ public sealed record JobImportRequest(
     bool IsBatch = false,
     string? InputFileId = null,
     string? IdempotencyKey = null,
-    bool? Dedup = null);
+    bool? Dedup = null,
+    JobEndpoint Endpoint = JobEndpoint.ChatCompletions,
+    int? Dimensions = null,
+    int? ResponseCacheTtlSeconds = null)
+{
+    /// <summary>
+    /// The request as the job stores it: an embeddings job without a template embeds each record's <c>input</c> field.
+    /// (An OpenAI Batch file's endpoint comes from its lines, see <see cref="ImportChecks.BatchEndpoint"/>.)
+    /// </summary>
+    public JobImportRequest Normalized() =>
+        Endpoint == JobEndpoint.Embeddings && Format != JobInputFormat.OpenAiBatch && string.IsNullOrWhiteSpace(UserTemplate)
+            ? this with { UserTemplate = JobRequestSettings.DefaultEmbeddingsTemplate }
+            : this;
+}
 
 public abstract record ImportOutcome;
 
@@ -70,6 +83,7 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
 
     private async Task<ImportOutcome> RunAsync(JobImportRequest request, Stream content, bool store, CancellationToken cancellationToken)
     {
+        request = request.Normalized();
         if (ImportChecks.RequestErrors(request) is { Count: > 0 } requestErrors)
         {
             return new ImportRejected("The job's parameters are invalid", requestErrors);
@@ -86,7 +100,8 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
 
         var limits = new ImportLimits(options.Value.MaxUploadBytes, options.Value.MaxLineBytes);
         var maxErrors = options.Value.MaxReportedErrors;
-        var settings = new JobRequestSettings(request.Format, request.SystemTemplate, request.UserTemplate, request.Temperature, request.MaxTokens, request.ResponseFormat);
+        var settings = new JobRequestSettings(request.Format, request.SystemTemplate, request.UserTemplate, request.Temperature, request.MaxTokens, request.ResponseFormat,
+            request.Endpoint, request.Dimensions);
         var system = PromptTemplate.Parse(request.SystemTemplate);
         var user = PromptTemplate.Parse(request.UserTemplate);
         var jobId = Guid.CreateVersion7();
@@ -107,6 +122,7 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
         var anyKey = false;
         var preview = new List<RenderedRecord>();
         string? batchModel = null;
+        JobEndpoint? batchEndpoint = null;
         var items = 0;
         long inputTokens = 0;
         long maxOutputTokens = 0;
@@ -120,9 +136,14 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
                 {
                     var model = record.Document!.RootElement.GetProperty("model").GetString()!;
                     batchModel ??= model;
+                    batchEndpoint ??= record.Endpoint;
                     if (model != batchModel)
                     {
                         error = $"every line must use the same model: \"{model}\" differs from \"{batchModel}\" of the first line";
+                    }
+                    else if (ImportChecks.BatchEndpointError(record.Endpoint, batchEndpoint.Value, request) is { } endpointError)
+                    {
+                        error = endpointError;
                     }
                     else if (target is null)
                     {
@@ -150,7 +171,7 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
                 }
 
                 var (tokens, outputCap, rendered) = ImportChecks.Measure(record, settings, system, user);
-                var key = ImportChecks.DedupKey(record, request, rendered);
+                var key = ImportChecks.DedupKey(record, request, batchEndpoint ?? request.Endpoint, rendered);
                 anyKey |= key is not null;
                 if (key is not null && previewKeys is not null && !previewKeys.Add(ImportChecks.KeyValue(key)))
                 {
@@ -187,9 +208,9 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
         {
             return new ImportPreview(new TemplatePreview(preview, estimate, AnswerFields.DeclaredBy(request.ResponseFormat)));
         }
-        var followers = await sink.CommitAsync(string.IsNullOrWhiteSpace(request.RequestedModel) ? target.ModelName : request.RequestedModel,
-            target, estimate, markDuplicates: anyKey, cancellationToken);
-        return new ImportCreated(jobId, estimate with { DeduplicatedCalls = followers });
+        var (followers, cached) = await sink.CommitAsync(string.IsNullOrWhiteSpace(request.RequestedModel) ? target.ModelName : request.RequestedModel,
+            target, estimate, batchEndpoint ?? request.Endpoint, markDuplicates: anyKey, cancellationToken);
+        return new ImportCreated(jobId, estimate with { DeduplicatedCalls = followers, CachedCalls = cached });
     }
 
     private static IAsyncEnumerable<SourceRecord> Records(JobImportRequest request, Stream content, ImportLimits limits, CancellationToken cancellationToken) =>

@@ -72,8 +72,8 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time)
             job.InputTokens, job.OutputTokens, job.CostUsd, rate, eta, job.CachedInputTokens, job.ReasoningTokens, job.EstimatedUsageCostUsd,
             job.InDoubtCalls, job.InDoubtCostUsd);
         var estimate = new JobEstimate(job.TotalItems, job.EstimatedInputTokens,
-            (long)job.TotalItems * (job.MaxTokens ?? Pricing.DefaultMaxOutputTokensForEstimate), job.EstimatedCostBoundUsd, job.ModelName ?? job.RequestedModel,
-            job.DeduplicatedItems);
+            (long)job.TotalItems * Pricing.OutputTokensForEstimate(job.Endpoint, job.MaxTokens), job.EstimatedCostBoundUsd, job.ModelName ?? job.RequestedModel,
+            job.DeduplicatedItems, job.CachedItems);
         string? traceId = null;
         if (job.TraceParent is { } parent && ActivityContext.TryParse(parent, null, out var context))
         {
@@ -82,7 +82,8 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time)
         return new JobDto(job.Id, job.Name, job.State, job.StateReason, job.InputFormat, job.RequestedModel, routeName, providerName,
             job.ModelName, job.Temperature, job.MaxTokens, job.SystemTemplate, job.UserTemplate, counters, estimate, job.BudgetUsd,
             job.RequestsPerMinuteCap, traceId, job.IsBatch, job.CreatedAt, job.StartedAt, job.CompletedAt, job.TemplateHash, job.ParametersHash,
-            job.Dedup, job.DeduplicatedItems, AnswerFields.DeclaredBy(job.ResponseFormat));
+            job.Dedup, job.DeduplicatedItems, AnswerFields.DeclaredBy(job.ResponseFormat), job.Endpoint, job.Dimensions, job.ResponseCacheTtlSeconds,
+            job.CachedItems);
     }
 
     /// <param name="answerField">With <paramref name="answerValue"/>: only items whose answer has that value at that path (see <see cref="AnswerFields"/>).</param>
@@ -136,7 +137,8 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time)
             .Select(a => new AttemptDto(a.Number, a.ProviderName, a.ModelName, a.StatusCode, a.ErrorCode, a.ErrorMessage, a.LatencyMs, a.WaitMs, a.Fallback, a.StartedAt,
                 a.InputTokens, a.OutputTokens, a.CostUsd, a.UsageSource, a.PossibleCostUsd))
             .ToListAsync(cancellationToken);
-        var builder = new ChatRequestBuilder(new JobRequestSettings(job.InputFormat, job.SystemTemplate, job.UserTemplate, job.Temperature, job.MaxTokens, job.ResponseFormat));
+        var builder = new ProviderRequestBuilder(new JobRequestSettings(job.InputFormat, job.SystemTemplate, job.UserTemplate, job.Temperature, job.MaxTokens, job.ResponseFormat,
+            job.Endpoint, job.Dimensions));
         var request = builder.Build(item.Payload, item.ModelName ?? job.ModelName ?? job.RequestedModel).ToJsonString();
         var duplicateOf = item.DuplicateOf is { } leader
             ? new DuplicateOfDto(leader, await db.Items.Where(i => i.Id == leader).Select(i => i.CustomId).FirstAsync(cancellationToken))
@@ -146,8 +148,15 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time)
             item.UsageSource, item.InDoubtCalls, item.InDoubtCostUsd, duplicateOf);
         var routeName = job.RouteId is { } rid ? await db.Routes.Where(r => r.Id == rid).Select(r => r.Name).FirstOrDefaultAsync(cancellationToken) : null;
         var lineage = new ItemLineageDto(job.Id, job.TemplateHash, job.ParametersHash, routeName, item.RoutePosition, providerName, job.RequestedModel,
-            item.ModelName, item.ResponseModel, item.ResponseId, item.ResultAttempt, item.UsageSource);
+            item.ModelName, item.ResponseModel, item.ResponseId, item.ResultAttempt, item.UsageSource, await CachedFromAsync(item.CachedFrom, cancellationToken));
         return new ItemDetailDto(summary, item.Payload, request, item.ResponseText, item.ResponseBody, item.FinishReason, item.ResponseModel, item.StatusCode, attempts,
-            item.CachedInputTokens, item.ReasoningTokens, item.InternalErrors, lineage);
+            item.CachedInputTokens, item.ReasoningTokens, item.InternalErrors, lineage, Embeddings.Describe(item.Embedding, item.EmbeddingDimensions));
     }
+
+    /// <summary>The source of a cached answer, from the cache entry's key: the job that paid may since have been purged.</summary>
+    private async Task<CachedFromDto?> CachedFromAsync(long? sourceItemId, CancellationToken cancellationToken) =>
+        sourceItemId is { } id
+            ? await db.Items.Where(i => i.Id == id).Select(i => new CachedFromDto(i.JobId, i.Id)).FirstOrDefaultAsync(cancellationToken)
+                ?? await db.ResponseCache.Where(e => e.SourceItemId == id).Select(e => new CachedFromDto(e.SourceJobId, e.SourceItemId)).FirstOrDefaultAsync(cancellationToken)
+            : null;
 }

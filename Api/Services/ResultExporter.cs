@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using AspireBatch.Contracts;
+using AspireBatch.Data.Domain;
 using CsvHelper;
 using Npgsql;
 
@@ -26,7 +27,7 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
                i.input_tokens, i.output_tokens, i.cost_usd, i.latency_ms, p.name, i.model_name, i.response_model, i.attempts,
                i.status_code, i.error_code, i.error_message, i.usage_source, i.cached_input_tokens, i.reasoning_tokens,
                i.in_doubt_calls, i.in_doubt_cost_usd, i.response_id, i.route_position, i.result_attempt,
-               i.duplicate_of, d.custom_id
+               i.duplicate_of, d.custom_id, i.embedding, i.embedding_dimensions, i.cached_from
         FROM items i LEFT JOIN providers p ON p.id = i.provider_id LEFT JOIN items d ON d.id = i.duplicate_of
         WHERE i.job_id = @job AND (cardinality(@states) = 0 OR i.state = ANY(@states))
         ORDER BY i.id
@@ -44,7 +45,7 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
     /// <summary>The CSV columns <c>lineage=true</c> adds; usage_source is already a column of every CSV.</summary>
     public static readonly IReadOnlyList<string> CsvLineageColumns =
         ["job_id", "template_hash", "parameters_hash", "route", "route_position", "provider", "requested_model", "response_model", "response_id", "attempt",
-         "deduplicated_from"];
+         "deduplicated_from", "cached_from"];
 
     /// <param name="lineage">Adds where each result came from (JSONL: a <c>lineage</c> object after <c>record</c>; CSV: <see cref="CsvLineageColumns"/> at the end); not for the OpenAI format, whose shape is OpenAI's.</param>
     /// <param name="fields">CSV: columns after <c>id</c>, in the order given. JSONL: the answer fields only, as an
@@ -54,13 +55,14 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var job = lineage && format != ExportFormat.OpenAi ? await ReadJobLineageAsync(connection, jobId, cancellationToken) : null;
+        var embeddings = await IsEmbeddingsJobAsync(connection, jobId, cancellationToken);
         await using var command = new NpgsqlCommand(Query, connection);
         command.Parameters.AddWithValue("job", jobId);
         command.Parameters.AddWithValue("states", states.Select(s => (int)s).ToArray());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (format == ExportFormat.Csv)
         {
-            await WriteCsvAsync(output, reader, fields, job, cancellationToken);
+            await WriteCsvAsync(output, reader, fields, job, embeddings, cancellationToken);
             return;
         }
         var answerFields = fields.Where(f => f.AnswerPath is not null).ToList();
@@ -84,6 +86,34 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
         }
     }
 
+    private static async Task<bool> IsEmbeddingsJobAsync(NpgsqlConnection connection, Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT endpoint FROM jobs WHERE id = @job", connection);
+        command.Parameters.AddWithValue("job", jobId);
+        return await command.ExecuteScalarAsync(cancellationToken) is int endpoint && (JobEndpoint)endpoint == JobEndpoint.Embeddings;
+    }
+
+    /// <summary>A record's vectors, or null for a record without any (a chat record, or one that failed).</summary>
+    private static float[][]? VectorsOf(NpgsqlDataReader r) =>
+        r.IsDBNull(29) || r.IsDBNull(30) ? null : Embeddings.Unpack(r.GetFieldValue<byte[]>(29), r.GetInt32(30));
+
+    /// <summary>JSONL: <c>embedding</c>, the vector, for a record with one input; <c>embeddings</c>, the list, for a batch line that sent several.</summary>
+    private static void WriteVectors(Utf8JsonWriter json, float[][] vectors)
+    {
+        if (vectors.Length == 1)
+        {
+            json.WritePropertyName("embedding");
+            Embeddings.WriteArray(json, vectors[0]);
+            return;
+        }
+        json.WriteStartArray("embeddings");
+        foreach (var vector in vectors)
+        {
+            Embeddings.WriteArray(json, vector);
+        }
+        json.WriteEndArray();
+    }
+
     private static async Task<JobLineage?> ReadJobLineageAsync(NpgsqlConnection connection, Guid jobId, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(JobLineageQuery, connection);
@@ -102,6 +132,10 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
         json.WriteNumber("line", r.GetInt32(2));
         json.WriteString("state", ((ItemState)r.GetInt32(3)).ToString().ToLowerInvariant());
         WriteNullableString(json, "answer", r, 5);
+        if (VectorsOf(r) is { } vectors)
+        {
+            WriteVectors(json, vectors);
+        }
         if (answerFields.Count > 0)
         {
             // Keyed by the path without "answer.", valued as in the answer (a list stays a list); null when absent.
@@ -174,6 +208,8 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
                 json.WriteNumber("item_id", r.GetInt64(27));
                 json.WriteEndObject();
             }
+            // The response cache gave this record the answer of an earlier job's record.
+            WriteNullableNumber(json, "cached_from", r, 31);
             json.WriteEndObject();
         }
         json.WriteEndObject();
@@ -198,7 +234,11 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
             json.WriteNumber("status_code", r.IsDBNull(16) ? 200 : r.GetInt32(16));
             json.WriteString("request_id", $"req_{itemId:x16}");
             json.WritePropertyName("body");
-            if (!TryWriteJsonObject(json, body))
+            if (VectorsOf(r) is { } vectors)
+            {
+                WriteEmbeddingList(json, r, vectors);
+            }
+            else if (!TryWriteJsonObject(json, body))
             {
                 WriteCompletion(json, r, itemId);
             }
@@ -238,6 +278,44 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
         json.WriteEndObject();
     }
 
+    /// <summary>
+    /// OpenAI's embeddings answer rebuilt from the stored vectors (the provider's body is not kept: it is the vectors
+    /// again, as text): a list of embedding objects, as floats, or as base64 when the line asked for that encoding.
+    /// </summary>
+    private static void WriteEmbeddingList(Utf8JsonWriter json, NpgsqlDataReader r, float[][] vectors)
+    {
+        using var request = JsonDocument.Parse(r.GetString(4));
+        var base64 = request.RootElement.TryGetProperty("encoding_format", out var encoding) && encoding.ValueKind == JsonValueKind.String
+            && encoding.GetString() == "base64";
+        json.WriteStartObject();
+        json.WriteString("object", "list");
+        json.WriteStartArray("data");
+        for (var index = 0; index < vectors.Length; index++)
+        {
+            json.WriteStartObject();
+            json.WriteString("object", "embedding");
+            json.WriteNumber("index", index);
+            if (base64)
+            {
+                json.WriteString("embedding", Embeddings.ToBase64(vectors[index]));
+            }
+            else
+            {
+                json.WritePropertyName("embedding");
+                Embeddings.WriteArray(json, vectors[index]);
+            }
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteString("model", r.IsDBNull(14) ? r.IsDBNull(13) ? "" : r.GetString(13) : r.GetString(14));
+        json.WriteStartObject("usage");
+        var input = r.IsDBNull(8) ? 0 : r.GetInt32(8);
+        json.WriteNumber("prompt_tokens", input);
+        json.WriteNumber("total_tokens", input);
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
     /// <summary>A chat.completion object rebuilt from the stored answer, for answers that did not come as one JSON object.</summary>
     private static void WriteCompletion(Utf8JsonWriter json, NpgsqlDataReader r, long itemId)
     {
@@ -266,11 +344,14 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
         json.WriteEndObject();
     }
 
-    private static async Task WriteCsvAsync(Stream output, NpgsqlDataReader reader, IReadOnlyList<ExportField> fields, JobLineage? job, CancellationToken cancellationToken)
+    /// <param name="embeddings">An embeddings job's CSV has an <c>embedding</c> column after <c>answer</c>: the vector as a JSON array (a list of them for several inputs).</param>
+    private static async Task WriteCsvAsync(Stream output, NpgsqlDataReader reader, IReadOnlyList<ExportField> fields, JobLineage? job, bool embeddings,
+        CancellationToken cancellationToken)
     {
         await using var text = new StreamWriter(output, new UTF8Encoding(false), leaveOpen: true);
         await using var csv = new CsvWriter(text, CultureInfo.InvariantCulture);
-        foreach (var header in new[] { "id" }.Concat(fields.Select(f => f.Name)).Concat(["answer", "input_tokens", "output_tokens", "cost_usd", "state", "error", "usage_source", "in_doubt_calls", "in_doubt_cost_usd"])
+        foreach (var header in new[] { "id" }.Concat(fields.Select(f => f.Name)).Concat(embeddings ? ["answer", "embedding"] : ["answer"])
+            .Concat(["input_tokens", "output_tokens", "cost_usd", "state", "error", "usage_source", "in_doubt_calls", "in_doubt_cost_usd"])
             .Concat(job is null ? [] : CsvLineageColumns))
         {
             csv.WriteField(header);
@@ -296,6 +377,10 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
                 }
             }
             csv.WriteField(reader.IsDBNull(5) ? "" : reader.GetString(5));
+            if (embeddings)
+            {
+                csv.WriteField(VectorsOf(reader) is { } vectors ? VectorCell(vectors) : "");
+            }
             csv.WriteField(reader.IsDBNull(8) ? "" : reader.GetInt32(8).ToString(CultureInfo.InvariantCulture));
             csv.WriteField(reader.IsDBNull(9) ? "" : reader.GetInt32(9).ToString(CultureInfo.InvariantCulture));
             csv.WriteField(reader.IsDBNull(10) ? "" : reader.GetDecimal(10).ToString(CultureInfo.InvariantCulture));
@@ -317,10 +402,33 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
                 csv.WriteField(reader.IsDBNull(24) ? "" : reader.GetString(24));
                 csv.WriteField(reader.IsDBNull(26) ? "" : reader.GetInt32(26).ToString(CultureInfo.InvariantCulture));
                 csv.WriteField(reader.IsDBNull(28) ? "" : reader.GetString(28));
+                csv.WriteField(reader.IsDBNull(31) ? "" : reader.GetInt64(31).ToString(CultureInfo.InvariantCulture));
             }
             await csv.NextRecordAsync();
         }
         await csv.FlushAsync();
+    }
+
+    private static string VectorCell(float[][] vectors)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            if (vectors.Length == 1)
+            {
+                Embeddings.WriteArray(json, vectors[0]);
+            }
+            else
+            {
+                json.WriteStartArray();
+                foreach (var vector in vectors)
+                {
+                    Embeddings.WriteArray(json, vector);
+                }
+                json.WriteEndArray();
+            }
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     private static void WriteNullableString(Utf8JsonWriter json, string name, NpgsqlDataReader r, int ordinal)

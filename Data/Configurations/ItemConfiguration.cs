@@ -21,6 +21,7 @@ internal sealed class ItemConfiguration : IEntityTypeConfiguration<Item>
         builder.Property(i => i.InDoubtCostUsd).HasPrecision(20, 10);
         builder.Property(i => i.ResponseId).HasMaxLength(200);
         builder.Property(i => i.RequestHash).HasColumnType("bytea");
+        builder.Property(i => i.Embedding).HasColumnType("bytea");
         builder.HasOne<Job>().WithMany().HasForeignKey(i => i.JobId).OnDelete(DeleteBehavior.Cascade);
 
         // One record per id within a job; also the lookup for the OpenAI custom_id.

@@ -25,6 +25,27 @@ public static class LineageHash
     public static string Parameters(double? temperature, int? maxTokens, string? responseFormat) =>
         Hash(CanonicalParameters(temperature, maxTokens, responseFormat));
 
+    /// <summary>
+    /// A job's parameters for its endpoint: a chat job's as <see cref="Parameters(double?, int?, string?)"/> (so its
+    /// hash is what it always was); an embeddings job's as {"dimensions","endpoint"}, since nothing else applies.
+    /// </summary>
+    public static string Parameters(Contracts.JobEndpoint endpoint, double? temperature, int? maxTokens, string? responseFormat, int? dimensions)
+    {
+        if (endpoint == Contracts.JobEndpoint.ChatCompletions)
+        {
+            return Parameters(temperature, maxTokens, responseFormat);
+        }
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            if (dimensions is { } d) json.WriteNumber("dimensions", d); else json.WriteNull("dimensions");
+            json.WriteString("endpoint", Contracts.JobEndpoints.Path(endpoint));
+            json.WriteEndObject();
+        }
+        return Hash(buffer.WrittenSpan);
+    }
+
     internal static byte[] CanonicalParameters(double? temperature, int? maxTokens, string? responseFormat)
     {
         var buffer = new ArrayBufferWriter<byte>();
@@ -40,39 +61,12 @@ public static class LineageHash
             else
             {
                 using var document = JsonDocument.Parse(responseFormat);
-                WriteCanonical(json, document.RootElement);
+                CanonicalJson.Write(json, document.RootElement);
             }
             if (temperature is { } t) json.WriteNumber("temperature", t); else json.WriteNull("temperature");
             json.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();
-    }
-
-    private static void WriteCanonical(Utf8JsonWriter json, JsonElement element)
-    {
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.Object:
-                json.WriteStartObject();
-                foreach (var property in element.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
-                {
-                    json.WritePropertyName(property.Name);
-                    WriteCanonical(json, property.Value);
-                }
-                json.WriteEndObject();
-                break;
-            case JsonValueKind.Array:
-                json.WriteStartArray();
-                foreach (var value in element.EnumerateArray())
-                {
-                    WriteCanonical(json, value);
-                }
-                json.WriteEndArray();
-                break;
-            default:
-                element.WriteTo(json);
-                break;
-        }
     }
 
     private static string Hash(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes))[..Length];

@@ -5,6 +5,10 @@ public static class Pricing
     /// <summary>When a job sets no max_tokens, its cost bound assumes this many output tokens per item.</summary>
     public const int DefaultMaxOutputTokensForEstimate = 4096;
 
+    /// <summary>The output tokens a record's bound assumes: none for embeddings (they are priced by input alone), else its max_tokens or the default.</summary>
+    public static int OutputTokensForEstimate(Contracts.JobEndpoint endpoint, int? maxTokens) =>
+        endpoint == Contracts.JobEndpoint.Embeddings ? 0 : maxTokens ?? DefaultMaxOutputTokensForEstimate;
+
     public static decimal Cost(long inputTokens, long outputTokens, decimal inputPricePerMTok, decimal outputPricePerMTok) =>
         (inputTokens * inputPricePerMTok + outputTokens * outputPricePerMTok) / 1_000_000m;
 

@@ -49,13 +49,13 @@ public static class RequestHash
                 foreach (var property in body.EnumerateObject().Where(p => p.Name != "model").OrderBy(p => p.Name, StringComparer.Ordinal))
                 {
                     json.WritePropertyName(property.Name);
-                    WriteCanonical(json, property.Value);
+                    CanonicalJson.Write(json, property.Value);
                 }
                 json.WriteEndObject();
             }
             else
             {
-                WriteCanonical(json, body);
+                CanonicalJson.Write(json, body);
             }
         }
         return buffer.WrittenSpan.ToArray();
@@ -64,6 +64,9 @@ public static class RequestHash
     /// <summary>Whether a template job deduplicates: as asked, else when its temperature is 0 (answers are then meant to be the same).</summary>
     public static bool TemplateJobDeduplicates(bool? option, double? temperature) => option ?? temperature == 0;
 
+    /// <summary>An embeddings job deduplicates unless told not to: the same input gives the same vector.</summary>
+    public static bool EmbeddingsDeduplicate(bool? option) => option ?? true;
+
     /// <summary>
     /// Whether an OpenAI Batch line takes part: as the job asked, else when the line's own body sets temperature 0.
     /// A line without a temperature runs at the provider's default (1 for OpenAI), whose answers vary: each is sent.
@@ -71,37 +74,6 @@ public static class RequestHash
     public static bool BatchLineDeduplicates(bool? option, JsonElement body) =>
         option ?? (body.ValueKind == JsonValueKind.Object && body.TryGetProperty("temperature", out var t)
                    && t.ValueKind == JsonValueKind.Number && t.TryGetDouble(out var value) && value == 0);
-
-    private static void WriteCanonical(Utf8JsonWriter json, JsonElement element)
-    {
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.Object:
-                json.WriteStartObject();
-                foreach (var property in element.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
-                {
-                    json.WritePropertyName(property.Name);
-                    WriteCanonical(json, property.Value);
-                }
-                json.WriteEndObject();
-                break;
-            case JsonValueKind.Array:
-                json.WriteStartArray();
-                foreach (var value in element.EnumerateArray())
-                {
-                    WriteCanonical(json, value);
-                }
-                json.WriteEndArray();
-                break;
-            case JsonValueKind.Number when element.TryGetDecimal(out var number):
-                // Dividing by 1.000... drops trailing zeros: 0.50 and 0.5 write the same.
-                json.WriteNumberValue(number / 1.0000000000000000000000000000m);
-                break;
-            default:
-                element.WriteTo(json);
-                break;
-        }
-    }
 
     private static byte[] Hash(ReadOnlySpan<byte> bytes) => SHA256.HashData(bytes)[..Length];
 }

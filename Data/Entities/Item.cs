@@ -49,6 +49,14 @@ public sealed class Item
     public string? UsageSource { get; set; }
     public int? CachedInputTokens { get; set; }
     public int? ReasoningTokens { get; set; }
+    /// <summary>
+    /// An embeddings record's vectors: float32 little-endian, one after the other (one per input), which is also what
+    /// OpenAI's base64 <c>encoding_format</c> encodes. Null for a chat record.
+    /// </summary>
+    public byte[]? Embedding { get; set; }
+    public int? EmbeddingDimensions { get; set; }
+    /// <summary>The record of an earlier job whose cached answer this one took (<see cref="Contracts.UsageSources.Cached"/>).</summary>
+    public long? CachedFrom { get; set; }
 
     // Lineage of the result: which call gave it (the job, its template and parameter hashes and the requested model are on the job).
     /// <summary>The provider's id of the answer (<c>gen_ai.response.id</c>).</summary>

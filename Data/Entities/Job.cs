@@ -34,6 +34,13 @@ public sealed class Job
     /// <summary>The job's dedup option as asked: true or false forces it; null means on at temperature 0 (per line for OpenAI Batch files).</summary>
     public bool? Dedup { get; set; }
     public string? StateReason { get; set; }
+    public JobEndpoint Endpoint { get; set; }
+    /// <summary>Embeddings: the vector size asked of the model (OpenAI's <c>dimensions</c>); null for the model's own.</summary>
+    public int? Dimensions { get; set; }
+    /// <summary>Set when the job opted in to the response cache: how long its answers serve later jobs, and how old a cached answer it takes.</summary>
+    public int? ResponseCacheTtlSeconds { get; set; }
+    /// <summary>Records the response cache answered at import: no call, no cost.</summary>
+    public int CachedItems { get; set; }
 
     public int TotalItems { get; set; }
     public int SucceededItems { get; set; }

@@ -47,7 +47,9 @@ public sealed record ItemOutcome(
     JobTargetSent? SentTo = null,
     string? ResponseId = null,
     int? RoutePosition = null,
-    int? ResultAttemptInClaim = null)
+    int? ResultAttemptInClaim = null,
+    byte[]? Embedding = null,
+    int? EmbeddingDimensions = null)
 {
     /// <summary>What the provider charged across these attempts: the answer, and any refusal or empty answer it billed.</summary>
     public decimal? ChargedUsd => Attempts is { } list && list.Any(a => a.CostUsd is not null) ? list.Sum(a => a.CostUsd ?? 0) : null;
@@ -189,18 +191,19 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
                                      @usage_sources, @cached, @reasoning, @internal,
                                      @charged, @charged_input, @charged_output, @charged_cached, @charged_reasoning, @estimated_cost,
                                      @job_ids, @sent_routes, @sent_providers, @sent_models,
-                                     @response_ids, @route_positions, @result_attempts)
+                                     @response_ids, @route_positions, @result_attempts, @embeddings, @embedding_dimensions)
                     AS r(id, token, state, text, body, finish, input_tokens, output_tokens, latency,
                          provider_id, model, response_model, status, error_code, error_message, attempts,
                          usage_source, cached, reasoning, internal,
                          charged, charged_input, charged_output, charged_cached, charged_reasoning, estimated_cost,
                          job_id, sent_route, sent_provider, sent_model,
-                         response_id, route_position, result_attempt_in_claim)),
+                         response_id, route_position, result_attempt_in_claim, embedding, embedding_dimensions)),
             -- A failure decided on the target the job had when the record was sent stands; if the job's leftovers were
             -- moved meanwhile, the record goes back to the queue for the new target instead (its calls stay paid).
             -- The jobs are locked first: a move committing while this statement runs is waited for and then seen, so a
             -- failure on the target it left cannot slip in after its requeue (a locking read takes the newest version).
-            jl AS (SELECT id, route_id, provider_id, model_name FROM jobs WHERE id IN (SELECT job_id FROM r) ORDER BY id FOR UPDATE),
+            jl AS (SELECT id, route_id, provider_id, model_name, endpoint, requested_model, parameters_hash, response_cache_ttl_seconds
+                   FROM jobs WHERE id IN (SELECT job_id FROM r) ORDER BY id FOR UPDATE),
             rs AS (
                 SELECT r.*, CASE WHEN r.state = @failed AND r.sent_model IS NOT NULL AND EXISTS (
                            SELECT 1 FROM jl jb WHERE jb.id = r.job_id AND (jb.route_id IS DISTINCT FROM r.sent_route
@@ -215,6 +218,7 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
                     provider_id = r.provider_id, model_name = r.model, response_model = r.response_model, status_code = r.status,
                     error_code = r.error_code, error_message = r.error_message, attempts = i.attempts + r.attempts,
                     usage_source = r.usage_source, cached_input_tokens = r.cached, reasoning_tokens = r.reasoning,
+                    embedding = r.embedding, embedding_dimensions = r.embedding_dimensions,
                     internal_errors = i.internal_errors + CASE WHEN r.internal THEN 1 ELSE 0 END,
                     -- i.attempts is the count before this claim's calls, so the claim's attempt n is the record's attempt i.attempts + n.
                     -- A record going back to the queue has no result, so no lineage.
@@ -228,7 +232,8 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
                 RETURNING i.id, i.job_id, i.state, r.charged, r.charged_input, r.charged_output, r.charged_cached, r.charged_reasoning, r.estimated_cost,
                           i.attempts - r.attempts AS attempts_before,
                           i.response_text, i.response_body, i.finish_reason, i.latency_ms, i.provider_id, i.model_name, i.response_model,
-                          i.status_code, i.error_code, i.error_message, i.response_id, i.route_position, i.completed_at),
+                          i.status_code, i.error_code, i.error_message, i.response_id, i.route_position, i.completed_at,
+                          i.embedding, i.embedding_dimensions, i.request_hash),
             -- A leader's accepted answer (or failure) goes to its pending followers in the same statement. They paid
             -- nothing: cost and tokens 0, no attempt of their own, usage 'deduplicated'. The statement sees one
             -- snapshot, so they are updated from u's RETURNING and counted with u below. A leader released to the
@@ -238,11 +243,29 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
                     finish_reason = u.finish_reason, latency_ms = u.latency_ms, provider_id = u.provider_id, model_name = u.model_name,
                     response_model = u.response_model, status_code = u.status_code, error_code = u.error_code, error_message = u.error_message,
                     response_id = u.response_id, route_position = u.route_position, result_attempt = NULL,
+                    embedding = u.embedding, embedding_dimensions = u.embedding_dimensions,
                     input_tokens = 0, output_tokens = 0, cached_input_tokens = 0, reasoning_tokens = 0, cost_usd = 0,
                     usage_source = '{{UsageSources.Deduplicated}}', attempts = 0, completed_at = u.completed_at
                 FROM u
                 WHERE fi.duplicate_of = u.id AND fi.state = @pending AND u.state IN (@succeeded, @failed)
                 RETURNING fi.job_id, fi.state),
+            -- A job that opted in to the response cache leaves its paid answers for later jobs, for its TTL. One entry a
+            -- key: two jobs answering the same request in one batch keep the later id's.
+            cached AS (
+                INSERT INTO response_cache (key, source_item_id, source_job_id, response_text, response_body, finish_reason, response_model,
+                    response_id, provider_id, model_name, status_code, embedding, embedding_dimensions, created_at, expires_at)
+                SELECT DISTINCT ON (c.key) c.key, u.id, u.job_id, u.response_text, u.response_body, u.finish_reason, u.response_model,
+                    u.response_id, u.provider_id, u.model_name, u.status_code, u.embedding, u.embedding_dimensions, now(),
+                    now() + make_interval(secs => jb.response_cache_ttl_seconds)
+                FROM u JOIN jl jb ON jb.id = u.job_id
+                CROSS JOIN LATERAL (SELECT response_cache_key(jb.endpoint, jb.requested_model, jb.parameters_hash, u.request_hash) AS key) c
+                WHERE u.state = @succeeded AND jb.response_cache_ttl_seconds IS NOT NULL AND u.request_hash IS NOT NULL
+                ORDER BY c.key, u.id DESC
+                ON CONFLICT (key) DO UPDATE SET source_item_id = excluded.source_item_id, source_job_id = excluded.source_job_id,
+                    response_text = excluded.response_text, response_body = excluded.response_body, finish_reason = excluded.finish_reason,
+                    response_model = excluded.response_model, response_id = excluded.response_id, provider_id = excluded.provider_id,
+                    model_name = excluded.model_name, status_code = excluded.status_code, embedding = excluded.embedding,
+                    embedding_dimensions = excluded.embedding_dimensions, created_at = excluded.created_at, expires_at = excluded.expires_at),
             counted AS (
                 SELECT job_id, state, charged, charged_input, charged_output, charged_cached, charged_reasoning, estimated_cost FROM u
                 UNION ALL
@@ -295,6 +318,8 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
             command.Parameters.Add(Array("response_ids", NpgsqlDbType.Text, outcomes.Select(o => o.ResponseId)));
             command.Parameters.Add(Array("route_positions", NpgsqlDbType.Integer, outcomes.Select(o => o.RoutePosition)));
             command.Parameters.Add(Array("result_attempts", NpgsqlDbType.Integer, outcomes.Select(o => o.ResultAttemptInClaim)));
+            command.Parameters.Add(Array("embeddings", NpgsqlDbType.Bytea, outcomes.Select(o => o.Embedding)));
+            command.Parameters.Add(Array("embedding_dimensions", NpgsqlDbType.Integer, outcomes.Select(o => o.EmbeddingDimensions)));
             command.Parameters.AddWithValue("pending", (int)ItemState.Pending);
             command.Parameters.AddWithValue("running", (int)ItemState.Running);
             command.Parameters.AddWithValue("succeeded", (int)ItemState.Succeeded);

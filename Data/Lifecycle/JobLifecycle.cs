@@ -17,7 +17,8 @@ public sealed record JobTarget(Guid? RouteId, Guid? ProviderId, string ModelName
 public sealed record NewJob(
     Guid Id, string? Name, bool StartPaused, JobInputFormat Format, string? RequestedModel, string? SystemTemplate, string? UserTemplate,
     double? Temperature, int? MaxTokens, string? ResponseFormat, string? Metadata, decimal? BudgetUsd, bool IsBatch, string? InputFileId,
-    string? IdempotencyKey, string? TraceParent, DateTimeOffset CreatedAt, bool? Dedup = null);
+    string? IdempotencyKey, string? TraceParent, DateTimeOffset CreatedAt, bool? Dedup = null,
+    JobEndpoint Endpoint = JobEndpoint.ChatCompletions, int? Dimensions = null, int? ResponseCacheTtlSeconds = null);
 
 /// <summary>A rehearsal's job on one target, copied from the source job's settings and sampled records.</summary>
 public sealed record RehearsalJob(
@@ -45,10 +46,11 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
                 INSERT INTO jobs (id, name, state, input_format, requested_model, system_template, user_template, temperature, max_tokens,
                     response_format, metadata, budget_usd, is_batch, input_file_id, idempotency_key, trace_parent, created_at,
                     total_items, succeeded_items, failed_items, cancelled_items, input_tokens, output_tokens, cost_usd,
-                    estimated_input_tokens, estimated_cost_bound_usd, template_hash, parameters_hash, dedup, deduplicated_items)
+                    estimated_input_tokens, estimated_cost_bound_usd, template_hash, parameters_hash, dedup, deduplicated_items,
+                    endpoint, dimensions, response_cache_ttl_seconds, cached_items)
                 VALUES (@id, @name, @state, @format, @requested, @system, @user, @temperature, @max_tokens,
                     @response_format::jsonb, @metadata::jsonb, @budget, @is_batch, @file, @key, @trace, @now, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                    @template_hash, @parameters_hash, @dedup, 0)
+                    @template_hash, @parameters_hash, @dedup, 0, @endpoint, @dimensions, @cache_ttl, 0)
                 RETURNING id)
             INSERT INTO job_events (job_id, kind, from_state, to_state, actor, reason, at)
             SELECT id, @kind, NULL, @state, @actor, @reason, @now FROM job
@@ -72,12 +74,15 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("trace", (object?)job.TraceParent ?? DBNull.Value);
         command.Parameters.AddWithValue("now", job.CreatedAt);
         command.Parameters.AddWithValue("dedup", NpgsqlTypes.NpgsqlDbType.Boolean, (object?)job.Dedup ?? DBNull.Value);
+        command.Parameters.AddWithValue("endpoint", (int)job.Endpoint);
+        command.Parameters.AddWithValue("dimensions", NpgsqlTypes.NpgsqlDbType.Integer, (object?)job.Dimensions ?? DBNull.Value);
+        command.Parameters.AddWithValue("cache_ttl", NpgsqlTypes.NpgsqlDbType.Integer, (object?)job.ResponseCacheTtlSeconds ?? DBNull.Value);
         // OpenAI Batch lines carry their own messages and parameters: a job-level hash would say nothing about them.
         var perLine = job.Format == JobInputFormat.OpenAiBatch;
         command.Parameters.AddWithValue("template_hash", NpgsqlTypes.NpgsqlDbType.Varchar,
             perLine ? DBNull.Value : (object)LineageHash.Templates(job.SystemTemplate, job.UserTemplate));
         command.Parameters.AddWithValue("parameters_hash", NpgsqlTypes.NpgsqlDbType.Varchar,
-            perLine ? DBNull.Value : (object)LineageHash.Parameters(job.Temperature, job.MaxTokens, job.ResponseFormat));
+            perLine ? DBNull.Value : (object)LineageHash.Parameters(job.Endpoint, job.Temperature, job.MaxTokens, job.ResponseFormat, job.Dimensions));
         command.Parameters.AddWithValue("kind", (int)JobEventKind.Created);
         command.Parameters.AddWithValue("actor", (int)JobActor.Operator);
         command.Parameters.AddWithValue("reason", job.StartPaused ? "imported, paused until started" : "imported");
@@ -111,6 +116,47 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
+    /// Import-time answers from the response cache, on the import's transaction after <see cref="MarkDuplicatesAsync"/>,
+    /// for a job that opted in: every record whose key (<c>response_cache_key</c> of the job's endpoint, model as named,
+    /// parameters hash and the record's request hash) has an entry younger than the job's TTL and not expired takes that
+    /// answer at once. It is succeeded with usage <c>cached</c>, no cost and no attempt, and names the record that paid.
+    /// A follower answered so no longer follows. Returns the records answered, and how many of them were followers.
+    /// </summary>
+    public static async Task<(int Answered, int Followers)> AnswerFromCacheAsync(NpgsqlConnection connection, Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($$"""
+            WITH j AS (SELECT id, endpoint, requested_model, parameters_hash, response_cache_ttl_seconds AS ttl FROM jobs
+                       WHERE id = @id AND response_cache_ttl_seconds IS NOT NULL),
+            found AS (
+                SELECT i.id, i.duplicate_of IS NOT NULL AS follower, c.*
+                FROM j JOIN items i ON i.job_id = j.id AND i.request_hash IS NOT NULL AND i.state = @pending
+                JOIN response_cache c ON c.key = response_cache_key(j.endpoint, j.requested_model, j.parameters_hash, i.request_hash)
+                WHERE c.expires_at > now() AND c.created_at > now() - make_interval(secs => j.ttl)),
+            answered AS (
+                UPDATE items i SET state = @succeeded, response_text = f.response_text, response_body = f.response_body,
+                    finish_reason = f.finish_reason, response_model = f.response_model, response_id = f.response_id,
+                    provider_id = f.provider_id, model_name = f.model_name, status_code = f.status_code,
+                    embedding = f.embedding, embedding_dimensions = f.embedding_dimensions,
+                    input_tokens = 0, output_tokens = 0, cached_input_tokens = 0, reasoning_tokens = 0, cost_usd = 0,
+                    usage_source = '{{UsageSources.Cached}}', cached_from = f.source_item_id, duplicate_of = NULL,
+                    started_at = now(), completed_at = now()
+                FROM found f WHERE i.id = f.id
+                RETURNING f.follower),
+            counted AS (SELECT count(*)::int AS n, count(*) FILTER (WHERE follower)::int AS followers FROM answered),
+            job AS (
+                UPDATE jobs SET succeeded_items = succeeded_items + c.n, cached_items = c.n, deduplicated_items = deduplicated_items - c.followers
+                FROM counted c WHERE jobs.id = @id)
+            SELECT n, followers FROM counted
+            """, connection);
+        command.Parameters.AddWithValue("id", jobId);
+        command.Parameters.AddWithValue("pending", (int)ItemState.Pending);
+        command.Parameters.AddWithValue("succeeded", (int)ItemState.Succeeded);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt32(0), reader.GetInt32(1));
+    }
+
+    /// <summary>
     /// A rehearsal's job for one target: the source job's request settings (templates, temperature, max tokens, response
     /// format) on <paramref name="target"/>, with the sampled records (ids in the temporary table
     /// <paramref name="sampleTable"/>) copied as pending, queued at once, and its first event; one statement on the
@@ -127,11 +173,12 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
                 INSERT INTO jobs (id, name, state, input_format, requested_model, route_id, provider_id, model_name, system_template, user_template,
                     temperature, max_tokens, response_format, budget_usd, is_batch, rehearsal_id, template_hash, parameters_hash, trace_parent, created_at,
                     total_items, succeeded_items, failed_items, cancelled_items, input_tokens, output_tokens, cost_usd,
-                    estimated_input_tokens, estimated_cost_bound_usd)
+                    estimated_input_tokens, estimated_cost_bound_usd, endpoint, dimensions, cached_items)
                 SELECT @id, @name, @queued, s.input_format, @requested, @route, @provider, @model, s.system_template, s.user_template,
                     s.temperature, s.max_tokens, s.response_format, @budget, false, @rehearsal, s.template_hash, s.parameters_hash, @trace, @now,
                     t.n, 0, 0, 0, 0, 0, 0, t.tokens,
-                    (t.tokens * @input_price + t.n * coalesce(s.max_tokens, @default_output) * @output_price) / 1000000
+                    (t.tokens * @input_price + t.n * CASE WHEN s.endpoint = @embeddings THEN 0 ELSE coalesce(s.max_tokens, @default_output) END * @output_price) / 1000000,
+                    s.endpoint, s.dimensions, 0
                 FROM jobs s, totals t WHERE s.id = @source
                 RETURNING id, total_items),
             copied AS (
@@ -158,6 +205,7 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("input_price", job.InputPricePerMTok);
         command.Parameters.AddWithValue("output_price", job.OutputPricePerMTok);
         command.Parameters.AddWithValue("default_output", Domain.Pricing.DefaultMaxOutputTokensForEstimate);
+        command.Parameters.AddWithValue("embeddings", (int)JobEndpoint.Embeddings);
         command.Parameters.AddWithValue("kind", (int)JobEventKind.Created);
         command.Parameters.AddWithValue("actor", (int)JobActor.Operator);
         command.Parameters.AddWithValue("reason", $"rehearsal on {job.Target.Describe}");

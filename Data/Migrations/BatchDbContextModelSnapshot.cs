@@ -150,6 +150,10 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("attempts");
 
+                    b.Property<long?>("CachedFrom")
+                        .HasColumnType("bigint")
+                        .HasColumnName("cached_from");
+
                     b.Property<int?>("CachedInputTokens")
                         .HasColumnType("integer")
                         .HasColumnName("cached_input_tokens");
@@ -180,6 +184,14 @@ namespace AspireBatch.Data.Migrations
                     b.Property<long?>("DuplicateOf")
                         .HasColumnType("bigint")
                         .HasColumnName("duplicate_of");
+
+                    b.Property<byte[]>("Embedding")
+                        .HasColumnType("bytea")
+                        .HasColumnName("embedding");
+
+                    b.Property<int?>("EmbeddingDimensions")
+                        .HasColumnType("integer")
+                        .HasColumnName("embedding_dimensions");
 
                     b.Property<string>("ErrorCode")
                         .HasMaxLength(100)
@@ -361,6 +373,10 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("cached_input_tokens");
 
+                    b.Property<int>("CachedItems")
+                        .HasColumnType("integer")
+                        .HasColumnName("cached_items");
+
                     b.Property<DateTimeOffset?>("CancelledAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("cancelled_at");
@@ -389,6 +405,14 @@ namespace AspireBatch.Data.Migrations
                     b.Property<int>("DeduplicatedItems")
                         .HasColumnType("integer")
                         .HasColumnName("deduplicated_items");
+
+                    b.Property<int?>("Dimensions")
+                        .HasColumnType("integer")
+                        .HasColumnName("dimensions");
+
+                    b.Property<int>("Endpoint")
+                        .HasColumnType("integer")
+                        .HasColumnName("endpoint");
 
                     b.Property<decimal>("EstimatedCostBoundUsd")
                         .HasPrecision(20, 10)
@@ -486,6 +510,10 @@ namespace AspireBatch.Data.Migrations
                     b.Property<int?>("RequestsPerMinuteCap")
                         .HasColumnType("integer")
                         .HasColumnName("requests_per_minute_cap");
+
+                    b.Property<int?>("ResponseCacheTtlSeconds")
+                        .HasColumnType("integer")
+                        .HasColumnName("response_cache_ttl_seconds");
 
                     b.Property<string>("ResponseFormat")
                         .HasColumnType("jsonb")
@@ -890,6 +918,80 @@ namespace AspireBatch.Data.Migrations
                         .HasDatabaseName("ix_rehearsal_targets_rehearsal_id_position");
 
                     b.ToTable("rehearsal_targets", (string)null);
+                });
+
+            modelBuilder.Entity("AspireBatch.Data.Entities.ResponseCacheEntry", b =>
+                {
+                    b.Property<byte[]>("Key")
+                        .HasColumnType("bytea")
+                        .HasColumnName("key");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<byte[]>("Embedding")
+                        .HasColumnType("bytea")
+                        .HasColumnName("embedding");
+
+                    b.Property<int?>("EmbeddingDimensions")
+                        .HasColumnType("integer")
+                        .HasColumnName("embedding_dimensions");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("FinishReason")
+                        .HasColumnType("text")
+                        .HasColumnName("finish_reason");
+
+                    b.Property<string>("ModelName")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("model_name");
+
+                    b.Property<Guid?>("ProviderId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("provider_id");
+
+                    b.Property<string>("ResponseBody")
+                        .HasColumnType("text")
+                        .HasColumnName("response_body");
+
+                    b.Property<string>("ResponseId")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("response_id");
+
+                    b.Property<string>("ResponseModel")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("response_model");
+
+                    b.Property<string>("ResponseText")
+                        .HasColumnType("text")
+                        .HasColumnName("response_text");
+
+                    b.Property<long>("SourceItemId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("source_item_id");
+
+                    b.Property<Guid>("SourceJobId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("source_job_id");
+
+                    b.Property<int?>("StatusCode")
+                        .HasColumnType("integer")
+                        .HasColumnName("status_code");
+
+                    b.HasKey("Key")
+                        .HasName("pk_response_cache");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_response_cache_expires_at");
+
+                    b.ToTable("response_cache", (string)null);
                 });
 
             modelBuilder.Entity("AspireBatch.Data.Entities.RollbackEvent", b =>

@@ -47,6 +47,11 @@ public sealed class CatalogSeeder(BatchDbContext db, ProviderKeyProtector keys, 
                     OutputPricePerMTok = price,
                 });
             }
+            foreach (var (model, price) in SeedCatalog.EmbeddingPrices.Where(p => provider.Models.All(m => m.Name != p.Key)))
+            {
+                // An embedding model is priced by its input alone.
+                provider.Models.Add(new ProviderModel { Id = Guid.CreateVersion7(), Name = model, InputPricePerMTok = price, OutputPricePerMTok = 0 });
+            }
             seeded.Add(provider);
         }
 

@@ -12,6 +12,15 @@ public static class SeedCatalog
         ["gemini-2.5-flash"] = 2.50m,
     };
 
+    /// <summary>
+    /// Embedding models, priced per input token (the playbook names none; this is OpenAI's list price of
+    /// text-embedding-3-small, and the simulators serve it so embeddings run without keys).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, decimal> EmbeddingPrices = new Dictionary<string, decimal>
+    {
+        ["text-embedding-3-small"] = 0.02m,
+    };
+
     public static readonly IReadOnlyDictionary<string, string> Aliases = new Dictionary<string, string>
     {
         ["gpt-4"] = "gpt-4.1",

@@ -31,6 +31,10 @@ public static partial class OpenAiApi
             .WithName("CreateChatCompletion")
             .WithSummary("Answers a chat completion deterministically, under the configured latency, limits and faults");
 
+        api.MapPost("/embeddings", EmbeddingsApi.CreateEmbeddings)
+            .WithName("CreateEmbeddings")
+            .WithSummary("Answers deterministic unit vectors (one per input), under the configured latency, limits and faults");
+
         return app;
     }
 
@@ -289,7 +293,7 @@ public static partial class OpenAiApi
             Choices: [new ChatChoice(0, new ChatMessageResponse("assistant", completion.Content), completion.FinishReason)],
             Usage: new ChatUsage(completion.PromptTokens, completion.CompletionTokens, completion.TotalTokens));
 
-    private static void WriteRateLimitHeaders(IHeaderDictionary headers, SimulatorOptions options, RateDecision decision)
+    internal static void WriteRateLimitHeaders(IHeaderDictionary headers, SimulatorOptions options, RateDecision decision)
     {
         if (options.RequestsPerMinute > 0)
         {
@@ -344,7 +348,7 @@ public static partial class OpenAiApi
         return text.Append('s').ToString();
     }
 
-    private static JsonHttpResult<OpenAiErrorResponse> RateLimited(
+    internal static JsonHttpResult<OpenAiErrorResponse> RateLimited(
         IHeaderDictionary headers, string model, SimulatorOptions options, RateDecision decision)
     {
         var retryAfterMs = Math.Max(1, (long)Math.Ceiling(decision.RetryAfter.TotalMilliseconds));
@@ -384,7 +388,7 @@ public static partial class OpenAiApi
         return OpenAiErrors.RateLimited($"{model} is busy for this organization's tier. Please try again in {seconds}s.", "requests");
     }
 
-    private static Task SimulateLatency(SimulatorOptions options, TimeProvider time, CancellationToken cancellationToken)
+    internal static Task SimulateLatency(SimulatorOptions options, TimeProvider time, CancellationToken cancellationToken)
     {
         var jitter = options.LatencyJitterMs > 0 ? Random.Shared.Next(-options.LatencyJitterMs, options.LatencyJitterMs + 1) : 0;
         var delay = options.LatencyMs + jitter;
@@ -392,7 +396,7 @@ public static partial class OpenAiApi
     }
 
     /// <summary>The timeout fault: hang until TimeoutHangMs passes (then 504), the client gives up, or the host stops.</summary>
-    private static async Task<JsonHttpResult<OpenAiErrorResponse>> Hang(HttpContext context, SimulatorOptions options, SimulatorServices services)
+    internal static async Task<JsonHttpResult<OpenAiErrorResponse>> Hang(HttpContext context, SimulatorOptions options, SimulatorServices services)
     {
         using var hang = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, services.Lifetime.ApplicationStopping);
         try

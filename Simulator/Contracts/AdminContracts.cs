@@ -26,7 +26,8 @@ public sealed record SimulatorConfigPatch(
     double? DisagreeRate = null,
     string? AnswerSalt = null,
     double? SchemaViolationRate = null,
-    bool? SchemaViolationOnReask = null);
+    bool? SchemaViolationOnReask = null,
+    int? EmbeddingDimensions = null);
 
 /// <summary>
 /// Counters of <c>GET /admin/stats</c>, about the /v1 API only, since start or the last reset. <see cref="CorpusReplays"/>:

@@ -67,6 +67,7 @@ public sealed class SimulatorRuntime
                 AnswerSalt = patch.AnswerSalt ?? current.AnswerSalt,
                 SchemaViolationRate = patch.SchemaViolationRate ?? current.SchemaViolationRate,
                 SchemaViolationOnReask = patch.SchemaViolationOnReask ?? current.SchemaViolationOnReask,
+                EmbeddingDimensions = patch.EmbeddingDimensions ?? current.EmbeddingDimensions,
             };
 
             var errors = Validate(next, _corpus);

@@ -16,6 +16,9 @@ public sealed record CallResult(
 
     public int? OutputTokens => Usage?.OutputTokens;
 
+    /// <summary>An embeddings answer's vectors, one per input, all of one size.</summary>
+    public IReadOnlyList<float[]>? Vectors { get; init; }
+
     /// <summary>The limits the provider stated in its rate-limit headers, when it sent any.</summary>
     public ProviderRateHeaders? RateHeaders { get; init; }
 }

@@ -8,8 +8,8 @@ using Npgsql;
 namespace AspireBatch.Worker.Execution;
 
 /// <summary>A running job as the Worker needs it: where its calls go and how its items become requests.</summary>
-public sealed record RunningJob(Guid Id, Guid? RouteId, Guid? ProviderId, string? ModelName, ChatRequestBuilder Requests, string? TraceParent,
-    int? RequestsPerMinuteCap = null, int? MaxTokens = null)
+public sealed record RunningJob(Guid Id, Guid? RouteId, Guid? ProviderId, string? ModelName, ProviderRequestBuilder Requests, string? TraceParent,
+    int? RequestsPerMinuteCap = null, int? MaxTokens = null, JobEndpoint Endpoint = JobEndpoint.ChatCompletions)
 {
     /// <summary>Built once per job (kept with its request builder), not per answer.</summary>
     public JobSchemas Schemas { get; init; } = new();
@@ -49,11 +49,15 @@ public sealed class JobDirectory(NpgsqlDataSource dataSource, JobLifecycle lifec
         {
             return;
         }
-        await lifecycle.StartQueuedAsync(cancellationToken);
+        // A job whose records were all answered at import (by the response cache) has nothing to claim: it completes on start.
+        if (await lifecycle.StartQueuedAsync(cancellationToken) is { Count: > 0 } started)
+        {
+            await lifecycle.SettleAsync([.. started], cancellationToken);
+        }
         // Paused jobs are listed so their waiting retries are released; recently cancelled ones so their calls stop.
         await using var command = dataSource.CreateCommand("""
             SELECT id, state, route_id, provider_id, model_name, input_format, system_template, user_template, temperature,
-                   max_tokens, response_format::text, trace_parent, requests_per_minute_cap
+                   max_tokens, response_format::text, trace_parent, requests_per_minute_cap, endpoint, dimensions
             FROM jobs WHERE state IN (@running, @paused) OR (state = @cancelled AND cancelled_at > now() - interval '10 minutes')
             """);
         command.Parameters.AddWithValue("running", (int)JobState.Running);
@@ -72,6 +76,7 @@ public sealed class JobDirectory(NpgsqlDataSource dataSource, JobLifecycle lifec
                 continue;
             }
             var cap = reader.IsDBNull(12) ? (int?)null : reader.GetInt32(12);
+            var endpoint = (JobEndpoint)reader.GetInt32(13);
             // The request builder is kept while the target stays (a move of the leftovers changes it); the rate cap is
             // read every time and handed to LiveLimits, so a change takes effect within a second, also for calls waiting.
             var existing = _running.GetValueOrDefault(id);
@@ -84,16 +89,19 @@ public sealed class JobDirectory(NpgsqlDataSource dataSource, JobLifecycle lifec
                 reader.IsDBNull(2) ? null : reader.GetGuid(2),
                 reader.IsDBNull(3) ? null : reader.GetGuid(3),
                 reader.IsDBNull(4) ? null : reader.GetString(4),
-                new ChatRequestBuilder(new JobRequestSettings(
+                new ProviderRequestBuilder(new JobRequestSettings(
                     (JobInputFormat)reader.GetInt32(5),
                     reader.IsDBNull(6) ? null : reader.GetString(6),
                     reader.IsDBNull(7) ? null : reader.GetString(7),
                     reader.IsDBNull(8) ? null : reader.GetDouble(8),
                     reader.IsDBNull(9) ? null : reader.GetInt32(9),
-                    reader.IsDBNull(10) ? null : reader.GetString(10))),
+                    reader.IsDBNull(10) ? null : reader.GetString(10),
+                    endpoint,
+                    reader.IsDBNull(14) ? null : reader.GetInt32(14))),
                 reader.IsDBNull(11) ? null : reader.GetString(11),
                 cap,
-                reader.IsDBNull(9) ? null : reader.GetInt32(9));
+                reader.IsDBNull(9) ? null : reader.GetInt32(9),
+                endpoint);
         }
         _running = running;
         _states = states;

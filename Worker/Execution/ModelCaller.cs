@@ -163,7 +163,8 @@ public sealed class ModelCaller
                 return new ItemOutcome(item, ItemState.Succeeded, last.Text, last.Body, last.FinishReason, answer.InputTokens, answer.OutputTokens,
                     answer.CostUsd, answer.LatencyMs, target.ProviderId, target.Model, last.ResponseModel, last.StatusCode, Attempts: attempts,
                     UsageSource: answer.UsageSource, CachedInputTokens: answer.CachedInputTokens, ReasoningTokens: answer.ReasoningTokens,
-                    ResponseId: last.ResponseId, RoutePosition: target.RoutePosition, ResultAttemptInClaim: answer.Number);
+                    ResponseId: last.ResponseId, RoutePosition: target.RoutePosition, ResultAttemptInClaim: answer.Number,
+                    Embedding: last.Vectors is { } vectors ? Embeddings.Pack(vectors) : null, EmbeddingDimensions: last.Vectors?[0].Length);
             }
             if (!last.Retryable)
             {
@@ -245,7 +246,7 @@ public sealed class ModelCaller
         var estimatedTokens = _guard.EstimateTokens(item, job) + extraInputTokens;
         var inputTokens = item.EstimatedInputTokens + extraInputTokens;
         // What the call may cost at most, written down before it goes in case this worker dies during it.
-        var possibleCost = Pricing.Cost(inputTokens, job.MaxTokens ?? Pricing.DefaultMaxOutputTokensForEstimate,
+        var possibleCost = Pricing.Cost(inputTokens, Pricing.OutputTokensForEstimate(job.Endpoint, job.MaxTokens),
             target.InputPricePerMTok, target.OutputPricePerMTok);
         var state = new AttemptState();
         var firstAttempt = attempts.Count;
@@ -276,7 +277,7 @@ public sealed class ModelCaller
                 CallResult result;
                 try
                 {
-                    result = await _client.SendAsync(target, body, ctx.CancellationToken);
+                    result = await _client.SendAsync(target, body, ctx.CancellationToken, job.Endpoint);
                 }
                 catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException && !cancellationToken.IsCancellationRequested)
                 {

@@ -1,3 +1,4 @@
+using AspireBatch.Contracts;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -18,21 +19,23 @@ public sealed class ProviderClient(IOptions<WorkerOptions> options, WorkerTeleme
 {
     private readonly ConcurrentDictionary<(Guid, TimeSpan), HttpClient> _clients = new();
 
-    public async Task<CallResult> SendAsync(CallTarget target, string body, CancellationToken cancellationToken)
+    public async Task<CallResult> SendAsync(CallTarget target, string body, CancellationToken cancellationToken, JobEndpoint endpoint = JobEndpoint.ChatCompletions)
     {
-        using var activity = WorkerTelemetry.Source.StartActivity($"chat {target.Model}", ActivityKind.Client);
-        activity?.SetTag("gen_ai.operation.name", "chat");
+        // The GenAI conventions' operation names: chat and embeddings.
+        var operation = endpoint == JobEndpoint.Embeddings ? "embeddings" : "chat";
+        using var activity = WorkerTelemetry.Source.StartActivity($"{operation} {target.Model}", ActivityKind.Client);
+        activity?.SetTag("gen_ai.operation.name", operation);
         activity?.SetTag("gen_ai.provider.name", target.ProviderName);
         activity?.SetTag("gen_ai.request.model", target.Model);
         activity?.SetTag("server.address", target.BaseUrl.Host);
         activity?.SetTag("server.port", target.BaseUrl.Port);
         var captureContent = options.Value.CaptureMessageContent && activity is { IsAllDataRequested: true };
-        if (captureContent)
+        if (captureContent && endpoint == JobEndpoint.ChatCompletions)
         {
             activity!.SetTag("gen_ai.input.messages", InputMessagesOf(body));
         }
         var stopwatch = Stopwatch.StartNew();
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(target.BaseUrl, "chat/completions"))
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(target.BaseUrl, endpoint == JobEndpoint.Embeddings ? "embeddings" : "chat/completions"))
         {
             Content = new StringContent(body, Encoding.UTF8, "application/json"),
         };
@@ -45,12 +48,12 @@ public sealed class ProviderClient(IOptions<WorkerOptions> options, WorkerTeleme
             using var response = await ClientFor(target).SendAsync(request, cancellationToken);
             var text = await response.Content.ReadAsStringAsync(cancellationToken);
             var result = ResponseInterpreter.Interpret(response.StatusCode, response.ReasonPhrase,
-                response.Content.Headers.ContentType?.MediaType, text, RetryAfterOf(response)) with
+                response.Content.Headers.ContentType?.MediaType, text, RetryAfterOf(response), endpoint) with
             {
                 RateHeaders = ProviderRateHeaders.Parse(response.Headers),
             };
             activity?.SetTag("http.response.status_code", (int)response.StatusCode);
-            Record(activity, target, result, stopwatch.Elapsed, captureContent);
+            Record(activity, target, result, stopwatch.Elapsed, captureContent && endpoint == JobEndpoint.ChatCompletions, operation);
             return result;
         }
         catch (Exception e)
@@ -72,9 +75,9 @@ public sealed class ProviderClient(IOptions<WorkerOptions> options, WorkerTeleme
         })
         { Timeout = Timeout.InfiniteTimeSpan });
 
-    private void Record(Activity? activity, CallTarget target, CallResult result, TimeSpan elapsed, bool captureContent)
+    private void Record(Activity? activity, CallTarget target, CallResult result, TimeSpan elapsed, bool captureContent, string operation)
     {
-        var tags = new TagList { { "gen_ai.operation.name", "chat" }, { "gen_ai.provider.name", target.ProviderName }, { "gen_ai.request.model", target.Model } };
+        var tags = new TagList { { "gen_ai.operation.name", operation }, { "gen_ai.provider.name", target.ProviderName }, { "gen_ai.request.model", target.Model } };
         if (result.Usage is { } usage)
         {
             activity?.SetTag("gen_ai.usage.input_tokens", usage.InputTokens);
@@ -86,7 +89,14 @@ public sealed class ProviderClient(IOptions<WorkerOptions> options, WorkerTeleme
         {
             activity?.SetTag("gen_ai.response.model", result.ResponseModel);
             activity?.SetTag("gen_ai.response.id", result.ResponseId);
-            activity?.SetTag("gen_ai.response.finish_reasons", new[] { result.FinishReason });
+            if (result.FinishReason is not null)
+            {
+                activity?.SetTag("gen_ai.response.finish_reasons", new[] { result.FinishReason });
+            }
+            if (result.Vectors is { Count: > 0 } vectors)
+            {
+                activity?.SetTag("gen_ai.embeddings.dimension.count", vectors[0].Length);
+            }
             if (captureContent)
             {
                 activity!.SetTag("gen_ai.output.messages", OutputMessagesOf(result));

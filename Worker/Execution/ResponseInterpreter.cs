@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using AspireBatch.Contracts;
+using AspireBatch.Data.Domain;
 
 namespace AspireBatch.Worker.Execution;
 
@@ -17,12 +19,17 @@ public static partial class ResponseInterpreter
     /// <summary>How much of an unusable body is kept for the ledger and the exports.</summary>
     public const int MaxStoredErrorBody = 2000;
 
-    public static CallResult Interpret(HttpStatusCode statusCode, string? reasonPhrase, string? contentType, string body, TimeSpan? retryAfter)
+    public static CallResult Interpret(HttpStatusCode statusCode, string? reasonPhrase, string? contentType, string body, TimeSpan? retryAfter,
+        JobEndpoint endpoint = JobEndpoint.ChatCompletions)
     {
         var status = (int)statusCode;
         if (status is < 200 or > 299)
         {
             return Refused(status, reasonPhrase, body, retryAfter);
+        }
+        if (endpoint == JobEndpoint.Embeddings)
+        {
+            return FromEmbeddings(status, body);
         }
         if (IsEventStream(contentType, body))
         {
@@ -106,6 +113,65 @@ public static partial class ResponseInterpreter
                 text, finishReason, ResponseModel: model, ResponseId: id) { Usage = usage };
         }
         return new CallResult(status, body, null, null, false, null, text ?? "", finishReason, ResponseModel: model, ResponseId: id) { Usage = usage };
+    }
+
+    /// <summary>
+    /// An embeddings list: <c>data[].embedding</c> as numbers or as base64 float32 (OpenAI's two encodings), put in
+    /// <c>index</c> order, all of one size. The body is not kept on success: it is the vectors again, as text, and the
+    /// vectors are stored. A 200 holding an error, a vector missing or of another size is an unusable answer (retried).
+    /// </summary>
+    private static CallResult FromEmbeddings(int status, string body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return Malformed(status, body, "the provider's answer is not a JSON object");
+            }
+            if (!root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
+            {
+                if (root.TryGetProperty("error", out _))
+                {
+                    var (errorMessage, _) = ErrorOf(body);
+                    return new CallResult(status, Shorten(body), "provider_error", errorMessage ?? "the provider answered with an error", true, null);
+                }
+                return Malformed(status, body, "the answer has no data list of embeddings");
+            }
+            var vectors = new List<(int Index, float[] Vector)>();
+            foreach (var entry in data.EnumerateArray())
+            {
+                if (entry.ValueKind != JsonValueKind.Object || !entry.TryGetProperty("embedding", out var embedding))
+                {
+                    return Malformed(status, body, $"data[{vectors.Count}] has no embedding");
+                }
+                var vector = embedding.ValueKind switch
+                {
+                    JsonValueKind.String => Embeddings.FromBase64(embedding.GetString()!),
+                    JsonValueKind.Array => embedding.EnumerateArray().Select(v => v.GetSingle()).ToArray(),
+                    _ => [],
+                };
+                var index = entry.TryGetProperty("index", out var i) && i.TryGetInt32(out var n) ? n : vectors.Count;
+                vectors.Add((index, vector));
+            }
+            if (vectors.Count == 0 || vectors[0].Vector.Length == 0 || vectors.Any(v => v.Vector.Length != vectors[0].Vector.Length))
+            {
+                return Malformed(status, body, vectors.Count == 0 ? "the answer holds no embeddings" : "the answer's embeddings are empty or of different sizes");
+            }
+            var usage = root.TryGetProperty("usage", out var usageElement) ? UsageOf(JsonNode.Parse(usageElement.GetRawText())) : null;
+            var model = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+            var id = root.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : null;
+            return new CallResult(status, null, null, null, false, null, ResponseModel: model, ResponseId: id)
+            {
+                Usage = usage,
+                Vectors = [.. vectors.OrderBy(v => v.Index).Select(v => v.Vector)],
+            };
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            return Malformed(status, body, $"the provider's answer is not an embeddings list: {e.Message}");
+        }
     }
 
     /// <summary>An event stream sent although no stream was asked: its chunks are put together into one answer.</summary>

@@ -1,3 +1,4 @@
+using AspireBatch.Contracts;
 using AspireBatch.Data.Live;
 using AspireBatch.Worker.Execution;
 using Microsoft.Extensions.Options;
@@ -56,7 +57,8 @@ public sealed class ProviderGuard(
         return open;
     }
 
-    public int EstimateTokens(ClaimedItem item, RunningJob job) => item.EstimatedInputTokens + (job.MaxTokens ?? AssumedOutputTokens);
+    public int EstimateTokens(ClaimedItem item, RunningJob job) =>
+        item.EstimatedInputTokens + (job.Endpoint == JobEndpoint.Embeddings ? 0 : job.MaxTokens ?? AssumedOutputTokens);
 
     /// <summary>Waits for the limits (provider, model, job), then takes a concurrency slot (released when the call is over, not during backoff).</summary>
     public async Task<IAsyncDisposable?> EnterAsync(CallTarget target, RunningJob job, int estimatedTokens, CancellationToken cancellationToken)

@@ -38,7 +38,7 @@ public sealed class TelemetryTests(StackFixture stack) : IAsyncLifetime
             ? new CallTarget(p.Id, p.Name, new Uri(p.BaseUrl.TrimEnd('/') + "/"), StackFixture.SimulatorKey, "deepseek-chat", 0.42m, 0.42m, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5))
             : throw new InvalidOperationException();
         var job = new RunningJob(Guid.NewGuid(), null, null, "deepseek-chat",
-            new ChatRequestBuilder(new JobRequestSettings(JobInputFormat.Jsonl, null, "Say {{text}}", null, 20, null)), null);
+            new ProviderRequestBuilder(new JobRequestSettings(JobInputFormat.Jsonl, null, "Say {{text}}", null, 20, null)), null);
         var item = new ClaimedItem(1, job.Id, "telemetry-1", """{"id":"telemetry-1","text":"hello"}""", Guid.NewGuid(), 10);
 
         // The primary answers 503 (retried once), then the item falls back to the second target.
@@ -95,7 +95,7 @@ public sealed class TelemetryTests(StackFixture stack) : IAsyncLifetime
         var target = new CallTarget(provider.Id, provider.Name, new Uri(provider.BaseUrl.TrimEnd('/') + "/"), StackFixture.SimulatorKey,
             "deepseek-chat", 0.42m, 0.42m, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5));
         var job = new RunningJob(Guid.NewGuid(), null, null, "deepseek-chat",
-            new ChatRequestBuilder(new JobRequestSettings(JobInputFormat.Jsonl, "Be brief.", "Say {{text}}", null, 20, null)), null);
+            new ProviderRequestBuilder(new JobRequestSettings(JobInputFormat.Jsonl, "Be brief.", "Say {{text}}", null, 20, null)), null);
         var item = new ClaimedItem(1, job.Id, "content-1", """{"id":"content-1","text":"marmalade"}""", Guid.NewGuid(), 10);
 
         var outcome = await CallerWith(redis, new WorkerOptions { CaptureMessageContent = true }).ProcessAsync(item, job, [target], () => true, CancellationToken.None);

@@ -9,6 +9,12 @@ namespace AspireBatch.Api.Services.Import;
 /// <summary>The import's judgement of a request and of each record, without any storage: shared by preview and import.</summary>
 public static class ImportChecks
 {
+    /// <summary>The largest vector size a job may ask for (OpenAI's text-embedding-3-large has 3,072).</summary>
+    public const int MaxDimensions = 16_384;
+
+    /// <summary>The longest a cached answer may serve (90 days).</summary>
+    public const int MaxResponseCacheTtlSeconds = 90 * 24 * 3600;
+
     /// <summary>What is wrong with the request itself, before any line is read (line 0).</summary>
     public static List<ImportLineError> RequestErrors(JobImportRequest request)
     {
@@ -32,6 +38,34 @@ public static class ImportChecks
         if (request.BudgetUsd is <= 0)
         {
             errors.Add(new(0, "budgetUsd must be positive"));
+        }
+        if (request.ResponseCacheTtlSeconds is < 1 or > MaxResponseCacheTtlSeconds)
+        {
+            errors.Add(new(0, $"responseCacheTtlSeconds must be between 1 and {MaxResponseCacheTtlSeconds:N0} (90 days)"));
+        }
+        if (request.ResponseCacheTtlSeconds is not null && request.Dedup == false)
+        {
+            errors.Add(new(0, "responseCacheTtlSeconds reuses the answer of an identical request, which dedup=false forbids within the job: leave one of them out"));
+        }
+        if (request.Dimensions is not null && request.Endpoint != JobEndpoint.Embeddings)
+        {
+            errors.Add(new(0, "dimensions applies to /v1/embeddings jobs only"));
+        }
+        if (request.Dimensions is < 1 or > MaxDimensions)
+        {
+            errors.Add(new(0, $"dimensions must be between 1 and {MaxDimensions:N0}"));
+        }
+        if (request.Endpoint == JobEndpoint.Embeddings && request.Format != JobInputFormat.OpenAiBatch)
+        {
+            // Embeddings take one input and no generation parameters: a setting that would be ignored is refused instead.
+            foreach (var (name, set) in new[] { ("systemTemplate", request.SystemTemplate is not null), ("temperature", request.Temperature is not null),
+                         ("maxTokens", request.MaxTokens is not null), ("responseFormat", request.ResponseFormat is not null) })
+            {
+                if (set)
+                {
+                    errors.Add(new(0, $"{name} does not apply to /v1/embeddings jobs"));
+                }
+            }
         }
         foreach (var (name, json) in new[] { ("responseFormat", request.ResponseFormat), ("metadata", request.Metadata) })
         {
@@ -81,11 +115,32 @@ public static class ImportChecks
         return null;
     }
 
+    /// <summary>
+    /// An OpenAI Batch line whose url is not the file's (its first line's), or not the batch's endpoint when the
+    /// request names one (<c>/v1/batches</c> does): OpenAI refuses such a batch, and a job has one endpoint.
+    /// </summary>
+    public static string? BatchEndpointError(JobEndpoint line, JobEndpoint first, JobImportRequest request)
+    {
+        if (line != first)
+        {
+            return $"every line must use the same url: \"{line.Path()}\" differs from \"{first.Path()}\" of the first line";
+        }
+        return request.IsBatch && line != request.Endpoint
+            ? $"\"url\" is \"{line.Path()}\" but the batch's endpoint is \"{request.Endpoint.Path()}\""
+            : null;
+    }
+
     /// <summary>A record's input tokens, its output cap for the estimate, and its rendered prompt.</summary>
     public static (int Tokens, int OutputCap, (string? System, string User) Rendered) Measure(
         SourceRecord record, JobRequestSettings settings, PromptTemplate system, PromptTemplate user)
     {
         var root = record.Document!.RootElement;
+        if (settings.Format == JobInputFormat.OpenAiBatch && record.Endpoint == JobEndpoint.Embeddings)
+        {
+            var input = root.GetProperty("input");
+            var texts = input.ValueKind == JsonValueKind.Array ? input.EnumerateArray().Select(i => i.GetString()!).ToList() : [input.GetString()!];
+            return (texts.Sum(TokenCounter.Count), 0, (null, string.Join("\n", texts)));
+        }
         if (settings.Format == JobInputFormat.OpenAiBatch)
         {
             var contents = root.GetProperty("messages").EnumerateArray().Select(MessageText).ToList();
@@ -96,23 +151,32 @@ public static class ImportChecks
         }
         var renderedSystem = system.IsEmpty ? null : system.Render(root);
         var renderedUser = user.Render(root);
-        var tokens = TokenCounter.CountMessages(renderedSystem is null ? [renderedUser] : [renderedSystem, renderedUser]);
-        return (tokens, settings.MaxTokens ?? Pricing.DefaultMaxOutputTokensForEstimate, (renderedSystem, renderedUser));
+        // An embeddings input is counted as text: no chat message framing.
+        var tokens = settings.Endpoint == JobEndpoint.Embeddings ? TokenCounter.Count(renderedUser)
+            : TokenCounter.CountMessages(renderedSystem is null ? [renderedUser] : [renderedSystem, renderedUser]);
+        return (tokens, Pricing.OutputTokensForEstimate(settings.Endpoint, settings.MaxTokens), (renderedSystem, renderedUser));
     }
 
     /// <summary>
     /// A record's dedup key (<see cref="RequestHash"/>) when it takes part in its job's deduplication, else null:
     /// a template job's records when the job deduplicates (<see cref="RequestHash.TemplateJobDeduplicates"/>), an
-    /// OpenAI Batch line when the job or the line's own temperature says so (<see cref="RequestHash.BatchLineDeduplicates"/>).
+    /// OpenAI Batch line when the job or the line's own temperature says so (<see cref="RequestHash.BatchLineDeduplicates"/>),
+    /// embeddings unless dedup is off (<see cref="RequestHash.EmbeddingsDeduplicate"/>). A job with the response cache
+    /// keys every record: the key is what the cache looks up.
     /// </summary>
-    public static byte[]? DedupKey(SourceRecord record, JobImportRequest request, (string? System, string User) rendered)
+    public static byte[]? DedupKey(SourceRecord record, JobImportRequest request, JobEndpoint endpoint, (string? System, string User) rendered)
     {
+        var cached = request.ResponseCacheTtlSeconds is not null;
         if (request.Format == JobInputFormat.OpenAiBatch)
         {
             var body = record.Document!.RootElement;
-            return RequestHash.BatchLineDeduplicates(request.Dedup, body) ? RequestHash.BatchBody(body) : null;
+            var participates = cached || (endpoint == JobEndpoint.Embeddings
+                ? RequestHash.EmbeddingsDeduplicate(request.Dedup) : RequestHash.BatchLineDeduplicates(request.Dedup, body));
+            return participates ? RequestHash.BatchBody(body) : null;
         }
-        return RequestHash.TemplateJobDeduplicates(request.Dedup, request.Temperature) ? RequestHash.Messages(rendered.System, rendered.User) : null;
+        var templated = cached || (endpoint == JobEndpoint.Embeddings
+            ? RequestHash.EmbeddingsDeduplicate(request.Dedup) : RequestHash.TemplateJobDeduplicates(request.Dedup, request.Temperature));
+        return templated ? RequestHash.Messages(rendered.System, rendered.User) : null;
     }
 
     /// <summary>A 16-byte key as one value, for an in-memory set.</summary>

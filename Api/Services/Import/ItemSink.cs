@@ -48,7 +48,8 @@ public sealed class ItemSink : IAsyncDisposable
             // until this transaction ends, then fails (and reads our job) or goes on (we rolled back).
             await JobLifecycle.CreateAsync(connection, new NewJob(jobId, request.Name, request.StartPaused, request.Format, request.RequestedModel,
                 request.SystemTemplate, request.UserTemplate, request.Temperature, request.MaxTokens, request.ResponseFormat, request.Metadata,
-                request.BudgetUsd, request.IsBatch, request.InputFileId, request.IdempotencyKey, Activity.Current?.Id, now, request.Dedup), cancellationToken);
+                request.BudgetUsd, request.IsBatch, request.InputFileId, request.IdempotencyKey, Activity.Current?.Id, now, request.Dedup,
+                request.Endpoint, request.Dimensions, request.ResponseCacheTtlSeconds), cancellationToken);
         }
         catch (PostgresException e) when (JobImporter.IsRepeatedKey(e))
         {
@@ -106,21 +107,24 @@ public sealed class ItemSink : IAsyncDisposable
     }
 
     /// <summary>
-    /// The whole file was good: complete the COPY, mark the duplicates when records have a dedup key, give the job its
-    /// target and totals, commit. Returns the records that follow another (the calls dedup saves).
+    /// The whole file was good: complete the COPY, give the job its target, endpoint (an OpenAI Batch file's comes from
+    /// its lines) and totals, mark the duplicates when records have a dedup key, answer what the response cache holds
+    /// (for a job that opted in), commit. Returns the records that follow another (the calls dedup saves) and those the
+    /// cache answered.
     /// </summary>
-    public async Task<int> CommitAsync(string requestedModel, ResolvedTarget target, JobEstimate estimate, bool markDuplicates, CancellationToken cancellationToken)
+    public async Task<(int Followers, int Cached)> CommitAsync(string requestedModel, ResolvedTarget target, JobEstimate estimate, JobEndpoint endpoint,
+        bool markDuplicates, CancellationToken cancellationToken)
     {
         if (_connection is null)
         {
-            return 0;
+            return (0, 0);
         }
         await _copy!.CompleteAsync(cancellationToken);
         await _copy.DisposeAsync();
         _copy = null;
         await using (var command = new NpgsqlCommand("""
             UPDATE jobs SET requested_model = @requested, route_id = @route, provider_id = @provider, model_name = @model,
-                total_items = @total, estimated_input_tokens = @tokens, estimated_cost_bound_usd = @bound
+                total_items = @total, estimated_input_tokens = @tokens, estimated_cost_bound_usd = @bound, endpoint = @endpoint
             WHERE id = @id
             """, _connection))
         {
@@ -132,11 +136,13 @@ public sealed class ItemSink : IAsyncDisposable
             command.Parameters.AddWithValue("total", estimate.Items);
             command.Parameters.AddWithValue("tokens", estimate.InputTokens);
             command.Parameters.AddWithValue("bound", estimate.CostBoundUsd);
+            command.Parameters.AddWithValue("endpoint", (int)endpoint);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
         var followers = markDuplicates ? await JobLifecycle.MarkDuplicatesAsync(_connection, _jobId, cancellationToken) : 0;
+        var cached = markDuplicates ? await JobLifecycle.AnswerFromCacheAsync(_connection, _jobId, cancellationToken) : (Answered: 0, Followers: 0);
         await _transaction!.CommitAsync(cancellationToken);
-        return followers;
+        return (followers - cached.Followers, cached.Answered);
     }
 
     public static async Task<Guid?> FindByKeyAsync(NpgsqlConnection connection, string idempotencyKey, bool isBatch, CancellationToken cancellationToken)

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
+using AspireBatch.Contracts;
 using AspireBatch.Data.Domain;
 using CsvHelper;
 using CsvHelper.Configuration;
@@ -13,7 +14,8 @@ namespace AspireBatch.Api.Services.Import;
 public static class RecordParsers
 {
     public const int MaxIdLength = 512;
-    public const string BatchUrl = "/v1/chat/completions";
+    /// <summary>The largest embeddings input list a batch line may send (OpenAI's limit per request).</summary>
+    public const int MaxEmbeddingInputs = 2048;
 
     public static async IAsyncEnumerable<SourceRecord> JsonlAsync(Stream stream, string idField, ImportLimits limits, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -64,7 +66,10 @@ public static class RecordParsers
                 continue;
             }
             var body = root.GetProperty("body");
-            yield return new SourceRecord(number, root.GetProperty("custom_id").GetString(), body.GetRawText(), JsonDocument.Parse(body.GetRawText()), null);
+            yield return new SourceRecord(number, root.GetProperty("custom_id").GetString(), body.GetRawText(), JsonDocument.Parse(body.GetRawText()), null)
+            {
+                Endpoint = JobEndpoints.Parse(root.GetProperty("url").GetString())!.Value,
+            };
         }
     }
 
@@ -249,6 +254,40 @@ public static class RecordParsers
     }
 
     /// <summary>Why an OpenAI Batch input line is not acceptable, or null when it is.</summary>
+    /// <summary>
+    /// An embeddings line's body: <c>input</c> a non-empty string or a list of 1 to 2,048 non-empty strings (token-id
+    /// inputs are refused: the estimate and the dedup key read text); <c>dimensions</c> a positive integer;
+    /// <c>encoding_format</c> float or base64.
+    /// </summary>
+    private static string? EmbeddingsBodyError(JsonElement body)
+    {
+        if (!body.TryGetProperty("input", out var input))
+        {
+            return "\"body.input\" is required for /v1/embeddings";
+        }
+        var inputOk = input.ValueKind switch
+        {
+            JsonValueKind.String => input.GetString() is { Length: > 0 },
+            JsonValueKind.Array => input.GetArrayLength() is > 0 and <= MaxEmbeddingInputs
+                && input.EnumerateArray().All(i => i.ValueKind == JsonValueKind.String && i.GetString() is { Length: > 0 }),
+            _ => false,
+        };
+        if (!inputOk)
+        {
+            return $"\"body.input\" must be a non-empty string or a list of 1 to {MaxEmbeddingInputs:N0} non-empty strings";
+        }
+        if (body.TryGetProperty("dimensions", out var dimensions) && !(dimensions.TryGetInt32(out var d) && d is >= 1 and <= ImportChecks.MaxDimensions))
+        {
+            return $"\"body.dimensions\" must be an integer between 1 and {ImportChecks.MaxDimensions:N0}";
+        }
+        if (body.TryGetProperty("encoding_format", out var encoding)
+            && (encoding.ValueKind != JsonValueKind.String || encoding.GetString() is not ("float" or "base64")))
+        {
+            return "\"body.encoding_format\" must be \"float\" or \"base64\"";
+        }
+        return null;
+    }
+
     private static string? BatchLineError(JsonElement root)
     {
         if (!root.TryGetProperty("custom_id", out var customId) || customId.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(customId.GetString()))
@@ -259,9 +298,10 @@ public static class RecordParsers
         {
             return "\"method\" must be \"POST\"";
         }
-        if (!root.TryGetProperty("url", out var url) || url.ValueKind != JsonValueKind.String || url.GetString() != BatchUrl)
+        if (!root.TryGetProperty("url", out var url) || url.ValueKind != JsonValueKind.String
+            || url.GetString() is not (JobEndpoints.ChatCompletionsPath or JobEndpoints.EmbeddingsPath))
         {
-            return $"\"url\" must be \"{BatchUrl}\" (only chat completions are supported)";
+            return $"\"url\" must be \"{JobEndpoints.ChatCompletionsPath}\" or \"{JobEndpoints.EmbeddingsPath}\"";
         }
         if (!root.TryGetProperty("body", out var body) || body.ValueKind != JsonValueKind.Object)
         {
@@ -270,6 +310,10 @@ public static class RecordParsers
         if (!body.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.String || model.GetString() is not { Length: > 0 })
         {
             return "\"body.model\" must be a non-empty string";
+        }
+        if (url.GetString() == JobEndpoints.EmbeddingsPath)
+        {
+            return EmbeddingsBodyError(body);
         }
         if (!body.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
         {

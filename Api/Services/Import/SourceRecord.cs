@@ -5,6 +5,9 @@ namespace AspireBatch.Api.Services.Import;
 /// <summary>One line of an upload: a record ready to store, or the reason it cannot be.</summary>
 public sealed record SourceRecord(int Line, string? Id, string? Payload, JsonDocument? Document, string? Error) : IDisposable
 {
+    /// <summary>An OpenAI Batch line's url; a template record goes where its job says.</summary>
+    public AspireBatch.Contracts.JobEndpoint Endpoint { get; init; }
+
     public static SourceRecord Invalid(int line, string error) => new(line, null, null, null, error);
 
     public void Dispose() => Document?.Dispose();

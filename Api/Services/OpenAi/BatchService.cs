@@ -23,7 +23,6 @@ public sealed record BatchOutcome(OpenAiBatch? Batch, OpenAiFailure? Failure, bo
 /// </summary>
 public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCommands commands, FileStore files, LivePublisher live, TimeProvider time)
 {
-    public const string ChatCompletionsEndpoint = "/v1/chat/completions";
     public const string CompletionWindow = "24h";
     public const int MaxListLimit = 100;
     public const int DefaultListLimit = 20;
@@ -53,10 +52,11 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
         {
             return missingEndpoint;
         }
-        if (endpoint != ChatCompletionsEndpoint)
+        if (endpoint is not (JobEndpoints.ChatCompletionsPath or JobEndpoints.EmbeddingsPath))
         {
             return OpenAiFailure.BadRequest(
-                $"Invalid value for 'endpoint': '{endpoint}'. AspireBatch runs '{ChatCompletionsEndpoint}' batches only.", "endpoint", "invalid_value");
+                $"Invalid value for 'endpoint': '{endpoint}'. Supported values are: '{JobEndpoints.ChatCompletionsPath}' and '{JobEndpoints.EmbeddingsPath}'.",
+                "endpoint", "invalid_value");
         }
         if (RequiredString(body, "completion_window", out var window) is { } missingWindow)
         {
@@ -84,7 +84,7 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
         }
 
         var request = new JobImportRequest(JobInputFormat.OpenAiBatch, RequestedModel: null, Name: file.FileName, Metadata: metadata,
-            IsBatch: true, InputFileId: fileId, IdempotencyKey: idempotencyKey);
+            IsBatch: true, InputFileId: fileId, IdempotencyKey: idempotencyKey, Endpoint: JobEndpoints.Parse(endpoint)!.Value);
         ImportOutcome? outcome = null;
         var found = await files.ReadUploadAsync(fileId, async content => outcome = await importer.ImportAsync(request, content, cancellationToken), cancellationToken);
         if (!found || outcome is null)
@@ -195,7 +195,7 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
         var started = job.StartedAt ?? (job.TotalItems > 0 ? job.CreatedAt : null);
         return new OpenAiBatch(
             Id: ToBatchId(job.Id),
-            Endpoint: ChatCompletionsEndpoint,
+            Endpoint: job.Endpoint.Path(),
             Model: job.ModelName ?? (string.IsNullOrEmpty(job.RequestedModel) ? null : job.RequestedModel),
             Errors: errors,
             InputFileId: job.InputFileId ?? "",
@@ -232,6 +232,7 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
             Id = Guid.CreateVersion7(),
             Name = request.Name,
             InputFormat = JobInputFormat.OpenAiBatch,
+            Endpoint = request.Endpoint,
             RequestedModel = "",
             Metadata = request.Metadata,
             StateReason = JsonSerializer.Serialize(errors),

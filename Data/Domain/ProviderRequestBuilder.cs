@@ -4,17 +4,26 @@ using AspireBatch.Contracts;
 
 namespace AspireBatch.Data.Domain;
 
-/// <summary>The job's settings an item needs to become a chat-completions request body.</summary>
+/// <summary>The job's settings an item needs to become a request body for its endpoint.</summary>
 public sealed record JobRequestSettings(
     JobInputFormat Format,
     string? SystemTemplate,
     string? UserTemplate,
     double? Temperature,
     int? MaxTokens,
-    string? ResponseFormat);
+    string? ResponseFormat,
+    JobEndpoint Endpoint = JobEndpoint.ChatCompletions,
+    int? Dimensions = null)
+{
+    /// <summary>An embeddings job without a template embeds each record's <c>input</c> field (the import stores this template).</summary>
+    public const string DefaultEmbeddingsTemplate = "{{input}}";
+}
 
-/// <summary>Turns a stored item (record fields or an OpenAI Batch body) into the body sent to a provider.</summary>
-public sealed class ChatRequestBuilder(JobRequestSettings settings)
+/// <summary>
+/// Turns a stored item (record fields or an OpenAI Batch body) into the body sent to a provider: a chat completion
+/// (messages from the templates) or an embeddings request (input from the user template).
+/// </summary>
+public sealed class ProviderRequestBuilder(JobRequestSettings settings)
 {
     private readonly PromptTemplate _system = PromptTemplate.Parse(settings.SystemTemplate);
     private readonly PromptTemplate _user = PromptTemplate.Parse(settings.UserTemplate);
@@ -35,6 +44,15 @@ public sealed class ChatRequestBuilder(JobRequestSettings settings)
         }
 
         using var record = JsonDocument.Parse(payload);
+        if (settings.Endpoint == JobEndpoint.Embeddings)
+        {
+            var embeddings = new JsonObject { ["model"] = model, ["input"] = _user.Render(record.RootElement) };
+            if (settings.Dimensions is { } dimensions)
+            {
+                embeddings["dimensions"] = dimensions;
+            }
+            return embeddings;
+        }
         var messages = new JsonArray();
         if (!_system.IsEmpty)
         {
