@@ -26,7 +26,7 @@ public sealed class OpenAiGateMiddleware(RequestDelegate next, SimulatorRuntime 
             return;
         }
 
-        counters.RequestStarted(context.Request.Path.StartsWithSegments("/v1/chat/completions"));
+        counters.RequestStarted(context.Request.Path.StartsWithSegments("/v1/chat/completions"), context.Request.Path.StartsWithSegments("/v1/embeddings"));
         try
         {
             if (!HasValidKey(context.Request, runtime.Current.ApiKey))

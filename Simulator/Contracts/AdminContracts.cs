@@ -51,6 +51,8 @@ public sealed record SimulatorStats(
     /// <summary>Chat completion requests received, answered or not: what a provider may bill, to compare with a ledger.</summary>
     public long ChatRequests { get; init; }
 
+    public long EmbeddingRequests { get; init; }
+
     /// <summary>Answers drawn by <c>SchemaViolationRate</c> to break the request's JSON schema (sent as 200s, not faults).</summary>
     public long SchemaViolations { get; init; }
 }

@@ -14,6 +14,7 @@ public sealed class SimulatorCounters(TimeProvider time)
     private readonly ConcurrentDictionary<string, StrongBox<long>> _corpusReplays = new(StringComparer.Ordinal);
     private long _totalRequests;
     private long _chatRequests;
+    private long _embeddingRequests;
     private long _schemaViolations;
     private long _rateLimitedByRequests;
     private long _rateLimitedByTokens;
@@ -24,12 +25,16 @@ public sealed class SimulatorCounters(TimeProvider time)
     private long _maxInFlight;
     private long _sinceUtcTicks = time.GetUtcNow().UtcTicks;
 
-    public void RequestStarted(bool chat)
+    public void RequestStarted(bool chat, bool embeddings = false)
     {
         Interlocked.Increment(ref _totalRequests);
         if (chat)
         {
             Interlocked.Increment(ref _chatRequests);
+        }
+        if (embeddings)
+        {
+            Interlocked.Increment(ref _embeddingRequests);
         }
         var inFlight = Interlocked.Increment(ref _inFlight);
         var max = Volatile.Read(ref _maxInFlight);
@@ -106,6 +111,7 @@ public sealed class SimulatorCounters(TimeProvider time)
 
         Interlocked.Exchange(ref _totalRequests, 0);
         Interlocked.Exchange(ref _chatRequests, 0);
+        Interlocked.Exchange(ref _embeddingRequests, 0);
         Interlocked.Exchange(ref _schemaViolations, 0);
         Interlocked.Exchange(ref _rateLimitedByRequests, 0);
         Interlocked.Exchange(ref _rateLimitedByTokens, 0);
@@ -163,6 +169,7 @@ public sealed class SimulatorCounters(TimeProvider time)
             Since: new DateTimeOffset(Interlocked.Read(ref _sinceUtcTicks), TimeSpan.Zero))
         {
             ChatRequests = Volatile.Read(ref _chatRequests),
+            EmbeddingRequests = Volatile.Read(ref _embeddingRequests),
             SchemaViolations = Volatile.Read(ref _schemaViolations),
         };
     }

@@ -17,7 +17,7 @@ public sealed class AdminApiTests
 
         Assert.Equal(42, json.RootElement.GetProperty("requestsPerMinute").GetInt32());
         Assert.Equal(60000, json.RootElement.GetProperty("timeoutHangMs").GetInt32());
-        Assert.Equal(4, json.RootElement.GetProperty("models").GetArrayLength());
+        Assert.Equal(5, json.RootElement.GetProperty("models").GetArrayLength());
         Assert.False(json.RootElement.TryGetProperty("apiKey", out _));
     }
 

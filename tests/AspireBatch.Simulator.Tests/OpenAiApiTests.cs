@@ -17,7 +17,7 @@ public sealed class OpenAiApiTests
 
         Assert.Equal("list", json.RootElement.GetProperty("object").GetString());
         var data = json.RootElement.GetProperty("data").EnumerateArray().ToList();
-        Assert.Equal(["deepseek-chat", "gpt-4.1", "claude-sonnet-4-5", "gemini-2.5-flash"], data.Select(m => m.GetProperty("id").GetString()));
+        Assert.Equal(["deepseek-chat", "gpt-4.1", "claude-sonnet-4-5", "gemini-2.5-flash", "text-embedding-3-small"], data.Select(m => m.GetProperty("id").GetString()));
         Assert.All(data, m =>
         {
             Assert.Equal("model", m.GetProperty("object").GetString());

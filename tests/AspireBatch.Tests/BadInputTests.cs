@@ -37,7 +37,7 @@ public sealed class BadInputTests(StackFixture stack)
         { "csv without id column", "a.csv", Utf8("key,text\n1,a\n"), Records, 400, "line 1: the header has no \"id\" column" },
         { "csv row with wrong field count", "a.csv", Utf8("id,text\n1,a\n2,b,c\n"), Records, 400, "line 3: expected 2 fields as in the header, found 3" },
         { "batch: wrong method", "b.jsonl", Utf8(BatchLine(method: "GET") + "\n"), Batch, 400, "line 1: \"method\" must be \"POST\"" },
-        { "batch: unsupported url", "b.jsonl", Utf8(BatchLine() + "\n" + BatchLine("b", url: "/v1/embeddings") + "\n"), Batch, 400, "line 2: \"url\" must be \"/v1/chat/completions\"" },
+        { "batch: unsupported url", "b.jsonl", Utf8(BatchLine() + "\n" + BatchLine("b", url: "/v1/responses") + "\n"), Batch, 400, "line 2: \"url\" must be \"/v1/chat/completions\" or \"/v1/embeddings\"" },
         { "batch: body not an object", "b.jsonl", Utf8("{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":\"text\"}\n"), Batch, 400, "line 1: \"body\" must be a JSON object" },
         { "batch: missing custom_id", "b.jsonl", Utf8("{\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{}}\n"), Batch, 400, "line 1: missing \"custom_id\"" },
         { "batch: duplicate custom_id", "b.jsonl", Utf8(BatchLine("same") + "\n" + BatchLine("same") + "\n"), Batch, 400, "line 2: duplicate id \"same\"" },

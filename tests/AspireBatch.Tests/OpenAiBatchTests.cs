@@ -219,7 +219,7 @@ public sealed class OpenAiBatchTests(StackFixture stack) : IAsyncLifetime
         OpenAIFile file = await files.UploadFileAsync(BinaryData.FromString(OpenAiSdk.BatchLines(1, "gpt-4")), "one.jsonl", FileUploadPurpose.Batch);
         foreach (var (body, param) in new (object, string)[]
         {
-            (new { input_file_id = file.Id, endpoint = "/v1/embeddings", completion_window = "24h" }, "endpoint"),
+            (new { input_file_id = file.Id, endpoint = "/v1/responses", completion_window = "24h" }, "endpoint"),
             (new { input_file_id = file.Id, endpoint = "/v1/chat/completions", completion_window = "1h" }, "completion_window"),
             (new { endpoint = "/v1/chat/completions", completion_window = "24h" }, "input_file_id"),
             (new { input_file_id = file.Id, endpoint = "/v1/chat/completions", completion_window = "24h", metadata = new { n = 1 } }, "metadata.n"),
