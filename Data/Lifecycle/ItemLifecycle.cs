@@ -265,7 +265,8 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
                     response_text = excluded.response_text, response_body = excluded.response_body, finish_reason = excluded.finish_reason,
                     response_model = excluded.response_model, response_id = excluded.response_id, provider_id = excluded.provider_id,
                     model_name = excluded.model_name, status_code = excluded.status_code, embedding = excluded.embedding,
-                    embedding_dimensions = excluded.embedding_dimensions, created_at = excluded.created_at, expires_at = excluded.expires_at),
+                    embedding_dimensions = excluded.embedding_dimensions, created_at = excluded.created_at, expires_at = excluded.expires_at
+                RETURNING 1),
             counted AS (
                 SELECT job_id, state, charged, charged_input, charged_output, charged_cached, charged_reasoning, estimated_cost FROM u
                 UNION ALL
@@ -282,7 +283,8 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
                              sum(charged_cached) AS cached, sum(charged_reasoning) AS reasoning, sum(estimated_cost) AS estimated_cost
                       FROM counted GROUP BY job_id) s
                 WHERE jobs.id = s.job_id)
-            SELECT id, attempts_before FROM u
+            -- The main query reads cached: left unreferenced, Postgres 15 ran it after u's rows were consumed and it stored nothing.
+            SELECT id, attempts_before FROM u CROSS JOIN (SELECT count(*) FROM cached) stored
             """, connection, transaction))
         {
             command.Parameters.Add(Array("ids", NpgsqlDbType.Bigint, outcomes.Select(o => o.Item.Id)));

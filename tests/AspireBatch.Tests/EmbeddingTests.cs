@@ -42,6 +42,8 @@ public sealed class EmbeddingTests(StackFixture stack) : IAsyncLifetime
         Assert.Equal("{{input}}", created.Job.UserTemplate);
         Assert.Equal((20, 0L), (created.Estimate.DeduplicatedCalls, created.Estimate.MaxOutputTokens));
         var job = await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
+        var failed = (await stack.Api.GetFromJsonAsync<PagedResult<ItemSummaryDto>>($"/api/jobs/{job.Id}/items?state=Failed&pageSize=1", StackFixture.Json))!.Items;
+        Assert.True(failed.Count == 0, failed.Count == 0 ? "" : $"{failed[0].ErrorCode}: {failed[0].ErrorMessage}");
         Assert.Equal((60, 0), (job.Counters.Succeeded, job.Counters.Failed));
         Assert.Equal(40, await EmbeddingRequestsAsync() - before);
         Assert.Equal(0, job.Counters.OutputTokens);

@@ -67,7 +67,7 @@ public sealed class LineageTests(StackFixture stack) : IAsyncLifetime
             using var line = JsonDocument.Parse(lineageLines[n]);
             var l = lineages[line.RootElement.GetProperty("id").GetString()!];
             var exported = line.RootElement.GetProperty("lineage");
-            Assert.Equal(new[] { "job_id", "template_hash", "parameters_hash", "route", "route_position", "provider", "requested_model", "response_model", "response_id", "attempt", "usage_source", "deduplicated_from" },
+            Assert.Equal(new[] { "job_id", "template_hash", "parameters_hash", "route", "route_position", "provider", "requested_model", "response_model", "response_id", "attempt", "usage_source", "deduplicated_from", "cached_from" },
                 exported.EnumerateObject().Select(p => p.Name));
             Assert.Equal(job.Id, exported.GetProperty("job_id").GetGuid());
             Assert.Equal(job.TemplateHash, exported.GetProperty("template_hash").GetString());
@@ -86,13 +86,13 @@ public sealed class LineageTests(StackFixture stack) : IAsyncLifetime
         var plainCsv = Lines(await stack.Api.GetStringAsync($"/api/jobs/{job.Id}/export?format=csv"));
         Assert.Equal("id,answer,input_tokens,output_tokens,cost_usd,state,error,usage_source,in_doubt_calls,in_doubt_cost_usd", plainCsv[0]);
         var lineageCsv = Lines(await stack.Api.GetStringAsync($"/api/jobs/{job.Id}/export?format=csv&lineage=true"));
-        Assert.Equal(plainCsv[0] + ",job_id,template_hash,parameters_hash,route,route_position,provider,requested_model,response_model,response_id,attempt,deduplicated_from", lineageCsv[0]);
+        Assert.Equal(plainCsv[0] + ",job_id,template_hash,parameters_hash,route,route_position,provider,requested_model,response_model,response_id,attempt,deduplicated_from,cached_from", lineageCsv[0]);
         Assert.Equal(plainCsv.Length, lineageCsv.Length);
         for (var n = 1; n < plainCsv.Length; n++)
         {
             Assert.StartsWith(plainCsv[n] + ",", lineageCsv[n]);
             var l = lineages[lineageCsv[n][..lineageCsv[n].IndexOf(',')]];
-            Assert.Equal($"{job.Id},{job.TemplateHash},{job.ParametersHash},{route.Name},1,sim-primary,{route.Name},{l.ResponseModel},{l.ResponseId},{l.Attempt},",
+            Assert.Equal($"{job.Id},{job.TemplateHash},{job.ParametersHash},{route.Name},1,sim-primary,{route.Name},{l.ResponseModel},{l.ResponseId},{l.Attempt},,",
                 lineageCsv[n][(plainCsv[n].Length + 1)..]);
         }
     }

@@ -27,9 +27,11 @@ public sealed class ResponseCacheTests(StackFixture stack) : IAsyncLifetime
 
         var before = await CallsAsync();
         var first = await stack.Api.CreateAsync("a.jsonl", content, fields);
-        Assert.Equal(0, first.Estimate.CachedCalls);
+        Assert.Equal((0, 3600), (first.Estimate.CachedCalls, first.Job.ResponseCacheTtlSeconds));
+        Assert.Equal(40, await stack.ScalarAsync<long>("SELECT count(*) FROM items WHERE job_id = @job AND request_hash IS NOT NULL", ("job", first.Job.Id)));
         var paid = await stack.Api.WaitForStateAsync(first.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
         Assert.Equal(40, await CallsAsync() - before);
+        Assert.Equal(40, await stack.ScalarAsync<long>("SELECT count(*) FROM response_cache WHERE source_job_id = @job AND expires_at > now() + interval '50 minutes'", ("job", paid.Id)));
         var paidAnswers = (await stack.Api.ExportAsync(paid.Id)).ToDictionary(l => l.GetProperty("id").GetString()!, l => l.GetProperty("answer").GetString());
 
         before = await CallsAsync();
@@ -99,6 +101,7 @@ public sealed class ResponseCacheTests(StackFixture stack) : IAsyncLifetime
         var fields = new Dictionary<string, string?> { ["model"] = "text-embedding-3-small", ["endpoint"] = "/v1/embeddings", ["dimensions"] = "16", ["responseCacheTtlSeconds"] = "600" };
         var first = await stack.Api.CreateAsync("a.jsonl", content, fields);
         await stack.Api.WaitForStateAsync(first.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
+        Assert.Equal(8, await stack.ScalarAsync<long>("SELECT count(*) FROM response_cache WHERE source_job_id = @job AND octet_length(embedding) = 64", ("job", first.Job.Id)));
         var second = await stack.Api.CreateAsync("b.jsonl", content, fields);
         Assert.Equal(8, second.Estimate.CachedCalls);
         var job = await stack.Api.WaitForStateAsync(second.Job.Id, JobState.Completed, TimeSpan.FromSeconds(30));
@@ -112,7 +115,7 @@ public sealed class ResponseCacheTests(StackFixture stack) : IAsyncLifetime
 
     [Theory]
     [InlineData("0", null, "responseCacheTtlSeconds must be between 1")]
-    [InlineData("60", "false", "cannot be combined")]
+    [InlineData("60", "false", "dedup=false forbids")]
     public async Task A_bad_cache_option_is_refused_and_creates_nothing(string ttl, string? dedup, string expected)
     {
         var jobsBefore = await stack.ScalarAsync<long>("SELECT count(*) FROM jobs");

@@ -198,7 +198,7 @@ public sealed class StackFixture : IAsyncLifetime
                 latencyMs = latency, latencyJitterMs = 0, requestsPerMinute = 0, tokensPerMinute = 0,
                 error500Rate = 0.0, error503Rate = 0.0, timeoutRate = 0.0, resetRate = 0.0, malformedJsonRate = 0.0, error429Rate = 0.0,
                 labels = Array.Empty<string>(), disagreeRate = 0.0, answerSalt = "", schemaViolationRate = 0.0, schemaViolationOnReask = false,
-                models = new[] { "deepseek-chat", "gpt-4.1", "claude-sonnet-4-5", "gemini-2.5-flash" },
+                models = new[] { "deepseek-chat", "gpt-4.1", "claude-sonnet-4-5", "gemini-2.5-flash", "text-embedding-3-small" }, embeddingDimensions = 256,
             })).EnsureSuccessStatusCode();
             (await client.PostAsync("/admin/reset", null)).EnsureSuccessStatusCode();
         }
