@@ -1,10 +1,14 @@
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Xml.Linq;
 using AspireBatch.Data.KeyRing;
 using AspireBatch.Data.Services;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace AspireBatch.UnitTests;
 
@@ -141,6 +145,59 @@ public sealed class KeyRingEncryptionTests
         Assert.Contains("keyring-previous-secret", e.Message);
     }
 
+    [Fact]
+    public void With_a_certificate_configured_new_keys_are_encrypted_with_it_and_plain_ones_are_reencrypted_with_it()
+    {
+        var pfx = Path.Combine(Path.GetTempPath(), $"keyring-{Guid.NewGuid():N}.pfx");
+        using (var rsa = RSA.Create(2048))
+        {
+            var request = new CertificateRequest(
+                "CN=AspireBatch key ring test", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+            File.WriteAllBytes(pfx, certificate.Export(X509ContentType.Pfx, "pfx-password"));
+        }
+        try
+        {
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["DataProtection:CertificatePath"] = pfx,
+                ["DataProtection:CertificatePassword"] = "pfx-password",
+            }).Build();
+            var repository = new MemoryRepository();
+            var plainPayload = Protect(repository, secret: null, "sk-before-the-certificate");
+
+            ServiceProvider CertificateRing(bool generateKeys)
+            {
+                AppContext.SetData("Microsoft.AspNetCore.DataProtection.KeyManagement.MaximumTotalDefaultKeyResolverRetries", 0);
+                var services = new ServiceCollection();
+                services.AddDataProtection()
+                    .SetApplicationName("AspireBatch")
+                    .AddKeyManagementOptions(o =>
+                    {
+                        o.XmlRepository = repository;
+                        o.AutoGenerateKeys = generateKeys;
+                    })
+                    .ProtectKeysWithKeyRing(configuration);
+                return services.BuildServiceProvider();
+            }
+
+            using var services = CertificateRing(generateKeys: true);
+            var keyManagement = services.GetRequiredService<IOptions<KeyManagementOptions>>().Value;
+            var (reprotected, _) = KeyRingReprotector.Reprotect(repository.Elements[0], keyManagement.XmlEncryptor!, new KeyRingSecretXmlDecryptor(new KeyRingOptions()))!.Value;
+            Assert.False(KeyRingReprotector.HasSecretInClear(reprotected));
+            Assert.Single(reprotected.Descendants(), e => e.Name.LocalName == "EncryptedData");
+            repository.Elements[0] = reprotected;
+            Assert.True(new KeyRingOptionsValidator().Validate(null, new KeyRingOptions { CertificatePath = pfx }).Succeeded);
+
+            Assert.Equal("sk-before-the-certificate", Unprotect(repository, plainPayload, null, CertificateRing));
+            Assert.ThrowsAny<CryptographicException>(() => Unprotect(repository, plainPayload, null));
+        }
+        finally
+        {
+            File.Delete(pfx);
+        }
+    }
+
     [Theory]
     [InlineData("", "is missing")]
     [InlineData("too-short-secret", "needs at least 32")]
@@ -169,9 +226,9 @@ public sealed class KeyRingEncryptionTests
         return new ProviderKeyProtector(services.GetRequiredService<IDataProtectionProvider>()).Protect(value);
     }
 
-    private static string Unprotect(MemoryRepository repository, string protectedValue, KeyRingOptions? options)
+    private static string Unprotect(MemoryRepository repository, string protectedValue, KeyRingOptions? options, Func<bool, ServiceProvider>? ring = null)
     {
-        using var services = Ring(repository, options, generateKeys: false);
+        using var services = ring?.Invoke(false) ?? Ring(repository, options, generateKeys: false);
         return new ProviderKeyProtector(services.GetRequiredService<IDataProtectionProvider>()).Unprotect(protectedValue);
     }
 
