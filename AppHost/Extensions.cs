@@ -16,6 +16,44 @@ internal static class Extensions
         return project;
     }
 
+    /// <summary>
+    /// The secrets the Data Protection key ring is encrypted with: <c>keyring-secret</c> always (development default in
+    /// appsettings.json), <c>keyring-previous-secret</c> only while a rotation is under way, and a certificate when
+    /// <c>DataProtection:CertificatePath</c> is set (its password as parameter <c>keyring-certificate-password</c>).
+    /// The optional ones are declared only when configured: a declared parameter without a value stops the stack.
+    /// </summary>
+    public static KeyRingParameters AddKeyRing(this IDistributedApplicationBuilder builder)
+    {
+        IResourceBuilder<ParameterResource>? Optional(string name) =>
+            string.IsNullOrEmpty(builder.Configuration[$"Parameters:{name}"]) ? null : builder.AddParameter(name, secret: true);
+
+        var certificatePath = builder.Configuration["DataProtection:CertificatePath"];
+        return new KeyRingParameters(
+            builder.AddParameter("keyring-secret", secret: true),
+            Optional("keyring-previous-secret"),
+            string.IsNullOrWhiteSpace(certificatePath) ? null : certificatePath,
+            Optional("keyring-certificate-password"));
+    }
+
+    /// <summary>Gives a service that reads provider keys the key ring's secrets (section DataProtection).</summary>
+    public static IResourceBuilder<ProjectResource> WithKeyRing(this IResourceBuilder<ProjectResource> project, KeyRingParameters keyRing)
+    {
+        project.WithEnvironment("DataProtection__KeyRingSecret", keyRing.Secret);
+        if (keyRing.PreviousSecret is not null)
+        {
+            project.WithEnvironment("DataProtection__PreviousKeyRingSecrets__0", keyRing.PreviousSecret);
+        }
+        if (keyRing.CertificatePath is not null)
+        {
+            project.WithEnvironment("DataProtection__CertificatePath", keyRing.CertificatePath);
+        }
+        if (keyRing.CertificatePassword is not null)
+        {
+            project.WithEnvironment("DataProtection__CertificatePassword", keyRing.CertificatePassword);
+        }
+        return project;
+    }
+
     /// <summary>Hands the AppHost's settings of a section (e.g. Worker:LeaseSeconds) to the project as environment.</summary>
     public static IResourceBuilder<ProjectResource> WithSettingsFrom(this IResourceBuilder<ProjectResource> project, IConfigurationSection section)
     {
@@ -47,3 +85,9 @@ internal static class Extensions
             .WithEnvironment($"Seed__Providers__{index}__ApiKey", key)
             .WaitFor(simulator);
 }
+
+internal sealed record KeyRingParameters(
+    IResourceBuilder<ParameterResource> Secret,
+    IResourceBuilder<ParameterResource>? PreviousSecret,
+    string? CertificatePath,
+    IResourceBuilder<ParameterResource>? CertificatePassword);

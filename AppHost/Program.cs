@@ -9,17 +9,21 @@ var apiKey = builder.AddParameter("api-key", secret: true);
 var operatorUser = builder.AddParameter("operator-user");
 var operatorPassword = builder.AddParameter("operator-password", secret: true);
 var simulatorKey = builder.AddParameter("simulator-key", secret: true);
+// Encrypts the Data Protection key ring (and so every provider key) at rest; the Dashboard never reads provider keys.
+var keyRing = builder.AddKeyRing();
 
 var simPrimary = builder.AddSimulator("sim-primary", port: 5301, latencyMs: 40, simulatorKey);
 var simFallback = builder.AddSimulator("sim-fallback", port: 5302, latencyMs: 250, simulatorKey);
 
 var migrator = builder.AddProject<Projects.AspireBatch_Migrator>("migrator")
     .WithInfrastructure(infrastructure)
+    .WithKeyRing(keyRing)
     .WithSeedProvider(0, simPrimary, simulatorKey)
     .WithSeedProvider(1, simFallback, simulatorKey);
 
 var api = builder.AddProject<Projects.AspireBatch_Api>("api")
     .WithInfrastructure(infrastructure)
+    .WithKeyRing(keyRing)
     .WithEnvironment("Api__Key", apiKey)
     .WithSettingsFrom(builder.Configuration.GetSection("Api"))
     .WithSettingsFrom(builder.Configuration.GetSection("Rollback"))
@@ -28,6 +32,7 @@ var api = builder.AddProject<Projects.AspireBatch_Api>("api")
 
 builder.AddProject<Projects.AspireBatch_Worker>("worker")
     .WithInfrastructure(infrastructure)
+    .WithKeyRing(keyRing)
     .WithReplicas(builder.Configuration.GetValue("Worker:Replicas", 2))
     .WithSettingsFrom(builder.Configuration.GetSection("Worker"))
     .WithSettingsFrom(builder.Configuration.GetSection("Rollback"))

@@ -1,3 +1,4 @@
+using AspireBatch.Data.KeyRing;
 using AspireBatch.Data.Lifecycle;
 using AspireBatch.Data.Live;
 using AspireBatch.Data.Services;
@@ -12,14 +13,18 @@ public static class DataExtensions
 {
     public const string DatabaseName = "batchdb";
 
-    /// <summary>EF Core for the model, a raw data source for the hot path, and Data Protection keys shared in Postgres.</summary>
+    /// <summary>
+    /// EF Core for the model, a raw data source for the hot path, and Data Protection keys shared in Postgres,
+    /// encrypted at rest with the key-ring secret (or a certificate): a dump of the database alone decrypts nothing.
+    /// </summary>
     public static IHostApplicationBuilder AddBatchData(this IHostApplicationBuilder builder)
     {
         builder.AddNpgsqlDbContext<BatchDbContext>(DatabaseName, configureDbContextOptions: BatchDbContext.Configure);
         builder.AddNpgsqlDataSource(DatabaseName);
         builder.Services.AddDataProtection()
             .SetApplicationName("AspireBatch")
-            .PersistKeysToDbContext<BatchDbContext>();
+            .PersistKeysToDbContext<BatchDbContext>()
+            .ProtectKeysWithKeyRing(builder.Configuration);
         builder.Services.AddSingleton<ProviderKeyProtector>();
         builder.Services.AddSingleton<JobLifecycle>();
         builder.Services.AddSingleton<ItemLifecycle>();

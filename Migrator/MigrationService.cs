@@ -1,12 +1,17 @@
 using System.Diagnostics;
 using AspireBatch.Data;
+using AspireBatch.Data.KeyRing;
 using AspireBatch.Data.Seeding;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace AspireBatch.Migrator;
 
-/// <summary>Applies migrations and seeds the catalog, then exits; Api and Worker wait for it to complete.</summary>
+/// <summary>
+/// Applies migrations, encrypts what of the key ring is still readable from a dump (plain XML from before the ring
+/// was encrypted, or under a previous key-ring secret) and seeds the catalog, then exits; Api and Worker wait for it
+/// to complete, so they never start on a key ring they cannot read.
+/// </summary>
 internal sealed class MigrationService(
     IServiceProvider services,
     IOptions<SeedOptions> seed,
@@ -24,6 +29,8 @@ internal sealed class MigrationService(
             var db = scope.ServiceProvider.GetRequiredService<BatchDbContext>();
             // The database server may still be warming up; EF's execution strategy retries transient failures.
             await db.Database.MigrateAsync(stoppingToken);
+            // Before seeding: the seeder protects the simulators' keys, which loads the key ring.
+            await scope.ServiceProvider.GetRequiredService<KeyRingReprotector>().ReprotectAsync(stoppingToken);
             await scope.ServiceProvider.GetRequiredService<CatalogSeeder>().SeedAsync(seed.Value, stoppingToken);
             logger.LogInformation("Database migrated and catalog seeded ({Providers} seeded providers)", seed.Value.Providers.Count);
         }

@@ -1,4 +1,5 @@
 using AspireBatch.Data;
+using AspireBatch.Data.KeyRing;
 using AspireBatch.Data.Seeding;
 using AspireBatch.Migrator;
 
@@ -7,6 +8,7 @@ builder.AddServiceDefaults();
 builder.AddBatchData();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddScoped<CatalogSeeder>();
+builder.Services.AddScoped<KeyRingReprotector>();
 builder.Services.AddOptions<SeedOptions>().BindConfiguration("Seed");
 builder.Services.AddHostedService<MigrationService>();
 

@@ -21,6 +21,8 @@ public sealed class StackFixture : IAsyncLifetime
 {
     public const string ApiKey = "test-api-key-123";
     public const string SimulatorKey = "sim-test-key";
+    /// <summary>The Data Protection key ring's secret (AppHost parameter keyring-secret): a dump decrypts with it, and only with it.</summary>
+    public const string KeyRingSecret = "test-keyring-secret-0123456789abcdef-xyz";
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -59,6 +61,7 @@ public sealed class StackFixture : IAsyncLifetime
             "Infrastructure:Ephemeral=true",
             $"Parameters:api-key={ApiKey}",
             $"Parameters:simulator-key={SimulatorKey}",
+            $"Parameters:keyring-secret={KeyRingSecret}",
             "Parameters:operator-user=operator",
             "Parameters:operator-password=operator-test",
             // Short leases so a killed worker's items come back within seconds.
