@@ -67,6 +67,11 @@ public sealed class SimulatorRuntime
                 AnswerSalt = patch.AnswerSalt ?? current.AnswerSalt,
                 SchemaViolationRate = patch.SchemaViolationRate ?? current.SchemaViolationRate,
                 SchemaViolationOnReask = patch.SchemaViolationOnReask ?? current.SchemaViolationOnReask,
+                BatchTurnaroundMs = patch.BatchTurnaroundMs ?? current.BatchTurnaroundMs,
+                BatchLineFailureRate = patch.BatchLineFailureRate ?? current.BatchLineFailureRate,
+                BatchExpireAfterMs = patch.BatchExpireAfterMs ?? current.BatchExpireAfterMs,
+                FileMaxBytes = patch.FileMaxBytes ?? current.FileMaxBytes,
+                FileStoreMaxBytes = patch.FileStoreMaxBytes ?? current.FileStoreMaxBytes,
             };
 
             var errors = Validate(next, _corpus);
@@ -160,6 +165,20 @@ public sealed class SimulatorRuntime
         lock (_gate)
         {
             return _faultRandom.NextDouble() < options.SchemaViolationRate;
+        }
+    }
+
+    /// <summary>Whether a batch line fails with a 500: one draw from the fault sequence, none while the rate is 0.</summary>
+    public bool DrawBatchLineFailure(double rate)
+    {
+        if (rate <= 0)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            return _faultRandom.NextDouble() < rate;
         }
     }
 
