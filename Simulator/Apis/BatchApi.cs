@@ -123,7 +123,10 @@ public static class BatchApi
     public static Results<Ok<BatchObject>, JsonHttpResult<OpenAiErrorResponse>> GetBatch(string batchId, [AsParameters] BatchServices services) =>
         services.Batches.Get(batchId) is { } batch ? TypedResults.Ok(batch) : NoSuchBatch(batchId, null);
 
-    /// <summary>OpenAI answers a cancel of an ended batch with 409 <c>Cannot cancel a batch with status 'completed'.</c></summary>
+    /// <summary>
+    /// OpenAI answers a cancel of a completed batch with 409 <c>Cannot cancel a batch with status 'completed'.</c>; a cancel of a
+    /// cancelling or cancelled batch returns it, as AspireBatch's own /v1/batches does.
+    /// </summary>
     public static Results<Ok<BatchObject>, JsonHttpResult<OpenAiErrorResponse>> CancelBatch(string batchId, [AsParameters] BatchServices services)
     {
         if (services.Batches.Cancel(batchId, out var endedAs) is not { } batch)

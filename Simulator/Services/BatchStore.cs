@@ -66,8 +66,9 @@ public sealed class BatchStore(FileStore files, SimulatorRuntime runtime, Simula
     }
 
     /// <summary>
-    /// Asks a batch to stop: a validating or running one turns <c>cancelling</c> (and <c>cancelled</c> on the next tick),
-    /// a cancelling one is returned as it is. Null when the batch is unknown; <paramref name="endedAs"/> is set when it has ended.
+    /// Asks a batch to stop: a validating or running one turns <c>cancelling</c> (and <c>cancelled</c> on the next tick), a
+    /// cancelling or cancelled one is returned as it is (a repeated cancel is harmless). Null when the batch is unknown;
+    /// <paramref name="endedAs"/> is set when it ended otherwise (completed, failed, expired, or finalizing: nothing is left to cancel).
     /// </summary>
     public BatchObject? Cancel(string id, out string? endedAs)
     {
@@ -84,7 +85,7 @@ public sealed class BatchStore(FileStore files, SimulatorRuntime runtime, Simula
                 batch.Status = BatchStatus.Cancelling;
                 batch.CancellingAt = time.GetUtcNow();
             }
-            else if (batch.Status != BatchStatus.Cancelling)
+            else if (batch.Status is not (BatchStatus.Cancelling or BatchStatus.Cancelled))
             {
                 endedAs = batch.Status;
             }
@@ -186,7 +187,8 @@ public sealed class BatchStore(FileStore files, SimulatorRuntime runtime, Simula
         var errors = new List<BatchError>();
         var customIds = new HashSet<string>(StringComparer.Ordinal);
         var lines = new List<BatchLine>();
-        var text = Encoding.UTF8.GetString(batch.Input.Content);
+        var text = Encoding.UTF8.GetString(batch.InputContent);
+        batch.InputContent = [];
         if (text.Length > 0 && text[0] == '\uFEFF')
         {
             text = text[1..];
@@ -365,6 +367,7 @@ public sealed class BatchStore(FileStore files, SimulatorRuntime runtime, Simula
         batch.Output = new MemoryStream();
         batch.ErrorOutput = new MemoryStream();
         batch.Lines = [];
+        batch.InputContent = [];
         switch (status)
         {
             case BatchStatus.Completed:
@@ -404,7 +407,10 @@ public sealed class BatchStore(FileStore files, SimulatorRuntime runtime, Simula
 
         public string Id { get; } = id;
         public long Sequence { get; } = sequence;
-        public StoredFile Input { get; } = input;
+        public string InputFileId { get; } = input.Id;
+
+        /// <summary>The input file's bytes as they were at creation, dropped once validated.</summary>
+        public byte[] InputContent { get; set; } = input.Content;
         public string Endpoint { get; } = endpoint;
         public IReadOnlyDictionary<string, string>? Metadata { get; } = metadata;
         public DateTimeOffset CreatedAt { get; } = createdAt;
@@ -435,7 +441,7 @@ public sealed class BatchStore(FileStore files, SimulatorRuntime runtime, Simula
 
         public BatchObject ToObject() =>
             new(
-                Id, "batch", Endpoint, Model, Errors, Input.Id, CompletionWindow, Status, OutputFileId, ErrorFileId,
+                Id, "batch", Endpoint, Model, Errors, InputFileId, CompletionWindow, Status, OutputFileId, ErrorFileId,
                 CreatedAt.ToUnixTimeSeconds(), Unix(InProgressAt), InProgressAt is null ? null : ExpiresAt.ToUnixTimeSeconds(), Unix(FinalizingAt),
                 Unix(CompletedAt), Unix(FailedAt), Unix(ExpiredAt), Unix(CancellingAt), Unix(CancelledAt),
                 new BatchRequestCounts(Total, Completed, Failed),
