@@ -347,6 +347,45 @@ public sealed class NativeBatchTests
     }
 
     [Fact]
+    public async Task Objects_have_exactly_the_properties_of_OpenAIs_schemas()
+    {
+        await using var sim = await SimulatorHost.StartAsync();
+        var file = await UploadAsync(sim, Jsonl(Lines(1)));
+        using var created = await CreateBatchAsync(sim, file.GetProperty("id").GetString()!);
+        var batch = await JsonAsync(created);
+
+        // openai-openapi: components.schemas.OpenAIFile and Batch (status_details and model are optional there; written as null until known).
+        Assert.Equal(
+            ["bytes", "created_at", "expires_at", "filename", "id", "object", "purpose", "status", "status_details"],
+            file.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(
+            ["cancelled_at", "cancelling_at", "completed_at", "completion_window", "created_at", "endpoint", "error_file_id", "errors", "expired_at",
+             "expires_at", "failed_at", "finalizing_at", "id", "in_progress_at", "input_file_id", "metadata", "model", "object", "output_file_id",
+             "request_counts", "status", "usage"],
+            batch.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["completed", "failed", "total"], batch.GetProperty("request_counts").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(
+            ["input_tokens", "input_tokens_details", "output_tokens", "output_tokens_details", "total_tokens"],
+            batch.GetProperty("usage").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        var done = await WaitForAsync(sim, batch.GetProperty("id").GetString()!, "completed");
+        var line = Assert.Single(await DownloadAsync(sim, done.GetProperty("output_file_id").GetString()!));
+        Assert.Equal(["custom_id", "error", "id", "response"], line.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["body", "request_id", "status_code"], line.GetProperty("response").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_upload_past_the_servers_default_body_limit_is_accepted_up_to_FileMaxBytes()
+    {
+        await using var sim = await SimulatorHost.StartAsync();
+        var content = new string('x', 31_000_000); // Kestrel refuses bodies over 30,000,000 bytes unless told otherwise.
+
+        var file = await UploadAsync(sim, content, "big.jsonl");
+
+        Assert.Equal(31_000_000, file.GetProperty("bytes").GetInt64());
+        Assert.Equal(31_000_000, (await sim.Client.GetByteArrayAsync($"/v1/files/{file.GetProperty("id").GetString()}/content", Ct)).Length);
+    }
+
+    [Fact]
     public async Task A_bad_upload_gets_an_OpenAI_error()
     {
         await using var sim = await SimulatorHost.StartAsync("FileStoreMaxBytes=100");
