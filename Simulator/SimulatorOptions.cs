@@ -124,9 +124,6 @@ public sealed record SimulatorOptions
     /// <summary>Re-asks draw violations too: a client's re-asks never help, to test what happens when they run out.</summary>
     public bool SchemaViolationOnReask { get; set; }
 
-    /// <summary>Seed of the fault draws; 0 = a random seed.</summary>
-    public int Seed { get; set; }
-
     /// <summary>
     /// Native batches (<c>/v1/batches</c>): how long an accepted batch spends <c>in_progress</c>, its lines answered evenly
     /// over that time, before it finalizes and completes. A batch keeps the batch settings in force when it was created.
@@ -155,4 +152,7 @@ public sealed record SimulatorOptions
     /// </summary>
     [Range(typeof(long), "1", "9223372036854775807")]
     public long FileStoreMaxBytes { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>Seed of the fault draws; 0 = a random seed.</summary>
+    public int Seed { get; set; }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using AspireBatch.Simulator.Contracts;
 using AspireBatch.Simulator.Services;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace AspireBatch.Simulator.Apis;
 
@@ -58,6 +59,6 @@ public static class BatchLines
             StatusCodes.Status200OK, OpenAiApi.ToResponse(request!.Model!, completion, context.Time), completion.PromptTokens, completion.CompletionTokens);
     }
 
-    private static BatchLineResult Error(Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<OpenAiErrorResponse> error) =>
+    private static BatchLineResult Error(JsonHttpResult<OpenAiErrorResponse> error) =>
         new(error.StatusCode ?? StatusCodes.Status400BadRequest, error.Value!);
 }

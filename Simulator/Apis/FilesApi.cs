@@ -5,9 +5,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace AspireBatch.Simulator.Apis;
 
-/// <summary>The dependencies of the Files and Batch handlers, bound with [AsParameters].</summary>
-public sealed record BatchServices(FileStore Files, BatchStore Batches, SimulatorRuntime Runtime);
-
 /// <summary>OpenAI's <c>/v1/files</c>, in memory, as far as native batches need it (no uploads API, no expiry of files).</summary>
 public static class FilesApi
 {

@@ -25,13 +25,13 @@ public sealed record SimulatorConfigPatch(
     string[]? Labels = null,
     double? DisagreeRate = null,
     string? AnswerSalt = null,
-    double? SchemaViolationRate = null,
-    bool? SchemaViolationOnReask = null,
     int? BatchTurnaroundMs = null,
     double? BatchLineFailureRate = null,
     int? BatchExpireAfterMs = null,
     int? FileMaxBytes = null,
-    long? FileStoreMaxBytes = null);
+    long? FileStoreMaxBytes = null,
+    double? SchemaViolationRate = null,
+    bool? SchemaViolationOnReask = null);
 
 /// <summary>
 /// Counters of <c>GET /admin/stats</c>, about the /v1 API only, since start or the last reset. <see cref="CorpusReplays"/>:

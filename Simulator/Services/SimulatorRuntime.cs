@@ -65,13 +65,13 @@ public sealed class SimulatorRuntime
                 Labels = patch.Labels is null ? current.Labels : [.. patch.Labels],
                 DisagreeRate = patch.DisagreeRate ?? current.DisagreeRate,
                 AnswerSalt = patch.AnswerSalt ?? current.AnswerSalt,
-                SchemaViolationRate = patch.SchemaViolationRate ?? current.SchemaViolationRate,
-                SchemaViolationOnReask = patch.SchemaViolationOnReask ?? current.SchemaViolationOnReask,
                 BatchTurnaroundMs = patch.BatchTurnaroundMs ?? current.BatchTurnaroundMs,
                 BatchLineFailureRate = patch.BatchLineFailureRate ?? current.BatchLineFailureRate,
                 BatchExpireAfterMs = patch.BatchExpireAfterMs ?? current.BatchExpireAfterMs,
                 FileMaxBytes = patch.FileMaxBytes ?? current.FileMaxBytes,
                 FileStoreMaxBytes = patch.FileStoreMaxBytes ?? current.FileStoreMaxBytes,
+                SchemaViolationRate = patch.SchemaViolationRate ?? current.SchemaViolationRate,
+                SchemaViolationOnReask = patch.SchemaViolationOnReask ?? current.SchemaViolationOnReask,
             };
 
             var errors = Validate(next, _corpus);
