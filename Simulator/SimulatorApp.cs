@@ -29,6 +29,8 @@ public static class SimulatorApp
         app.UseMiddleware<OpenAiGateMiddleware>();
         app.MapDefaultEndpoints();
         app.MapOpenAiApi();
+        app.MapFilesApi();
+        app.MapBatchApi();
         app.MapAdminApi();
         return app;
     }

@@ -124,6 +124,35 @@ public sealed record SimulatorOptions
     /// <summary>Re-asks draw violations too: a client's re-asks never help, to test what happens when they run out.</summary>
     public bool SchemaViolationOnReask { get; set; }
 
+    /// <summary>
+    /// Native batches (<c>/v1/batches</c>): how long an accepted batch spends <c>in_progress</c>, its lines answered evenly
+    /// over that time, before it finalizes and completes. A batch keeps the batch settings in force when it was created.
+    /// </summary>
+    [Range(0, int.MaxValue)]
+    public int BatchTurnaroundMs { get; set; } = 3000;
+
+    /// <summary>Share of batch lines answered with a 500 in the error file instead of an answer, drawn from the seeded fault sequence.</summary>
+    [Range(0.0, 1.0)]
+    public double BatchLineFailureRate { get; set; }
+
+    /// <summary>
+    /// Time from a batch's creation to its <c>expires_at</c> (OpenAI's 24 h completion window by default). A batch still in
+    /// progress then ends <c>expired</c>, its unanswered lines in the error file with code <c>batch_expired</c>.
+    /// </summary>
+    [Range(1, int.MaxValue)]
+    public int BatchExpireAfterMs { get; set; } = 86_400_000;
+
+    /// <summary>Largest file <c>POST /v1/files</c> accepts (OpenAI's limit for batch input files, 200 MB).</summary>
+    [Range(1, int.MaxValue)]
+    public int FileMaxBytes { get; set; } = 200 * 1024 * 1024;
+
+    /// <summary>
+    /// Bytes of files (uploads and batch outputs) kept in memory at most: an upload that would pass it is refused, so a long
+    /// run cannot eat the machine; deleting files frees room. Batch output files are always stored.
+    /// </summary>
+    [Range(typeof(long), "1", "9223372036854775807")]
+    public long FileStoreMaxBytes { get; set; } = 1024L * 1024 * 1024;
+
     /// <summary>Seed of the fault draws; 0 = a random seed.</summary>
     public int Seed { get; set; }
 

@@ -26,6 +26,9 @@ public static class SimulatorServiceExtensions
         builder.Services.AddSingleton<SimulatorRuntime>();
         builder.Services.AddSingleton<RateLimiter>();
         builder.Services.AddSingleton<SimulatorCounters>();
+        builder.Services.AddSingleton<FileStore>();
+        builder.Services.AddSingleton<BatchStore>();
+        builder.Services.AddHostedService<BatchProcessor>();
         return builder;
     }
 }

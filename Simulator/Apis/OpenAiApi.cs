@@ -74,18 +74,7 @@ public static partial class OpenAiApi
         }
 
         var model = request!.Model!;
-        var schema = request.ResponseFormat is { Type: "json_schema", JsonSchema.Schema: { } given } ? given : (JsonElement?)null;
-        // A re-ask (the history holds an earlier answer) is answered right, unless the operator asked for stubbornness:
-        // so a client's re-ask loop can be tested both ways, deterministically.
-        var reask = messages.Any(m => m.Role == "assistant");
-        var violate = schema is not null && (!reask || options.SchemaViolationOnReask) && services.Runtime.DrawSchemaViolation(options);
-        if (violate)
-        {
-            services.Counters.SchemaViolation();
-        }
-        var completion = SimulatorAnswers.Complete(
-            model, messages, request.MaxCompletionTokens ?? request.MaxTokens, request.ResponseFormat?.Type == "json_object",
-            new AnswerStyle(options.Labels, options.DisagreeRate, options.AnswerSalt), schema, violate);
+        var completion = Answer(request, messages, options, services.Runtime, services.Counters);
 
         var decision = services.RateLimiter.TryAcquire(options.RequestsPerMinute, options.TokensPerMinute, completion.TotalTokens);
         WriteRateLimitHeaders(context.Response.Headers, options, decision);
@@ -141,7 +130,28 @@ public static partial class OpenAiApi
         }
     }
 
-    private static JsonHttpResult<OpenAiErrorResponse>? Validate(
+    /// <summary>
+    /// The answer to a validated request (<see cref="Validate"/>), drawing a schema violation when one is due. Native batch
+    /// lines are answered by this same method, so a record gets the same answer in real time and in a batch.
+    /// </summary>
+    internal static SimulatedCompletion Answer(
+        ChatCompletionRequest request, List<(string Role, string Content)> messages, SimulatorOptions options, SimulatorRuntime runtime, SimulatorCounters counters)
+    {
+        var schema = request.ResponseFormat is { Type: "json_schema", JsonSchema.Schema: { } given } ? given : (JsonElement?)null;
+        // A re-ask (the history holds an earlier answer) is answered right, unless the operator asked for stubbornness:
+        // so a client's re-ask loop can be tested both ways, deterministically.
+        var reask = messages.Any(m => m.Role == "assistant");
+        var violate = schema is not null && (!reask || options.SchemaViolationOnReask) && runtime.DrawSchemaViolation(options);
+        if (violate)
+        {
+            counters.SchemaViolation();
+        }
+        return SimulatorAnswers.Complete(
+            request.Model!, messages, request.MaxCompletionTokens ?? request.MaxTokens, request.ResponseFormat?.Type == "json_object",
+            new AnswerStyle(options.Labels, options.DisagreeRate, options.AnswerSalt), schema, violate);
+    }
+
+    internal static JsonHttpResult<OpenAiErrorResponse>? Validate(
         ChatCompletionRequest? request, SimulatorOptions options, out List<(string Role, string Content)> messages)
     {
         messages = [];
@@ -284,7 +294,7 @@ public static partial class OpenAiApi
         }
     }
 
-    private static ChatCompletionResponse ToResponse(string model, SimulatedCompletion completion, TimeProvider time) =>
+    internal static ChatCompletionResponse ToResponse(string model, SimulatedCompletion completion, TimeProvider time) =>
         new(
             Id: NewId(),
             Object: "chat.completion",

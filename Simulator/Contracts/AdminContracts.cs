@@ -25,6 +25,11 @@ public sealed record SimulatorConfigPatch(
     string[]? Labels = null,
     double? DisagreeRate = null,
     string? AnswerSalt = null,
+    int? BatchTurnaroundMs = null,
+    double? BatchLineFailureRate = null,
+    int? BatchExpireAfterMs = null,
+    int? FileMaxBytes = null,
+    long? FileStoreMaxBytes = null,
     double? SchemaViolationRate = null,
     bool? SchemaViolationOnReask = null,
     int? EmbeddingDimensions = null);
@@ -55,6 +60,19 @@ public sealed record SimulatorStats(
 
     /// <summary>Answers drawn by <c>SchemaViolationRate</c> to break the request's JSON schema (sent as 200s, not faults).</summary>
     public long SchemaViolations { get; init; }
+
+    /// <summary>Native batches: what happened to their lines (not counted in the request, token or fault counters above).</summary>
+    public BatchCounts Batches { get; init; } = BatchCounts.Zero;
+}
+
+/// <summary>
+/// Counters of native batches. <see cref="LinesAnswered"/> counts each line answered with a 200 once, when it is answered, so
+/// a test can check that no record was answered twice; <see cref="LinesFailed"/> counts lines written to an error file with
+/// an HTTP status (drawn 500s, 400s for bad bodies or URLs), <see cref="LinesExpired"/> those a batch's expiry left unanswered.
+/// </summary>
+public sealed record BatchCounts(long Created, long LinesAnswered, long LinesFailed, long LinesExpired, long PromptTokens, long CompletionTokens)
+{
+    public static BatchCounts Zero { get; } = new(0, 0, 0, 0, 0, 0);
 }
 
 /// <summary>Faults injected, by kind; <see cref="Corpus"/> counts the replays drawn by <c>CorpusRate</c> (not those asked by a marker).</summary>

@@ -21,6 +21,12 @@ public sealed class SimulatorCounters(TimeProvider time)
     private long _promptTokens;
     private long _completionTokens;
     private long _aborted;
+    private long _batchesCreated;
+    private long _batchLinesAnswered;
+    private long _batchLinesFailed;
+    private long _batchLinesExpired;
+    private long _batchPromptTokens;
+    private long _batchCompletionTokens;
     private long _inFlight;
     private long _maxInFlight;
     private long _sinceUtcTicks = time.GetUtcNow().UtcTicks;
@@ -91,6 +97,20 @@ public sealed class SimulatorCounters(TimeProvider time)
         Interlocked.Add(ref _completionTokens, completion);
     }
 
+    public void BatchCreated() => Interlocked.Increment(ref _batchesCreated);
+
+    /// <summary>One batch line answered with a 200 and the tokens its answer reports.</summary>
+    public void BatchLineAnswered(int prompt, int completion)
+    {
+        Interlocked.Increment(ref _batchLinesAnswered);
+        Interlocked.Add(ref _batchPromptTokens, prompt);
+        Interlocked.Add(ref _batchCompletionTokens, completion);
+    }
+
+    public void BatchLineFailed() => Interlocked.Increment(ref _batchLinesFailed);
+
+    public void BatchLinesExpired(int lines) => Interlocked.Add(ref _batchLinesExpired, lines);
+
     /// <summary>Zeroes every counter; requests in flight stay counted as in flight (and as the new maximum).</summary>
     public void Reset()
     {
@@ -118,6 +138,12 @@ public sealed class SimulatorCounters(TimeProvider time)
         Interlocked.Exchange(ref _promptTokens, 0);
         Interlocked.Exchange(ref _completionTokens, 0);
         Interlocked.Exchange(ref _aborted, 0);
+        Interlocked.Exchange(ref _batchesCreated, 0);
+        Interlocked.Exchange(ref _batchLinesAnswered, 0);
+        Interlocked.Exchange(ref _batchLinesFailed, 0);
+        Interlocked.Exchange(ref _batchLinesExpired, 0);
+        Interlocked.Exchange(ref _batchPromptTokens, 0);
+        Interlocked.Exchange(ref _batchCompletionTokens, 0);
         Interlocked.Exchange(ref _maxInFlight, Volatile.Read(ref _inFlight));
         Interlocked.Exchange(ref _sinceUtcTicks, time.GetUtcNow().UtcTicks);
     }
@@ -171,6 +197,13 @@ public sealed class SimulatorCounters(TimeProvider time)
             ChatRequests = Volatile.Read(ref _chatRequests),
             EmbeddingRequests = Volatile.Read(ref _embeddingRequests),
             SchemaViolations = Volatile.Read(ref _schemaViolations),
+            Batches = new BatchCounts(
+                Created: Volatile.Read(ref _batchesCreated),
+                LinesAnswered: Volatile.Read(ref _batchLinesAnswered),
+                LinesFailed: Volatile.Read(ref _batchLinesFailed),
+                LinesExpired: Volatile.Read(ref _batchLinesExpired),
+                PromptTokens: Volatile.Read(ref _batchPromptTokens),
+                CompletionTokens: Volatile.Read(ref _batchCompletionTokens)),
         };
     }
 

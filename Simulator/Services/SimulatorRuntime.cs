@@ -65,6 +65,11 @@ public sealed class SimulatorRuntime
                 Labels = patch.Labels is null ? current.Labels : [.. patch.Labels],
                 DisagreeRate = patch.DisagreeRate ?? current.DisagreeRate,
                 AnswerSalt = patch.AnswerSalt ?? current.AnswerSalt,
+                BatchTurnaroundMs = patch.BatchTurnaroundMs ?? current.BatchTurnaroundMs,
+                BatchLineFailureRate = patch.BatchLineFailureRate ?? current.BatchLineFailureRate,
+                BatchExpireAfterMs = patch.BatchExpireAfterMs ?? current.BatchExpireAfterMs,
+                FileMaxBytes = patch.FileMaxBytes ?? current.FileMaxBytes,
+                FileStoreMaxBytes = patch.FileStoreMaxBytes ?? current.FileStoreMaxBytes,
                 SchemaViolationRate = patch.SchemaViolationRate ?? current.SchemaViolationRate,
                 SchemaViolationOnReask = patch.SchemaViolationOnReask ?? current.SchemaViolationOnReask,
                 EmbeddingDimensions = patch.EmbeddingDimensions ?? current.EmbeddingDimensions,
@@ -161,6 +166,20 @@ public sealed class SimulatorRuntime
         lock (_gate)
         {
             return _faultRandom.NextDouble() < options.SchemaViolationRate;
+        }
+    }
+
+    /// <summary>Whether a batch line fails with a 500: one draw from the fault sequence, none while the rate is 0.</summary>
+    public bool DrawBatchLineFailure(double rate)
+    {
+        if (rate <= 0)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            return _faultRandom.NextDouble() < rate;
         }
     }
 
