@@ -24,6 +24,7 @@ public static class BatchLines
     private static readonly Dictionary<string, Func<JsonElement, BatchLineContext, BatchLineResult>> Handlers = new(StringComparer.Ordinal)
     {
         ["/v1/chat/completions"] = ChatCompletion,
+        ["/v1/embeddings"] = Embeddings,
     };
 
     /// <summary>The endpoints a batch may name, in a stable order for error messages.</summary>
@@ -57,6 +58,19 @@ public static class BatchLines
         var completion = OpenAiApi.Answer(request!, messages, context.Options, context.Runtime, context.Counters);
         return new BatchLineResult(
             StatusCodes.Status200OK, OpenAiApi.ToResponse(request!.Model!, completion, context.Time), completion.PromptTokens, completion.CompletionTokens);
+    }
+
+    private static BatchLineResult Embeddings(JsonElement body, BatchLineContext context)
+    {
+        if (EmbeddingsApi.Validate(body, context.Options) is { } invalid)
+        {
+            return Error(invalid);
+        }
+        var (model, inputs, dimensions, base64) = EmbeddingsApi.Read(body, context.Options);
+        var promptTokens = inputs.Sum(SimulatorAnswers.CountTokens);
+        // Parsed, so the output line holds the answer as an object, not as a JSON string.
+        using var answer = JsonDocument.Parse(EmbeddingsApi.Answer(model, inputs, dimensions, base64, promptTokens));
+        return new BatchLineResult(StatusCodes.Status200OK, answer.RootElement.Clone(), promptTokens);
     }
 
     private static BatchLineResult Error(JsonHttpResult<OpenAiErrorResponse> error) =>

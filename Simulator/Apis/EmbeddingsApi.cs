@@ -103,7 +103,7 @@ public static class EmbeddingsApi
         return vector;
     }
 
-    private static string Answer(string model, IReadOnlyList<string> inputs, int dimensions, bool base64, int promptTokens)
+    internal static string Answer(string model, IReadOnlyList<string> inputs, int dimensions, bool base64, int promptTokens)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -145,7 +145,7 @@ public static class EmbeddingsApi
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    private static JsonHttpResult<OpenAiErrorResponse>? Validate(JsonElement body, SimulatorOptions options)
+    internal static JsonHttpResult<OpenAiErrorResponse>? Validate(JsonElement body, SimulatorOptions options)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {
@@ -185,7 +185,7 @@ public static class EmbeddingsApi
         return null;
     }
 
-    private static (string Model, IReadOnlyList<string> Inputs, int Dimensions, bool Base64) Read(JsonElement body, SimulatorOptions options)
+    internal static (string Model, IReadOnlyList<string> Inputs, int Dimensions, bool Base64) Read(JsonElement body, SimulatorOptions options)
     {
         var input = body.GetProperty("input");
         IReadOnlyList<string> inputs = input.ValueKind == JsonValueKind.Array ? [.. input.EnumerateArray().Select(i => i.GetString()!)] : [input.GetString()!];

@@ -1,3 +1,4 @@
+using AspireBatch.Simulator.Apis;
 using System.ClientModel;
 using System.Net;
 using System.Net.Http.Headers;
@@ -75,6 +76,30 @@ public sealed class NativeBatchTests
         Assert.Equal(HttpStatusCode.NotFound, goneContent.StatusCode);
         using var goneAgain = await sim.Client.DeleteAsync($"/v1/files/{id}", Ct);
         Assert.Equal(HttpStatusCode.NotFound, goneAgain.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_embeddings_batch_answers_each_line_with_the_real_time_vectors()
+    {
+        await using var sim = await SimulatorHost.StartAsync();
+        var content = string.Join("\n", Enumerable.Range(0, 6).Select(i => JsonSerializer.Serialize(new
+        {
+            custom_id = $"e{i}", method = "POST", url = "/v1/embeddings",
+            body = new { model = "text-embedding-3-small", input = $"text {i}", dimensions = 12 },
+        }))) + "\n";
+        var file = await UploadAsync(sim, content);
+        using var created = await CreateBatchAsync(sim, file.GetProperty("id").GetString()!, "/v1/embeddings");
+        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        var done = await WaitForAsync(sim, (await JsonAsync(created)).GetProperty("id").GetString()!, "completed");
+        Assert.Equal("/v1/embeddings", done.GetProperty("endpoint").GetString());
+        foreach (var line in await DownloadAsync(sim, done.GetProperty("output_file_id").GetString()!))
+        {
+            var i = int.Parse(line.GetProperty("custom_id").GetString()![1..]);
+            var body = line.GetProperty("response").GetProperty("body");
+            Assert.Equal(JsonValueKind.Object, body.ValueKind);
+            Assert.Equal(EmbeddingsApi.Vector("text-embedding-3-small", $"text {i}", 12),
+                body.GetProperty("data")[0].GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle()));
+        }
     }
 
     [Fact]
