@@ -2,7 +2,9 @@ using AspireBatch.Data.Lifecycle;
 using AspireBatch.Data.Live;
 using AspireBatch.Data.Services;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -19,12 +21,29 @@ public static class DataExtensions
         builder.AddNpgsqlDataSource(DatabaseName);
         builder.Services.AddDataProtection()
             .SetApplicationName("AspireBatch")
-            .PersistKeysToDbContext<BatchDbContext>();
+            .PersistKeysToDbContext<BatchDbContext>()
+            .ProtectKeysWithConfiguredCertificate(builder.Configuration);
         builder.Services.AddSingleton<ProviderKeyProtector>();
         builder.Services.AddSingleton<JobLifecycle>();
         builder.Services.AddSingleton<ItemLifecycle>();
         builder.Services.TryAddSingleton(TimeProvider.System);
         return builder;
+    }
+
+    /// <summary>
+    /// Encrypts the key ring at rest with the certificate in DataProtection:CertificatePath (a PFX file, e.g. mounted
+    /// from a Kubernetes Secret; DataProtection:CertificatePassword if it has one). Without it the keys are plain XML
+    /// in data_protection_keys, readable by anyone who can read the database or a dump of it. Every service that
+    /// shares the ring needs the same certificate, and keys written under a certificate need it to be read.
+    /// </summary>
+    internal static IDataProtectionBuilder ProtectKeysWithConfiguredCertificate(this IDataProtectionBuilder dataProtection, IConfiguration configuration)
+    {
+        if (configuration["DataProtection:CertificatePath"] is { Length: > 0 } path)
+        {
+            var certificate = X509CertificateLoader.LoadPkcs12FromFile(path, configuration["DataProtection:CertificatePassword"], X509KeyStorageFlags.EphemeralKeySet);
+            dataProtection.ProtectKeysWithCertificate(certificate);
+        }
+        return dataProtection;
     }
 
     /// <summary>State every service shares through Redis: target windows, circuits, health, and route switches.</summary>

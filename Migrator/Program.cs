@@ -8,6 +8,7 @@ builder.AddBatchData();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddScoped<CatalogSeeder>();
 builder.Services.AddOptions<SeedOptions>().BindConfiguration("Seed");
+builder.Services.AddOptions<MigratorOptions>().BindConfiguration("Migrator").ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddHostedService<MigrationService>();
 
 builder.Build().Run();
