@@ -17,7 +17,7 @@ public static class DataExtensions
     /// <summary>EF Core for the model, a raw data source for the hot path, and Data Protection keys shared in Postgres.</summary>
     public static IHostApplicationBuilder AddBatchData(this IHostApplicationBuilder builder)
     {
-        builder.AddNpgsqlDbContext<BatchDbContext>(DatabaseName, configureDbContextOptions: BatchDbContext.Configure);
+        builder.AddBatchDbContext();
         builder.AddNpgsqlDataSource(DatabaseName);
         builder.Services.AddDataProtection()
             .SetApplicationName("AspireBatch")
@@ -31,10 +31,21 @@ public static class DataExtensions
     }
 
     /// <summary>
+    /// The EF Core model alone, without Data Protection: for the Migrator's wait mode, which only reads the migrations
+    /// history (a service with Data Protection but without the key ring's certificate would add a plain key of its own).
+    /// </summary>
+    public static IHostApplicationBuilder AddBatchDbContext(this IHostApplicationBuilder builder)
+    {
+        builder.AddNpgsqlDbContext<BatchDbContext>(DatabaseName, configureDbContextOptions: BatchDbContext.Configure);
+        return builder;
+    }
+
+    /// <summary>
     /// Encrypts the key ring at rest with the certificate in DataProtection:CertificatePath (a PFX file, e.g. mounted
     /// from a Kubernetes Secret; DataProtection:CertificatePassword if it has one). Without it the keys are plain XML
     /// in data_protection_keys, readable by anyone who can read the database or a dump of it. Every service that
-    /// shares the ring needs the same certificate, and keys written under a certificate need it to be read.
+    /// shares the ring needs the same certificate: one without it cannot read the ring and writes a plain key into it,
+    /// and keys written under a certificate need it to be read.
     /// </summary>
     internal static IDataProtectionBuilder ProtectKeysWithConfiguredCertificate(this IDataProtectionBuilder dataProtection, IConfiguration configuration)
     {
