@@ -3,7 +3,9 @@ using AspireBatch.Data.Lifecycle;
 using AspireBatch.Data.Live;
 using AspireBatch.Data.Services;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -19,7 +21,7 @@ public static class DataExtensions
     /// </summary>
     public static IHostApplicationBuilder AddBatchData(this IHostApplicationBuilder builder)
     {
-        builder.AddNpgsqlDbContext<BatchDbContext>(DatabaseName, configureDbContextOptions: BatchDbContext.Configure);
+        builder.AddBatchDbContext();
         builder.AddNpgsqlDataSource(DatabaseName);
         builder.Services.AddDataProtection()
             .SetApplicationName("AspireBatch")
@@ -29,6 +31,16 @@ public static class DataExtensions
         builder.Services.AddSingleton<JobLifecycle>();
         builder.Services.AddSingleton<ItemLifecycle>();
         builder.Services.TryAddSingleton(TimeProvider.System);
+        return builder;
+    }
+
+    /// <summary>
+    /// The EF Core model alone, without Data Protection: for the Migrator's wait mode, which only reads the migrations
+    /// history (a service with Data Protection but without the key ring's certificate would add a plain key of its own).
+    /// </summary>
+    public static IHostApplicationBuilder AddBatchDbContext(this IHostApplicationBuilder builder)
+    {
+        builder.AddNpgsqlDbContext<BatchDbContext>(DatabaseName, configureDbContextOptions: BatchDbContext.Configure);
         return builder;
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using AspireBatch.Api.Services;
 using AspireBatch.Api.Services.OpenAi;
 using AspireBatch.Api.Services.Rehearsals;
@@ -5,6 +6,7 @@ using AspireBatch.Data;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.OpenApi;
+using Npgsql;
 using Scalar.AspNetCore;
 
 namespace AspireBatch.Api.Infrastructure;
@@ -59,10 +61,15 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddScoped<RehearsalReports>();
         builder.Services.AddScoped<RehearsalCommands>();
         builder.AddModelListProbe();
+        builder.Services.AddSingleton(sp => new QueueTelemetry(sp.GetRequiredService<IMeterFactory>(),
+            ct => QueueTelemetry.CountPendingAsync(sp.GetRequiredService<NpgsqlDataSource>(), ct),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<QueueTelemetry>>()));
     }
 
     public static void UseApiDefaults(this WebApplication app)
     {
+        // Created at start so its gauge exists before the first collection.
+        app.Services.GetRequiredService<QueueTelemetry>();
         // A form value of the wrong type ("maxTokens=many") is the caller's mistake: keep its 400, not a 500.
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
