@@ -30,8 +30,20 @@ public sealed partial class JobForm : JobFormFields
         Add(content, "startPaused", StartPaused ? "true" : "false");
         // Absent means auto: on when the temperature is 0.
         Add(content, "dedup", Dedup is { } dedup ? dedup ? "true" : "false" : null);
+        Add(content, "endpoint", Endpoint);
+        Add(content, "dimensions", Dimensions?.ToString(CultureInfo.InvariantCulture));
+        Add(content, "responseCacheTtlSeconds", ResponseCacheTtlSeconds?.ToString(CultureInfo.InvariantCulture));
         return content;
     }
+
+    /// <summary>The response cache's TTL as the page asks it, in hours (the Api takes seconds).</summary>
+    public double? ResponseCacheHours
+    {
+        get => ResponseCacheTtlSeconds / 3600.0;
+        set => ResponseCacheTtlSeconds = value is > 0 ? (int)Math.Round(value.Value * 3600) : null;
+    }
+
+    public bool IsEmbeddings => JobEndpoints.Parse(Endpoint) == JobEndpoint.Embeddings;
 
     /// <summary>
     /// Turns an uploaded JSON Schema file into the response format that asks answers to follow it, named after the file
