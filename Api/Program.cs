@@ -15,5 +15,6 @@ app.MapJobChartsApi();
 app.MapRehearsalsApi();
 app.MapStatsApi();
 app.MapOpenAiBatchApi();
+app.MapKeysApi();
 
 app.Run();

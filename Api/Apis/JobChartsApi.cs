@@ -1,3 +1,4 @@
+using AspireBatch.Api.Services.Access;
 using AspireBatch.Api.Services;
 using AspireBatch.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -9,7 +10,7 @@ public static class JobChartsApi
 {
     public static RouteGroupBuilder MapJobChartsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/jobs").WithTags("Jobs").RequireAuthorization();
+        var api = app.MapGroup("/api/jobs").WithTags("Jobs").RequireScope(ApiScopes.Jobs).OwnedJobs();
         api.MapGet("/{id:guid}/timeseries", GetTimeseries).WithName("GetJobTimeseries")
             .WithSummary("A job's calls, successes, errors, mean and p95 latency, tokens and cost per time bucket, from its attempts")
             .WithDescription("bucketSeconds (1 to 604800) sets the bucket width; without it the width is chosen from the job's run so there are at most " +

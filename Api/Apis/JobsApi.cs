@@ -1,3 +1,4 @@
+using AspireBatch.Api.Services.Access;
 using AspireBatch.Api.Services;
 using AspireBatch.Api.Services.Import;
 using AspireBatch.Contracts;
@@ -22,7 +23,7 @@ public static class JobsApi
 {
     public static RouteGroupBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/jobs").WithTags("Jobs").RequireAuthorization();
+        var api = app.MapGroup("/api/jobs").WithTags("Jobs").RequireScope(ApiScopes.Jobs).OwnedJobs();
 
         api.MapPost("/", CreateJob).WithName("CreateJob").DisableAntiforgery()
             .WithSummary("Create a job from an uploaded file")
@@ -78,8 +79,13 @@ public static class JobsApi
         {
             return TooLarge(services.Options.Value.MaxUploadBytes);
         }
+        var (owned, overBudget) = await services.ForCallerAsync(request, cancellationToken);
+        if (overBudget is not null)
+        {
+            return overBudget;
+        }
         await using var content = form.File!.OpenReadStream();
-        var outcome = await services.Importer.ImportAsync(request with { IdempotencyKey = key }, content, cancellationToken);
+        var outcome = await services.Importer.ImportAsync(owned! with { IdempotencyKey = key }, content, cancellationToken);
         switch (outcome)
         {
             case ImportExisting existing:
@@ -320,8 +326,13 @@ public static class JobsApi
         {
             return (null, TooLarge(services.Options.Value.MaxUploadBytes));
         }
+        var (owned, overBudget) = await services.ForCallerAsync(request, cancellationToken);
+        if (overBudget is not null)
+        {
+            return (null, overBudget);
+        }
         await using var content = form.File.OpenReadStream();
-        return await services.Importer.ImportAsync(request, content, cancellationToken) switch
+        return await services.Importer.ImportAsync(owned!, content, cancellationToken) switch
         {
             ImportCreated created => (created.JobId, null),
             ImportRejected rejected => (null, Rejected(rejected)),
@@ -431,8 +442,17 @@ public static class IdempotencyKey
 }
 
 public sealed class JobServices(JobImporter importer, JobQueries queries, JobCommands commands, ResultExporter exporter, LivePublisher live, IOptions<ApiOptions> options,
-    AnswerFieldQueries answerFields)
+    AnswerFieldQueries answerFields, CallerAccess access, ApiKeyStore keys)
 {
+    public CallerAccess Access { get; } = access;
+
+    /// <summary>The import as the caller's team and key make it; a key whose monthly budget is spent makes no job (429).</summary>
+    public async Task<(JobImportRequest? Request, ProblemHttpResult? Problem)> ForCallerAsync(JobImportRequest request, CancellationToken cancellationToken) =>
+        await keys.BudgetReachedAsync(Access.KeyId, cancellationToken) is { } reached
+            ? (null, TypedResults.Problem($"This key's monthly budget of {reached.Budget:0.######} USD is spent ({reached.Spent:0.######} USD this month); it makes no new job until next month or a larger budget.",
+                title: "Monthly budget reached", statusCode: StatusCodes.Status429TooManyRequests))
+            : (request with { Team = Access.Team, ApiKeyId = Access.KeyId }, null);
+
     public AnswerFieldQueries AnswerFields { get; } = answerFields;
     public IOptions<ApiOptions> Options { get; } = options;
     public JobImporter Importer { get; } = importer;

@@ -1,3 +1,5 @@
+using AspireBatch.Api.Services.Access;
+using AspireBatch.Contracts;
 using System.Globalization;
 using System.Text.Json;
 using AspireBatch.Api.Services.OpenAi;
@@ -15,7 +17,7 @@ public static class OpenAiBatchesApi
     public static IEndpointRouteBuilder MapOpenAiBatchApi(this IEndpointRouteBuilder app)
     {
         app.MapOpenAiFilesApi();
-        var api = app.MapGroup("/v1/batches").WithTags("OpenAI Batch API").RequireAuthorization();
+        var api = app.MapGroup("/v1/batches").WithTags("OpenAI Batch API").RequireScope(ApiScopes.Batches).OwnedBatches();
 
         api.MapPost("/", CreateBatch).WithName("OpenAiCreateBatch")
             .Accepts<CreateBatchRequest>("application/json")

@@ -1,3 +1,5 @@
+using AspireBatch.Api.Services.Access;
+using AspireBatch.Contracts;
 using System.Globalization;
 using AspireBatch.Api.Infrastructure;
 using AspireBatch.Api.Services.OpenAi;
@@ -19,7 +21,7 @@ public static class OpenAiFilesApi
 {
     public static RouteGroupBuilder MapOpenAiFilesApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v1/files").WithTags("OpenAI Batch API").RequireAuthorization();
+        var api = app.MapGroup("/v1/files").WithTags("OpenAI Batch API").RequireScope(ApiScopes.Batches).OwnedFiles();
 
         api.MapPost("/", UploadFile).WithName("OpenAiUploadFile").DisableAntiforgery()
             .Accepts<OpenAiUploadForm>("multipart/form-data")

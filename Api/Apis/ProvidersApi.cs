@@ -1,3 +1,4 @@
+using AspireBatch.Api.Services.Access;
 using AspireBatch.Api.Infrastructure;
 using System.Text.Json;
 using AspireBatch.Api.Services;
@@ -16,7 +17,7 @@ public static class ProvidersApi
 {
     public static RouteGroupBuilder MapProvidersApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").WithTags("Providers and models").RequireAuthorization()
+        var api = app.MapGroup("/api").WithTags("Providers and models").RequireAdminToChange()
             .AnnouncesChanges((live, request) => request.Path.Value!.Contains("/models/") || request.Path.StartsWithSegments("/api/aliases")
                 ? live.CatalogChangedAsync()
                 : live.ProviderChangedAsync());

@@ -1,3 +1,4 @@
+using AspireBatch.Api.Services.Access;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -22,7 +23,7 @@ public static class RehearsalsApi
 {
     public static RouteGroupBuilder MapRehearsalsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/rehearsals").WithTags("Rehearsals").RequireAuthorization();
+        var api = app.MapGroup("/api/rehearsals").WithTags("Rehearsals").RequireScope(ApiScopes.Jobs).OwnedRehearsals();
         api.MapPost("/", CreateRehearsal).WithName("CreateRehearsal")
             .WithSummary("Rehearse a move: the same sample of a job's records on 2 to 5 targets (one the baseline), each as a job of its own, compared by a judge");
         api.MapPost("/upload", CreateRehearsalFromUpload).WithName("CreateRehearsalFromUpload").DisableAntiforgery()

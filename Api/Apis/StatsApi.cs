@@ -1,3 +1,4 @@
+using AspireBatch.Api.Services.Access;
 using AspireBatch.Api.Infrastructure;
 using AspireBatch.Api.Services;
 using AspireBatch.Contracts;
@@ -9,7 +10,7 @@ public static class StatsApi
 {
     public static RouteGroupBuilder MapStatsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/stats").WithTags("Usage and cost").RequireAuthorization();
+        var api = app.MapGroup("/api/stats").WithTags("Usage and cost").RequireScope(ApiScopes.Jobs);
         api.MapGet("/overview", Overview).WithName("GetOverview").WithSummary("Running jobs, calls/tokens/cost of the last hour and day, recent rollbacks");
         api.MapGet("/usage", Usage).WithName("GetUsage").WithSummary("Calls, tokens, cost and latency grouped by model or provider (groupBy=model|provider)");
         api.MapGet("/daily", Daily).WithName("GetDailyUsage").WithSummary("Usage per day and model or provider");

@@ -2,36 +2,71 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
+using AspireBatch.Api.Services.Access;
 using AspireBatch.Api.Services.OpenAi;
+using AspireBatch.Contracts;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
 namespace AspireBatch.Api.Infrastructure;
 
-/// <summary>Accepts `Authorization: Bearer {api-key}`; compares in constant time.</summary>
+/// <summary>
+/// Accepts `Authorization: Bearer {key}`: the AppHost's key (compared in constant time) is the first admin key, of team
+/// admin; any other is looked up by its hash among the teams' keys (<see cref="ApiKeyDirectory"/>). The principal
+/// carries the key's team, scopes, id and rate.
+/// </summary>
 internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    IOptions<ApiOptions> api) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    IOptions<ApiOptions> api,
+    ApiKeyDirectory keys) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
 
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var header = Request.Headers.Authorization.ToString();
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            return Task.FromResult(AuthenticateResult.NoResult());
+            return AuthenticateResult.NoResult();
         }
-        var presented = Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim());
-        var expected = Encoding.UTF8.GetBytes(api.Value.Key);
-        if (!CryptographicOperations.FixedTimeEquals(presented, expected))
+        var secret = header["Bearer ".Length..].Trim();
+        if (CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(secret)), SHA256.HashData(Encoding.UTF8.GetBytes(api.Value.Key))))
         {
-            return Task.FromResult(AuthenticateResult.Fail("Invalid API key"));
+            return Success("api-client", ApiScopes.AdminTeam, [ApiScopes.Admin], keyId: null, requestsPerMinute: null);
         }
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "api-client")], SchemeName);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+        return await keys.FindAsync(secret, Context.RequestAborted) is { } key
+            ? Success(key.Id.ToString(), key.Team, key.Scopes, key.Id, key.RequestsPerMinute)
+            : AuthenticateResult.Fail("Invalid API key");
+    }
+
+    private static AuthenticateResult Success(string name, string team, IEnumerable<string> scopes, Guid? keyId, int? requestsPerMinute)
+    {
+        var claims = new List<Claim> { new(ClaimTypes.Name, name), new(CallerAccess.TeamClaim, team) };
+        claims.AddRange(scopes.Select(s => new Claim(CallerAccess.ScopeClaim, s)));
+        if (keyId is { } id)
+        {
+            claims.Add(new Claim(CallerAccess.KeyIdClaim, id.ToString()));
+        }
+        if (requestsPerMinute is { } rpm)
+        {
+            claims.Add(new Claim(CallerAccess.RequestsPerMinuteClaim, rpm.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));
+    }
+
+    // A key without the scope gets a reason, not a bare 403; OpenAI's API answers in OpenAI's shape.
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status403Forbidden;
+        const string detail = "This key's scopes do not allow this request (scopes: jobs, batches, providers:admin, read-only).";
+        if (Request.Path.StartsWithSegments("/v1"))
+        {
+            await Response.WriteAsJsonAsync(new OpenAiFailure(StatusCodes.Status403Forbidden, detail, Type: "permission_error").ToResponse(), Context.RequestAborted);
+            return;
+        }
+        await Results.Problem(title: "Forbidden", detail: detail, statusCode: StatusCodes.Status403Forbidden).ExecuteAsync(Context);
     }
 
     // A ProblemDetails body tells a caller why, where a bare 401 would not.

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using AspireBatch.Api.Services;
+using AspireBatch.Api.Services.Access;
 using AspireBatch.Api.Services.OpenAi;
 using AspireBatch.Api.Services.Rehearsals;
 using AspireBatch.Data;
@@ -23,6 +24,11 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorization();
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddScoped<CallerAccess>();
+        builder.Services.AddSingleton<ApiKeyDirectory>();
+        builder.Services.AddScoped<ApiKeyStore>();
+        builder.Services.AddKeyRateLimits();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<DatabaseLostHandler>();
         builder.Services.Configure<FormOptions>(o => o.MultipartBodyLengthLimit = long.MaxValue);
@@ -77,7 +83,9 @@ internal static class ApplicationServiceExtensions
         });
         app.UseStatusCodePages();
         app.UseAuthentication();
+        app.UseRateLimiter();
         app.UseAuthorization();
+        app.UseOwnership();
         app.MapOpenApi().AllowAnonymous();
         app.MapScalarApiReference(options => options.WithTitle("AspireBatch API")).AllowAnonymous();
     }

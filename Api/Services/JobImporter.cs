@@ -29,7 +29,9 @@ public sealed record JobImportRequest(
     bool? Dedup = null,
     JobEndpoint Endpoint = JobEndpoint.ChatCompletions,
     int? Dimensions = null,
-    int? ResponseCacheTtlSeconds = null)
+    int? ResponseCacheTtlSeconds = null,
+    string Team = ApiScopes.AdminTeam,
+    Guid? ApiKeyId = null)
 {
     /// <summary>
     /// The request as the job stores it: an embeddings job without a template embeds each record's <c>input</c> field.

@@ -1,3 +1,4 @@
+using AspireBatch.Api.Services.Access;
 using System.Diagnostics;
 using AspireBatch.Contracts;
 using AspireBatch.Data;
@@ -10,11 +11,15 @@ namespace AspireBatch.Api.Services;
 public sealed record JobFilter(JobState? State, string? Model, DateTimeOffset? From, DateTimeOffset? To);
 
 /// <summary>The read model of jobs and items: paged, filtered, never counting a job's items to show progress.</summary>
-public sealed class JobQueries(BatchDbContext db, TimeProvider time)
+public sealed class JobQueries(BatchDbContext db, TimeProvider time, CallerAccess access)
 {
     public async Task<PagedResult<JobDto>> ListAsync(JobFilter filter, int page, int pageSize, CancellationToken cancellationToken)
     {
         var query = db.Jobs.AsNoTracking();
+        if (access.TeamFilter is { } team)
+        {
+            query = query.Where(j => j.Team == team);
+        }
         if (filter.State is { } state)
         {
             query = query.Where(j => j.State == state);

@@ -1,3 +1,4 @@
+using AspireBatch.Api.Services.Access;
 using AspireBatch.Contracts;
 using AspireBatch.Data;
 using Microsoft.EntityFrameworkCore;
@@ -6,8 +7,11 @@ using Npgsql;
 namespace AspireBatch.Api.Services;
 
 /// <summary>Usage and cost measured from the attempt ledger: every call, its tokens, latency and charge.</summary>
-public sealed class UsageQueries(NpgsqlDataSource dataSource, BatchDbContext db, JobQueries jobs, TimeProvider time)
+public sealed class UsageQueries(NpgsqlDataSource dataSource, BatchDbContext db, JobQueries jobs, TimeProvider time, CallerAccess access)
 {
+    // A key that is not an admin key sees its own team's spend only.
+    private const string TeamOnly = "(@team::text IS NULL OR job_id IN (SELECT id FROM jobs WHERE team = @team))";
+
     private const string Figures = """
         count(*)::bigint,
         count(*) FILTER (WHERE status_code IS NULL OR status_code >= 400)::bigint,
@@ -27,7 +31,9 @@ public sealed class UsageQueries(NpgsqlDataSource dataSource, BatchDbContext db,
     public async Task<OverviewDto> OverviewAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
+        var team = access.TeamFilter;
         var running = await db.Jobs.AsNoTracking().Where(j => j.State == JobState.Running || j.State == JobState.Queued || j.State == JobState.Paused)
+            .Where(j => team == null || j.Team == team)
             .OrderByDescending(j => j.CreatedAt).Take(50).ToListAsync(cancellationToken);
         var names = await db.Routes.AsNoTracking().ToDictionaryAsync(r => r.Id, r => r.Name, cancellationToken);
         var events = await db.RollbackEvents.AsNoTracking().OrderByDescending(e => e.Id).Take(10).ToListAsync(cancellationToken);
@@ -44,8 +50,9 @@ public sealed class UsageQueries(NpgsqlDataSource dataSource, BatchDbContext db,
         var key = groupBy == "provider" ? "provider_name" : "model_name";
         await using var command = dataSource.CreateCommand($"""
             SELECT {key}, {Figures} FROM attempts
-            WHERE started_at >= @from AND started_at < @to AND {SentOnly} GROUP BY {key} ORDER BY {key}
+            WHERE started_at >= @from AND started_at < @to AND {SentOnly} AND {TeamOnly} GROUP BY {key} ORDER BY {key}
             """);
+        command.Parameters.Add(new NpgsqlParameter<string?>("team", access.TeamFilter));
         command.Parameters.AddWithValue("from", from ?? DateTimeOffset.UnixEpoch);
         command.Parameters.AddWithValue("to", to ?? time.GetUtcNow().AddMinutes(1));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -62,8 +69,9 @@ public sealed class UsageQueries(NpgsqlDataSource dataSource, BatchDbContext db,
         var key = groupBy == "provider" ? "provider_name" : "model_name";
         await using var command = dataSource.CreateCommand($"""
             SELECT (started_at AT TIME ZONE 'UTC')::date, {key}, {Figures} FROM attempts
-            WHERE started_at >= @from AND {SentOnly} GROUP BY 1, 2 ORDER BY 1, 2
+            WHERE started_at >= @from AND {SentOnly} AND {TeamOnly} GROUP BY 1, 2 ORDER BY 1, 2
             """);
+        command.Parameters.Add(new NpgsqlParameter<string?>("team", access.TeamFilter));
         command.Parameters.AddWithValue("from", time.GetUtcNow().Date.AddDays(-days + 1));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<UsageByDay>();
@@ -97,9 +105,10 @@ public sealed class UsageQueries(NpgsqlDataSource dataSource, BatchDbContext db,
     {
         await using var command = dataSource.CreateCommand($"""
             SELECT {Figures} FROM attempts
-            WHERE started_at >= @from AND started_at < @to AND {SentOnly}
+            WHERE started_at >= @from AND started_at < @to AND {SentOnly} AND {TeamOnly}
               AND (@provider::text IS NULL OR provider_name = @provider) AND (@model::text IS NULL OR model_name = @model)
             """);
+        command.Parameters.Add(new NpgsqlParameter<string?>("team", access.TeamFilter));
         command.Parameters.AddWithValue("from", from);
         command.Parameters.AddWithValue("to", to);
         command.Parameters.Add(new NpgsqlParameter<string?>("provider", provider));

@@ -36,6 +36,10 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
     public const string StreamingClientName = "api-streams";
 
     // Providers, models and aliases
+    public Task<List<ApiKeyDto>> GetKeysAsync(CancellationToken cancellationToken) => GetAsync<List<ApiKeyDto>>("api/keys", cancellationToken);
+    public Task<CreatedApiKey> CreateKeyAsync(CreateApiKeyRequest request, CancellationToken cancellationToken) => SendAsync<CreatedApiKey>(HttpMethod.Post, "api/keys", request, cancellationToken);
+    public Task RevokeKeyAsync(Guid id, CancellationToken cancellationToken) => SendAsync(HttpMethod.Delete, $"api/keys/{id}", null, cancellationToken);
+
     public Task<List<ProviderDto>> GetProvidersAsync(CancellationToken cancellationToken) => GetAsync<List<ProviderDto>>("api/providers", cancellationToken);
     public Task<ProviderDto> GetProviderAsync(Guid id, CancellationToken cancellationToken) => GetAsync<ProviderDto>($"api/providers/{id}", cancellationToken);
     public Task<ProviderDto> CreateProviderAsync(ProviderRequest request, CancellationToken cancellationToken) => SendAsync<ProviderDto>(HttpMethod.Post, "api/providers", request, cancellationToken);

@@ -20,6 +20,10 @@ internal sealed class JobConfiguration : IEntityTypeConfiguration<Job>
         builder.Property(j => j.EstimatedCostBoundUsd).HasPrecision(20, 10);
         builder.Property(j => j.BudgetUsd).HasPrecision(20, 10);
         builder.HasIndex(j => j.State);
+        builder.Property(j => j.Team).HasMaxLength(100).HasDefaultValue(Contracts.ApiScopes.AdminTeam);
+        // A team's job list, newest first, and a key's spend this month.
+        builder.HasIndex(j => new { j.Team, j.CreatedAt });
+        builder.HasIndex(j => new { j.ApiKeyId, j.CreatedAt }).HasFilter("api_key_id IS NOT NULL");
         builder.HasIndex(j => j.CreatedAt);
         builder.Property(j => j.TemplateHash).HasMaxLength(64);
         builder.Property(j => j.ParametersHash).HasMaxLength(64);

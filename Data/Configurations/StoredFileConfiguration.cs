@@ -15,6 +15,7 @@ internal sealed class StoredFileConfiguration : IEntityTypeConfiguration<StoredF
         builder.Property(f => f.OutputKind).HasMaxLength(20);
         builder.HasIndex(f => f.CreatedAt);
         builder.HasIndex(f => f.JobId);
+        builder.Property(f => f.Team).HasMaxLength(100).HasDefaultValue(Contracts.ApiScopes.AdminTeam);
         // Every read of the Files API sees only files that are not deleted; registering batch files looks past this.
         builder.HasQueryFilter(f => f.DeletedAt == null);
     }

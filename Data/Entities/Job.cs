@@ -34,6 +34,10 @@ public sealed class Job
     /// <summary>The job's dedup option as asked: true or false forces it; null means on at temperature 0 (per line for OpenAI Batch files).</summary>
     public bool? Dedup { get; set; }
     public string? StateReason { get; set; }
+    /// <summary>The team whose key created the job: only that team (and admin keys) see it.</summary>
+    public string Team { get; set; } = Contracts.ApiScopes.AdminTeam;
+    /// <summary>The key that created the job (null for the AppHost's key): its monthly budget counts the job's cost.</summary>
+    public Guid? ApiKeyId { get; set; }
     public JobEndpoint Endpoint { get; set; }
     /// <summary>Embeddings: the vector size asked of the model (OpenAI's <c>dimensions</c>); null for the model's own.</summary>
     public int? Dimensions { get; set; }

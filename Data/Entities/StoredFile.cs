@@ -12,6 +12,8 @@ public sealed class StoredFile
     public Guid? JobId { get; set; }
     public string? OutputKind { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+    /// <summary>The team that uploaded the file, or whose batch produced it.</summary>
+    public string Team { get; set; } = Contracts.ApiScopes.AdminTeam;
     /// <summary>
     /// Set when a batch's output or error file is deleted: the row stays as a tombstone so the batch keeps naming the
     /// file (as at OpenAI) and reading the batch does not register it again. Uploads are deleted outright.

@@ -18,7 +18,8 @@ public sealed record NewJob(
     Guid Id, string? Name, bool StartPaused, JobInputFormat Format, string? RequestedModel, string? SystemTemplate, string? UserTemplate,
     double? Temperature, int? MaxTokens, string? ResponseFormat, string? Metadata, decimal? BudgetUsd, bool IsBatch, string? InputFileId,
     string? IdempotencyKey, string? TraceParent, DateTimeOffset CreatedAt, bool? Dedup = null,
-    JobEndpoint Endpoint = JobEndpoint.ChatCompletions, int? Dimensions = null, int? ResponseCacheTtlSeconds = null);
+    JobEndpoint Endpoint = JobEndpoint.ChatCompletions, int? Dimensions = null, int? ResponseCacheTtlSeconds = null,
+    string Team = ApiScopes.AdminTeam, Guid? ApiKeyId = null);
 
 /// <summary>A rehearsal's job on one target, copied from the source job's settings and sampled records.</summary>
 public sealed record RehearsalJob(
@@ -47,10 +48,10 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
                     response_format, metadata, budget_usd, is_batch, input_file_id, idempotency_key, trace_parent, created_at,
                     total_items, succeeded_items, failed_items, cancelled_items, input_tokens, output_tokens, cost_usd,
                     estimated_input_tokens, estimated_cost_bound_usd, template_hash, parameters_hash, dedup, deduplicated_items,
-                    endpoint, dimensions, response_cache_ttl_seconds, cached_items)
+                    endpoint, dimensions, response_cache_ttl_seconds, cached_items, team, api_key_id)
                 VALUES (@id, @name, @state, @format, @requested, @system, @user, @temperature, @max_tokens,
                     @response_format::jsonb, @metadata::jsonb, @budget, @is_batch, @file, @key, @trace, @now, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                    @template_hash, @parameters_hash, @dedup, 0, @endpoint, @dimensions, @cache_ttl, 0)
+                    @template_hash, @parameters_hash, @dedup, 0, @endpoint, @dimensions, @cache_ttl, 0, @team, @api_key)
                 RETURNING id)
             INSERT INTO job_events (job_id, kind, from_state, to_state, actor, reason, at)
             SELECT id, @kind, NULL, @state, @actor, @reason, @now FROM job
@@ -77,6 +78,8 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("endpoint", (int)job.Endpoint);
         command.Parameters.AddWithValue("dimensions", NpgsqlTypes.NpgsqlDbType.Integer, (object?)job.Dimensions ?? DBNull.Value);
         command.Parameters.AddWithValue("cache_ttl", NpgsqlTypes.NpgsqlDbType.Integer, (object?)job.ResponseCacheTtlSeconds ?? DBNull.Value);
+        command.Parameters.AddWithValue("team", job.Team);
+        command.Parameters.AddWithValue("api_key", NpgsqlTypes.NpgsqlDbType.Uuid, (object?)job.ApiKeyId ?? DBNull.Value);
         // OpenAI Batch lines carry their own messages and parameters: a job-level hash would say nothing about them.
         var perLine = job.Format == JobInputFormat.OpenAiBatch;
         command.Parameters.AddWithValue("template_hash", NpgsqlTypes.NpgsqlDbType.Varchar,
@@ -173,12 +176,12 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
                 INSERT INTO jobs (id, name, state, input_format, requested_model, route_id, provider_id, model_name, system_template, user_template,
                     temperature, max_tokens, response_format, budget_usd, is_batch, rehearsal_id, template_hash, parameters_hash, trace_parent, created_at,
                     total_items, succeeded_items, failed_items, cancelled_items, input_tokens, output_tokens, cost_usd,
-                    estimated_input_tokens, estimated_cost_bound_usd, endpoint, dimensions, cached_items)
+                    estimated_input_tokens, estimated_cost_bound_usd, endpoint, dimensions, cached_items, team, api_key_id)
                 SELECT @id, @name, @queued, s.input_format, @requested, @route, @provider, @model, s.system_template, s.user_template,
                     s.temperature, s.max_tokens, s.response_format, @budget, false, @rehearsal, s.template_hash, s.parameters_hash, @trace, @now,
                     t.n, 0, 0, 0, 0, 0, 0, t.tokens,
                     (t.tokens * @input_price + t.n * CASE WHEN s.endpoint = @embeddings THEN 0 ELSE coalesce(s.max_tokens, @default_output) END * @output_price) / 1000000,
-                    s.endpoint, s.dimensions, 0
+                    s.endpoint, s.dimensions, 0, s.team, s.api_key_id
                 FROM jobs s, totals t WHERE s.id = @source
                 RETURNING id, total_items),
             copied AS (
@@ -256,7 +259,16 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
         var over = await MoveAsync(jobIds, [JobState.Running], JobState.Paused, JobEventKind.Paused, JobActor.Budget, null, cancellationToken,
             reason: "'budget reached: ' || round(j.cost_usd, 6) || ' of ' || round(j.budget_usd, 6) || ' USD'",
             where: "budget_usd IS NOT NULL AND cost_usd >= budget_usd");
-        return [.. done, .. over];
+        // A key's monthly budget counts the cost of every job it created this calendar month (UTC).
+        var keyOver = await MoveAsync(jobIds, [JobState.Running], JobState.Paused, JobEventKind.Paused, JobActor.Budget, null, cancellationToken,
+            reason: "'the monthly budget of its API key is spent'",
+            where: """
+                api_key_id IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM api_keys k WHERE k.id = jobs.api_key_id AND k.monthly_budget_usd IS NOT NULL
+                      AND k.monthly_budget_usd <= (SELECT coalesce(sum(m.cost_usd), 0) FROM jobs m
+                                                   WHERE m.api_key_id = k.id AND m.created_at >= date_trunc('month', now(), 'UTC')))
+                """);
+        return [.. done, .. over, .. keyOver];
     }
 
     /// <summary>

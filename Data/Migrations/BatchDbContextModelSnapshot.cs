@@ -22,6 +22,72 @@ namespace AspireBatch.Data.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("AspireBatch.Data.Entities.ApiKey", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("hash");
+
+                    b.Property<DateTimeOffset?>("LastUsedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_used_at");
+
+                    b.Property<decimal?>("MonthlyBudgetUsd")
+                        .HasPrecision(20, 10)
+                        .HasColumnType("numeric(20,10)")
+                        .HasColumnName("monthly_budget_usd");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("Prefix")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("prefix");
+
+                    b.Property<int?>("RequestsPerMinute")
+                        .HasColumnType("integer")
+                        .HasColumnName("requests_per_minute");
+
+                    b.Property<DateTimeOffset?>("RevokedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("revoked_at");
+
+                    b.PrimitiveCollection<string[]>("Scopes")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("scopes");
+
+                    b.Property<string>("Team")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("team");
+
+                    b.HasKey("Id")
+                        .HasName("pk_api_keys");
+
+                    b.HasIndex("Hash")
+                        .IsUnique()
+                        .HasDatabaseName("ix_api_keys_hash");
+
+                    b.ToTable("api_keys", (string)null);
+                });
+
             modelBuilder.Entity("AspireBatch.Data.Entities.Attempt", b =>
                 {
                     b.Property<long>("Id")
@@ -364,6 +430,10 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
+                    b.Property<Guid?>("ApiKeyId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("api_key_id");
+
                     b.Property<decimal?>("BudgetUsd")
                         .HasPrecision(20, 10)
                         .HasColumnType("numeric(20,10)")
@@ -543,6 +613,14 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("system_template");
 
+                    b.Property<string>("Team")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasDefaultValue("admin")
+                        .HasColumnName("team");
+
                     b.Property<double?>("Temperature")
                         .HasColumnType("double precision")
                         .HasColumnName("temperature");
@@ -583,10 +661,17 @@ namespace AspireBatch.Data.Migrations
                     b.HasIndex("State")
                         .HasDatabaseName("ix_jobs_state");
 
+                    b.HasIndex("ApiKeyId", "CreatedAt")
+                        .HasDatabaseName("ix_jobs_api_key_id_created_at")
+                        .HasFilter("api_key_id IS NOT NULL");
+
                     b.HasIndex("IdempotencyKey", "IsBatch")
                         .IsUnique()
                         .HasDatabaseName("ix_jobs_idempotency_key_is_batch")
                         .HasFilter("idempotency_key IS NOT NULL");
+
+                    b.HasIndex("Team", "CreatedAt")
+                        .HasDatabaseName("ix_jobs_team_created_at");
 
                     b.ToTable("jobs", (string)null);
                 });
@@ -1227,6 +1312,14 @@ namespace AspireBatch.Data.Migrations
                         .HasMaxLength(50)
                         .HasColumnType("character varying(50)")
                         .HasColumnName("purpose");
+
+                    b.Property<string>("Team")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasDefaultValue("admin")
+                        .HasColumnName("team");
 
                     b.HasKey("Id")
                         .HasName("pk_files");

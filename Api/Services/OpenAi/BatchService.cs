@@ -1,3 +1,4 @@
+using AspireBatch.Api.Services.Access;
 using System.Diagnostics;
 using System.Text.Json;
 using AspireBatch.Contracts;
@@ -21,7 +22,8 @@ public sealed record BatchOutcome(OpenAiBatch? Batch, OpenAiFailure? Failure, bo
 /// OpenAI's Batch API over the job engine: a batch is a job with <see cref="Job.IsBatch"/> set, its id is
 /// `batch_` + the job's id in "N" format, and its status, counts and files are read from the job.
 /// </summary>
-public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCommands commands, FileStore files, LivePublisher live, TimeProvider time)
+public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCommands commands, FileStore files, LivePublisher live, TimeProvider time,
+    CallerAccess access, ApiKeyStore keys)
 {
     public const string CompletionWindow = "24h";
     public const int MaxListLimit = 100;
@@ -72,8 +74,8 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
             return badMetadata;
         }
 
-        var file = await db.Files.AsNoTracking().Where(f => f.Id == fileId).Select(f => new { f.FileName, f.Purpose }).FirstOrDefaultAsync(cancellationToken);
-        if (file is null)
+        var file = await db.Files.AsNoTracking().Where(f => f.Id == fileId).Select(f => new { f.FileName, f.Purpose, f.Team }).FirstOrDefaultAsync(cancellationToken);
+        if (file is null || !access.Sees(file.Team))
         {
             return OpenAiFailure.NotFound($"No such File object: {fileId}", "input_file_id");
         }
@@ -84,7 +86,14 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
         }
 
         var request = new JobImportRequest(JobInputFormat.OpenAiBatch, RequestedModel: null, Name: file.FileName, Metadata: metadata,
-            IsBatch: true, InputFileId: fileId, IdempotencyKey: idempotencyKey, Endpoint: JobEndpoints.Parse(endpoint)!.Value);
+            IsBatch: true, InputFileId: fileId, IdempotencyKey: idempotencyKey, Endpoint: JobEndpoints.Parse(endpoint)!.Value,
+            Team: access.Team, ApiKeyId: access.KeyId);
+        if (await keys.BudgetReachedAsync(access.KeyId, cancellationToken) is { } reached)
+        {
+            // OpenAI's answer for an account out of credit, so SDKs raise their usual error.
+            return new OpenAiFailure(StatusCodes.Status429TooManyRequests,
+                $"This key's monthly budget of {reached.Budget:0.######} USD is spent ({reached.Spent:0.######} USD this month).", Code: "insufficient_quota", Type: "insufficient_quota");
+        }
         ImportOutcome? outcome = null;
         var found = await files.ReadUploadAsync(fileId, async content => outcome = await importer.ImportAsync(request, content, cancellationToken), cancellationToken);
         if (!found || outcome is null)
@@ -135,6 +144,10 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
             }
             // Row comparison keeps the order total when two batches share a timestamp.
             query = db.Jobs.FromSql($"SELECT * FROM jobs WHERE (created_at, id) < ({cursor.CreatedAt}, {cursor.Id})").AsNoTracking();
+        }
+        if (access.TeamFilter is { } team)
+        {
+            query = query.Where(j => j.Team == team);
         }
         var jobs = await query.Where(j => j.IsBatch).OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id)
             .Take(limit + 1).ToListAsync(cancellationToken);
@@ -233,6 +246,8 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
             Name = request.Name,
             InputFormat = JobInputFormat.OpenAiBatch,
             Endpoint = request.Endpoint,
+            Team = request.Team,
+            ApiKeyId = request.ApiKeyId,
             RequestedModel = "",
             Metadata = request.Metadata,
             StateReason = JsonSerializer.Serialize(errors),

@@ -1,3 +1,4 @@
+using AspireBatch.Api.Services.Access;
 using System.Data;
 using System.Security.Cryptography;
 using System.Text;
@@ -18,7 +19,7 @@ public sealed record FileSource(string Id, Guid? JobId, string? OutputKind);
 /// a batch's output and error files are rows without bytes whose content is exported from the batch's items when read,
 /// so they are never stale and never held in memory.
 /// </summary>
-public sealed class FileStore(BatchDbContext db, NpgsqlDataSource dataSource, ResultExporter exporter, TimeProvider time)
+public sealed class FileStore(BatchDbContext db, NpgsqlDataSource dataSource, ResultExporter exporter, TimeProvider time, CallerAccess access)
 {
     public const string BatchPurpose = "batch";
     public const string BatchOutputPurpose = "batch_output";
@@ -41,10 +42,11 @@ public sealed class FileStore(BatchDbContext db, NpgsqlDataSource dataSource, Re
         var now = time.GetUtcNow();
         var file = new OpenAiFile(NewFileId(), length, now.ToUnixTimeSeconds(), fileName, purpose);
         await using var command = dataSource.CreateCommand(
-            "INSERT INTO files (id, file_name, purpose, bytes, content, created_at) VALUES (@id, @name, @purpose, @bytes, @content, @now)");
+            "INSERT INTO files (id, file_name, purpose, bytes, content, created_at, team) VALUES (@id, @name, @purpose, @bytes, @content, @now, @team)");
         command.Parameters.AddWithValue("id", file.Id);
         command.Parameters.AddWithValue("name", fileName);
         command.Parameters.AddWithValue("purpose", purpose);
+        command.Parameters.AddWithValue("team", access.Team);
         command.Parameters.AddWithValue("bytes", length);
         // Npgsql copies the stream into the row: the upload is never a byte[] in memory.
         command.Parameters.Add(new NpgsqlParameter("content", NpgsqlDbType.Bytea) { Value = content });
@@ -60,6 +62,10 @@ public sealed class FileStore(BatchDbContext db, NpgsqlDataSource dataSource, Re
     public async Task<OpenAiList<OpenAiFile>?> ListAsync(string? purpose, int limit, bool ascending, string? after, CancellationToken cancellationToken)
     {
         var query = db.Files.AsNoTracking();
+        if (access.TeamFilter is { } team)
+        {
+            query = query.Where(f => f.Team == team);
+        }
         if (!string.IsNullOrWhiteSpace(purpose))
         {
             query = query.Where(f => f.Purpose == purpose);
@@ -142,8 +148,8 @@ public sealed class FileStore(BatchDbContext db, NpgsqlDataSource dataSource, Re
                 var name = $"batch_{jobId:N}_{kind}.jsonl";
                 var now = time.GetUtcNow();
                 await db.Database.ExecuteSqlAsync($"""
-                    INSERT INTO files (id, file_name, purpose, bytes, content, job_id, output_kind, created_at)
-                    VALUES ({id}, {name}, {BatchOutputPurpose}, {counter.Length}, ''::bytea, {jobId}, {kind}, {now})
+                    INSERT INTO files (id, file_name, purpose, bytes, content, job_id, output_kind, created_at, team)
+                    SELECT {id}, {name}, {BatchOutputPurpose}, {counter.Length}, ''::bytea, {jobId}, {kind}, {now}, team FROM jobs WHERE id = {jobId}
                     ON CONFLICT (id) DO NOTHING
                     """, cancellationToken);
                 files.Add(new { Id = id, OutputKind = (string?)kind });

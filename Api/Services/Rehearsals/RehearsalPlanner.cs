@@ -1,3 +1,4 @@
+using AspireBatch.Api.Services.Access;
 using System.Diagnostics;
 using AspireBatch.Contracts;
 using AspireBatch.Data;
@@ -21,7 +22,7 @@ public sealed record RehearsalRefused(string Field, string Message) : RehearsalP
 /// rehearsal and one queued job per target holding copies of the sampled records. The Worker runs those jobs like any
 /// other; the comparison is read from their ledgers (<see cref="RehearsalReports"/>).
 /// </summary>
-public sealed class RehearsalPlanner(BatchDbContext db, NpgsqlDataSource dataSource, LivePublisher live, TimeProvider time)
+public sealed class RehearsalPlanner(BatchDbContext db, NpgsqlDataSource dataSource, LivePublisher live, TimeProvider time, CallerAccess access)
 {
     public const int MaxSampleSize = 100_000;
     private const string SampleTable = "rehearsal_sample";
@@ -44,6 +45,8 @@ public sealed class RehearsalPlanner(BatchDbContext db, NpgsqlDataSource dataSou
             return refused;
         }
         var source = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == request.SourceJobId, cancellationToken);
+        // Another team's job does not exist for this caller.
+        source = source is not null && access.Sees(source.Team) ? source : null;
         if (source is null)
         {
             return new RehearsalRefused("sourceJobId", $"job {request.SourceJobId} does not exist");

@@ -1,3 +1,4 @@
+using AspireBatch.Api.Services.Access;
 using AspireBatch.Contracts;
 using AspireBatch.Data;
 using AspireBatch.Data.Entities;
@@ -9,7 +10,7 @@ namespace AspireBatch.Api.Services.Rehearsals;
 /// Reads rehearsals: the comparison of every target on the same records, computed from their jobs' ledgers each time
 /// it is read (so a running rehearsal shows its figures so far and a finished one never goes stale).
 /// </summary>
-public sealed class RehearsalReports(BatchDbContext db)
+public sealed class RehearsalReports(BatchDbContext db, CallerAccess access)
 {
     private static readonly int[] LatencyBinsMs = [50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, int.MaxValue];
     private const int MaxConfusionLabels = 20;
@@ -24,7 +25,10 @@ public sealed class RehearsalReports(BatchDbContext db)
 
     public async Task<IReadOnlyList<RehearsalSummaryDto>> ListAsync(CancellationToken cancellationToken)
     {
-        var rehearsals = await db.Rehearsals.AsNoTracking().Include(r => r.Targets).OrderByDescending(r => r.CreatedAt).Take(200).ToListAsync(cancellationToken);
+        var team = access.TeamFilter;
+        var rehearsals = await db.Rehearsals.AsNoTracking().Include(r => r.Targets)
+            .Where(r => team == null || db.Jobs.Any(j => j.Id == r.SourceJobId && j.Team == team))
+            .OrderByDescending(r => r.CreatedAt).Take(200).ToListAsync(cancellationToken);
         var jobIds = rehearsals.SelectMany(r => r.Targets).Select(t => t.JobId).ToList();
         var jobs = await db.Jobs.AsNoTracking().Where(j => jobIds.Contains(j.Id)).ToDictionaryAsync(j => j.Id, cancellationToken);
         return rehearsals.Select(r => new RehearsalSummaryDto(r.Id, r.Name, StateOf(r, r.Targets.Select(t => jobs[t.JobId])), r.SourceJobId, r.SampledItems,

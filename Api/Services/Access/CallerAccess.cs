@@ -1,0 +1,32 @@
+using System.Security.Claims;
+using AspireBatch.Contracts;
+
+namespace AspireBatch.Api.Services.Access;
+
+/// <summary>
+/// Who is calling, as the key's claims say: its team, its scopes, its id (none for the AppHost's key). An admin key
+/// sees every team's work; any other sees its own team's only.
+/// </summary>
+public sealed class CallerAccess(IHttpContextAccessor accessor)
+{
+    public const string TeamClaim = "aspirebatch:team";
+    public const string ScopeClaim = "aspirebatch:scope";
+    public const string KeyIdClaim = "aspirebatch:key";
+    public const string RequestsPerMinuteClaim = "aspirebatch:rpm";
+
+    private ClaimsPrincipal User => accessor.HttpContext?.User ?? new ClaimsPrincipal();
+
+    public string Team => User.FindFirstValue(TeamClaim) ?? ApiScopes.AdminTeam;
+
+    public Guid? KeyId => Guid.TryParse(User.FindFirstValue(KeyIdClaim), out var id) ? id : null;
+
+    public bool SeesAll => Has(User, ApiScopes.Admin);
+
+    /// <summary>The team a list is narrowed to: null for an admin key, which sees them all.</summary>
+    public string? TeamFilter => SeesAll ? null : Team;
+
+    /// <summary>Whether the caller may see what <paramref name="team"/> owns.</summary>
+    public bool Sees(string team) => SeesAll || team == Team;
+
+    public static bool Has(ClaimsPrincipal user, string scope) => user.HasClaim(ScopeClaim, scope);
+}

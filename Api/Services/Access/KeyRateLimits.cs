@@ -1,0 +1,39 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.RateLimiting;
+
+namespace AspireBatch.Api.Services.Access;
+
+/// <summary>
+/// A key's requests per minute on the Api: a sliding window of one minute in six steps, per key and per Api replica
+/// (with N replicas behind a balancer a key gets up to N times its limit; the provider limits the Worker keeps are the
+/// ones shared through Redis). Keys without a limit, and the AppHost's key, are not limited.
+/// </summary>
+public static class KeyRateLimits
+{
+    public static IServiceCollection AddKeyRateLimits(this IServiceCollection services) => services.AddRateLimiter(options =>
+    {
+        options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
+        {
+            var user = http.User;
+            return user.FindFirst(CallerAccess.KeyIdClaim)?.Value is { } key
+                && int.TryParse(user.FindFirst(CallerAccess.RequestsPerMinuteClaim)?.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var limit)
+                ? RateLimitPartition.GetSlidingWindowLimiter($"{key}:{limit}", _ => new SlidingWindowRateLimiterOptions
+                {
+                    PermitLimit = limit, Window = TimeSpan.FromMinutes(1), SegmentsPerWindow = 6, QueueLimit = 0, AutoReplenishment = true,
+                })
+                : RateLimitPartition.GetNoLimiter("unlimited");
+        });
+        options.OnRejected = async (context, cancellationToken) =>
+        {
+            var http = context.HttpContext;
+            http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
+            {
+                http.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            }
+            await TypedResults.Problem("This key's requests per minute are used up; wait for Retry-After.", title: "Too many requests",
+                statusCode: StatusCodes.Status429TooManyRequests).ExecuteAsync(http);
+        };
+    });
+}
