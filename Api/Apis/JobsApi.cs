@@ -445,10 +445,11 @@ public sealed class JobServices(JobImporter importer, JobQueries queries, JobCom
     AnswerFieldQueries answerFields, CallerAccess access, ApiKeyStore keys)
 {
     public CallerAccess Access { get; } = access;
+    public ApiKeyStore Keys { get; } = keys;
 
     /// <summary>The import as the caller's team and key make it; a key whose monthly budget is spent makes no job (429).</summary>
     public async Task<(JobImportRequest? Request, ProblemHttpResult? Problem)> ForCallerAsync(JobImportRequest request, CancellationToken cancellationToken) =>
-        await keys.BudgetReachedAsync(Access.KeyId, cancellationToken) is { } reached
+        await Keys.BudgetReachedAsync(Access.KeyId, cancellationToken) is { } reached
             ? (null, TypedResults.Problem($"This key's monthly budget of {reached.Budget:0.######} USD is spent ({reached.Spent:0.######} USD this month); it makes no new job until next month or a larger budget.",
                 title: "Monthly budget reached", statusCode: StatusCodes.Status429TooManyRequests))
             : (request with { Team = Access.Team, ApiKeyId = Access.KeyId }, null);

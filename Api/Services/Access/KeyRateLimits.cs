@@ -11,6 +11,10 @@ namespace AspireBatch.Api.Services.Access;
 /// </summary>
 public static class KeyRateLimits
 {
+    private const int Segments = 6;
+    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan Segment = Window / Segments;
+
     public static IServiceCollection AddKeyRateLimits(this IServiceCollection services) => services.AddRateLimiter(options =>
     {
         options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
@@ -20,7 +24,7 @@ public static class KeyRateLimits
                 && int.TryParse(user.FindFirst(CallerAccess.RequestsPerMinuteClaim)?.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var limit)
                 ? RateLimitPartition.GetSlidingWindowLimiter($"{key}:{limit}", _ => new SlidingWindowRateLimiterOptions
                 {
-                    PermitLimit = limit, Window = TimeSpan.FromMinutes(1), SegmentsPerWindow = 6, QueueLimit = 0, AutoReplenishment = true,
+                    PermitLimit = limit, Window = Window, SegmentsPerWindow = Segments, QueueLimit = 0, AutoReplenishment = true,
                 })
                 : RateLimitPartition.GetNoLimiter("unlimited");
         });
@@ -28,10 +32,9 @@ public static class KeyRateLimits
         {
             var http = context.HttpContext;
             http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-            if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
-            {
-                http.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-            }
+            // A sliding window frees permits one segment (10 s) at a time when the limiter names no wait of its own.
+            var wait = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : Segment;
+            http.Response.Headers.RetryAfter = Math.Max(1, Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             await TypedResults.Problem("This key's requests per minute are used up; wait for Retry-After.", title: "Too many requests",
                 statusCode: StatusCodes.Status429TooManyRequests).ExecuteAsync(http);
         };
