@@ -17,7 +17,7 @@ public sealed class KeyPageTests(BrowserStackFixture stack) : BrowserTest(stack)
         await Field("key-name").FillAsync("nightly import");
         await Field("key-team").FillAsync(team);
         await Field("key-team").PressAsync("Tab");
-        await Page.GetByTestId("key-scope-batches").Locator("input").CheckAsync();
+        await Page.Locator("input[data-testid=key-scope-batches], [data-testid=key-scope-batches] input").First.CheckAsync();
         await Id("key-save").ClickAsync();
 
         await Expect(Id("key-secret")).ToHaveTextAsync(new Regex("^abk_[A-Za-z0-9_-]{43}$"));
