@@ -20,6 +20,10 @@ internal sealed partial class OpenApiExamples : IOpenApiSchemaTransformer
     private static readonly Dictionary<Type, Func<object>> Examples = new()
     {
         [typeof(JobDto)] = Job,
+        [typeof(ApiKeyDto)] = ApiKey,
+        [typeof(IReadOnlyList<ApiKeyDto>)] = () => new List<ApiKeyDto> { ApiKey() },
+        [typeof(CreatedApiKey)] = () => new CreatedApiKey(ApiKey(), "abk_Jq3v0m2Xc9Lr7TzA1sWkQe5Yh8NbFgUiOpDa6ZxC4Vn"),
+        [typeof(CreateApiKeyRequest)] = () => new CreateApiKeyRequest("support nightly import", "support", [ApiScopes.Jobs, ApiScopes.Batches], 600, 50m),
         [typeof(JobCounters)] = Counters,
         [typeof(JobEstimate)] = Estimate,
         [typeof(JobCreated)] = Created,
@@ -130,6 +134,10 @@ internal sealed partial class OpenApiExamples : IOpenApiSchemaTransformer
 
     // Fixed ids and times: the document is the same on every request and every machine.
     private static readonly Guid JobId = Guid.Parse("019a4b2e-7c15-7d3a-9f42-6b1e8c0d5a37");
+
+    private static ApiKeyDto ApiKey() => new(Guid.Parse("019ad9b0-1c2e-7f4a-8b3d-5e6f7a8b9c0d"), "support nightly import", "support",
+        [ApiScopes.Jobs, ApiScopes.Batches], "abk_Jq3v0m2X", 600, 50m, 12.4071m, DateTimeOffset.Parse("2026-12-01T09:00:00Z"),
+        DateTimeOffset.Parse("2026-12-01T17:42:00Z"), null);
     private static readonly Guid DeepSeekId = Guid.Parse("0199a0c1-3b1c-7e44-8d2a-5c9b1e7f3a21");
     private static readonly Guid OpenAiId = Guid.Parse("0199a0c1-4d7e-7a10-b3c5-8e2f6a9d1c04");
     private static readonly Guid RouteId = Guid.Parse("0199a0c2-05f3-7b86-a1d9-2e7c4f8b6a13");

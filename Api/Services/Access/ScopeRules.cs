@@ -21,12 +21,13 @@ public static class ScopeRules
 
     /// <summary>Requires <paramref name="scope"/> (see <see cref="Allows"/>) on every endpoint of the group.</summary>
     public static TBuilder RequireScope<TBuilder>(this TBuilder builder, string scope) where TBuilder : IEndpointConventionBuilder =>
-        builder.RequireAuthorization(policy => policy.RequireAssertion(context =>
+        builder.RequireAuthorization(policy => policy.RequireAuthenticatedUser().RequireAssertion(context =>
             context.Resource is HttpContext http && Allows(context.User, scope, http.Request.Method)));
 
     /// <summary>Reads for every key; changes only for admin keys (providers, models, prices, aliases, routes).</summary>
     public static TBuilder RequireAdminToChange<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
-        builder.RequireAuthorization(policy => policy.RequireAssertion(context =>
+        // Authenticated first: a read without a key is a 401 like any other call.
+        builder.RequireAuthorization(policy => policy.RequireAuthenticatedUser().RequireAssertion(context =>
             context.Resource is HttpContext http && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method)
                 || CallerAccess.Has(context.User, ApiScopes.Admin))));
 }

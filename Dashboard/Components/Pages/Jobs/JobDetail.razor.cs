@@ -129,9 +129,11 @@ public partial class JobDetail
 
     private async Task OnJobChangedAsync()
     {
+        var stateBefore = _job?.State;
         await LoadJobAsync();
-        // The items grid pages on the server; refresh it now and then, not on every progress event.
-        if (_items is not null && DateTimeOffset.UtcNow - _lastItemsReload > TimeSpan.FromSeconds(3))
+        // The items grid pages on the server; refresh it now and then, not on every progress event, and whenever the job
+        // changes state (a job that finishes within those seconds would otherwise keep showing its records running).
+        if (_items is not null && (DateTimeOffset.UtcNow - _lastItemsReload > TimeSpan.FromSeconds(3) || _job?.State != stateBefore))
         {
             await _items.ReloadServerData();
         }
