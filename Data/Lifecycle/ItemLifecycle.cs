@@ -396,7 +396,7 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var insert = new NpgsqlCommand("""
             INSERT INTO provider_batches (id, job_id, provider_id, model, endpoint, state, lease_token, line_count, bytes, completed_lines, failed_lines,
-                released_lines, input_price_per_mtok, output_price_per_mtok, realtime_input_price_per_mtok, realtime_output_price_per_mtok,
+                released_lines, input_price_per_m_tok, output_price_per_m_tok, realtime_input_price_per_m_tok, realtime_output_price_per_m_tok,
                 polls, trace_parent, created_at, updated_at)
             VALUES (@id, @job, @provider, @model, @endpoint, @packing, @token, 0, 0, 0, 0, 0, @in, @out, @rt_in, @rt_out, 0, @trace, now(), now())
             """, connection, transaction))

@@ -499,7 +499,7 @@ public sealed class NativeBatchEngine(
     {
         await using var command = new NpgsqlCommand("""
             SELECT id, job_id, provider_id, model, endpoint, state, lease_token, remote_input_file_id, remote_batch_id, remote_output_file_id,
-                   remote_error_file_id, input_price_per_mtok, output_price_per_mtok, cancel_requested_at, cancel_sent_at, cancel_reason, polls,
+                   remote_error_file_id, input_price_per_m_tok, output_price_per_m_tok, cancel_requested_at, cancel_sent_at, cancel_reason, polls,
                    next_poll_at, trace_parent, created_at, submitted_at, ended_at
             FROM provider_batches WHERE id = @id
             """, connection);
