@@ -108,11 +108,11 @@ public sealed class NativeBatchFileTests
         Assert.Null(BatchOutput.Parse(line, JobEndpoint.ChatCompletions));
 
     [Theory]
-    [InlineData(8, null, null, 4)]       // OpenAI's 50 % when none is given
-    [InlineData(8, null, 25, 6)]
-    [InlineData(8, 3.5, 50, 3.5)]         // the model's own batch price wins
-    [InlineData(8, null, 0, 8)]
-    [InlineData(8, null, 150, 0)]         // clamped to 100 %
+    [InlineData(8.0, null, null, 4.0)]       // OpenAI's 50 % when none is given
+    [InlineData(8.0, null, 25.0, 6.0)]
+    [InlineData(8.0, 3.5, 50.0, 3.5)]         // the model's own batch price wins
+    [InlineData(8.0, null, 0.0, 8.0)]
+    [InlineData(8.0, null, 150.0, 0.0)]         // clamped to 100 %
     public void The_batch_price_is_the_models_own_or_the_discounted_realtime_price(double realtime, double? batch, double? discount, double expected) =>
         Assert.Equal((decimal)expected, Pricing.BatchPrice((decimal)realtime, (decimal?)batch, (decimal?)discount));
 
