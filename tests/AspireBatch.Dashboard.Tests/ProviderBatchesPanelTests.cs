@@ -57,4 +57,20 @@ public sealed class ProviderBatchesPanelTests : DashboardContext
         var realtimeOnly = Render<TemplatePreviewView>(p => p.Add(c => c.Preview, preview with { Estimate = preview.Estimate with { BatchCostBoundUsd = null } }));
         Assert.Empty(realtimeOnly.FindAll("[data-testid=estimate-batch-cost]"));
     }
+
+    [Fact]
+    public async Task The_job_form_sends_the_mode_and_the_deadline()
+    {
+        var form = new AspireBatch.Dashboard.Api.JobForm { Model = "m", UserTemplate = "t", Mode = JobModes.AutoName, Deadline = T0.AddHours(3) };
+        using var content = form.ToContent(new MemoryStream([1]), "f.jsonl");
+        var fields = new Dictionary<string, string>();
+        foreach (var part in content)
+        {
+            fields[part.Headers.ContentDisposition!.Name!.Trim('"')] = await part.ReadAsStringAsync();
+        }
+        Assert.Equal("auto", fields["mode"]);
+        Assert.Equal(T0.AddHours(3), DateTimeOffset.Parse(fields["deadline"], System.Globalization.CultureInfo.InvariantCulture));
+        using var realtime = new AspireBatch.Dashboard.Api.JobForm { Model = "m", UserTemplate = "t" }.ToContent(new MemoryStream([1]), "f.jsonl");
+        Assert.DoesNotContain(realtime, p => p.Headers.ContentDisposition!.Name!.Trim('"') is "mode" or "deadline");
+    }
 }
