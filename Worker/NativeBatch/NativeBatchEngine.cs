@@ -43,7 +43,7 @@ public sealed class NativeBatchEngine(
         Guid Id, Guid JobId, Guid ProviderId, string Model, JobEndpoint Endpoint, ProviderBatchState State, Guid LeaseToken,
         string? InputFileId, string? RemoteBatchId, string? OutputFileId, string? ErrorFileId, decimal InputPrice, decimal OutputPrice,
         DateTimeOffset? CancelRequestedAt, DateTimeOffset? CancelSentAt, string? CancelReason, int Polls, DateTimeOffset? NextPollAt,
-        string? TraceParent, DateTimeOffset CreatedAt, DateTimeOffset? SubmittedAt, DateTimeOffset? EndedAt);
+        string? TraceParent, DateTimeOffset CreatedAt, DateTimeOffset? SubmittedAt, DateTimeOffset? EndedAt, string? RemoteStatus, string? Error);
 
     private sealed record BatchItem(long Id, string CustomId, string Payload, int Attempts, int EstimatedInputTokens);
 
@@ -374,6 +374,12 @@ public sealed class NativeBatchEngine(
             }
         }
         (written, refused) = Add((written, refused), await FlushAsync(row, chunk, cancellationToken), chunk.Count);
+        if (row.RemoteStatus == "failed" && open.Count > 0)
+        {
+            // The provider refused the file while validating it (bad lines, a model it does not serve): packing the same
+            // records again would fail again, so they fail with its errors instead.
+            await FailRecordsAsync(row, target, new ProviderBatchException($"the provider failed the batch: {row.Error ?? "no reason given"}", null, false), cancellationToken);
+        }
         var released = await items.ReleaseProviderBatchAsync(row.Id, row.LeaseToken, null, cancellationToken);
         await batches.DoneAsync(row.Id, released, cancellationToken);
         activity?.SetTag("aspirebatch.provider_batch.results_written", written);
@@ -500,7 +506,7 @@ public sealed class NativeBatchEngine(
         await using var command = new NpgsqlCommand("""
             SELECT id, job_id, provider_id, model, endpoint, state, lease_token, remote_input_file_id, remote_batch_id, remote_output_file_id,
                    remote_error_file_id, input_price_per_m_tok, output_price_per_m_tok, cancel_requested_at, cancel_sent_at, cancel_reason, polls,
-                   next_poll_at, trace_parent, created_at, submitted_at, ended_at
+                   next_poll_at, trace_parent, created_at, submitted_at, ended_at, remote_status, error
             FROM provider_batches WHERE id = @id
             """, connection);
         command.Parameters.AddWithValue("id", id);
@@ -513,7 +519,7 @@ public sealed class NativeBatchEngine(
         DateTimeOffset? At(int i) => reader.IsDBNull(i) ? null : reader.GetFieldValue<DateTimeOffset>(i);
         return new BatchRow(reader.GetGuid(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetString(3), (JobEndpoint)reader.GetInt32(4),
             (ProviderBatchState)reader.GetInt32(5), reader.GetGuid(6), Text(7), Text(8), Text(9), Text(10), reader.GetDecimal(11), reader.GetDecimal(12),
-            At(13), At(14), Text(15), reader.GetInt32(16), At(17), Text(18), reader.GetFieldValue<DateTimeOffset>(19), At(20), At(21));
+            At(13), At(14), Text(15), reader.GetInt32(16), At(17), Text(18), reader.GetFieldValue<DateTimeOffset>(19), At(20), At(21), Text(22), Text(23));
     }
 
     private async Task HoldAsync(string stage, Guid id, CancellationToken cancellationToken)
