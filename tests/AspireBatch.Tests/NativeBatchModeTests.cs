@@ -63,6 +63,11 @@ public sealed class NativeBatchModeTests(StackFixture stack) : IAsyncLifetime
         var exported = await stack.Api.ExportAsync(job.Id);
         Assert.Equal(total, exported.Count);
         Assert.All(exported, e => Assert.False(string.IsNullOrEmpty(e.GetProperty("answer").GetString())));
+        // Each result names the provider batch that answered it, in the lineage export.
+        var text = await stack.Api.GetStringAsync($"/api/jobs/{job.Id}/export?format=jsonl&lineage=true");
+        var named = text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("lineage").GetProperty("provider_batch_id").GetGuid()).ToHashSet();
+        Assert.Equal(batches.Batches.Select(b => b.Id).ToHashSet(), named);
     }
 
     [Fact]
