@@ -138,6 +138,31 @@ public sealed class NativeBatchModeTests(StackFixture stack) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Lines_the_provider_failed_go_into_the_next_batch_and_every_record_is_answered_once()
+    {
+        const int total = 1_000;
+        // 5 % of lines answer 500 in the error file: retryable, so their records are packed again (a record fails only
+        // after Worker:MaxAttempts such calls, 0.05^5 each).
+        await _native.BatchSettingsAsync(turnaroundMs: 500, lineFailureRate: 0.05);
+        var (route, _) = await _native.ProviderRouteAsync("native-fail");
+        var before = await _native.CountersAsync();
+        var created = await stack.Api.CreateAsync("fail.jsonl", JobApiClient.Jsonl(total, i => new { id = $"f{i}", text = $"fail review {i}" }),
+            JobApiClient.Fields(route, more: ("mode", "provider-batch")));
+        var job = await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(3));
+        var after = await _native.CountersAsync();
+
+        Assert.Equal(total, job.Counters.Succeeded);
+        Assert.Equal(total, after.LinesAnswered - before.LinesAnswered);
+        Assert.Equal(0, after.ChatRequests - before.ChatRequests);
+        await _native.AssertAnsweredOnceAsync(job.Id, total);
+        var failedLines = await stack.ScalarAsync<long>(
+            "SELECT count(*) FROM attempts WHERE job_id = @job AND status_code = 500 AND provider_batch_id IS NOT NULL AND cost_usd IS NULL", ("job", job.Id));
+        Assert.True(failedLines > 0, "no line failed: nothing was tested");
+        var batches = await _native.BatchesAsync(job.Id);
+        Assert.True(batches.Batches.Count >= 2, $"the failed lines were not packed again ({batches.Batches.Count} batch)");
+    }
+
+    [Fact]
     public async Task Bad_modes_and_deadlines_are_refused_with_problem_details_and_create_nothing()
     {
         var (route, _) = await _native.ProviderRouteAsync("native-bad");
