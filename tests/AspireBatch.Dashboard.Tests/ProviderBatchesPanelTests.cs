@@ -66,7 +66,7 @@ public sealed class ProviderBatchesPanelTests : DashboardContext
         var fields = new Dictionary<string, string>();
         foreach (var part in content)
         {
-            fields[part.Headers.ContentDisposition!.Name!.Trim('"')] = await part.ReadAsStringAsync(TestContext.Current.CancellationToken);
+            fields[part.Headers.ContentDisposition!.Name!.Trim('"')] = await part.ReadAsStringAsync(Xunit.TestContext.Current.CancellationToken);
         }
         Assert.Equal("auto", fields["mode"]);
         Assert.Equal(T0.AddHours(3), DateTimeOffset.Parse(fields["deadline"], System.Globalization.CultureInfo.InvariantCulture));
