@@ -12,6 +12,7 @@ app.MapProvidersApi();
 app.MapRoutesApi();
 app.MapJobsApi();
 app.MapJobChartsApi();
+app.MapProviderBatchesApi();
 app.MapRehearsalsApi();
 app.MapStatsApi();
 app.MapOpenAiBatchApi();

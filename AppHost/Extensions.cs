@@ -61,6 +61,11 @@ internal static class Extensions
         {
             project.WithEnvironment($"{section.Key}__{setting.Key}", setting.Value);
         }
+        // One level of subsections too (e.g. Worker:NativeBatch:MaxLines).
+        foreach (var setting in section.GetChildren().Where(s => s.Value is null).SelectMany(s => s.GetChildren()).Where(s => s.Value is not null))
+        {
+            project.WithEnvironment(setting.Path.Replace(":", "__", StringComparison.Ordinal), setting.Value);
+        }
         if (section.Key == "Worker")
         {
             // Each worker falls back to its share of a limit when Redis is away.

@@ -37,4 +37,11 @@ public class JobFormFields
     /// as long. Absent: off.
     /// </summary>
     public int? ResponseCacheTtlSeconds { get; set; }
+    /// <summary>
+    /// realtime (default), provider-batch (the provider's own /v1/batches at its batch price) or auto (provider batches
+    /// while <see cref="Deadline"/> leaves room, the rest in real time before it).
+    /// </summary>
+    public string? Mode { get; set; }
+    /// <summary>Auto mode only (required there): when every record must be answered, ISO 8601 with an offset.</summary>
+    public DateTimeOffset? Deadline { get; set; }
 }

@@ -31,7 +31,9 @@ public sealed record JobDto(
     JobEndpoint Endpoint = JobEndpoint.ChatCompletions,
     int? Dimensions = null,
     int? ResponseCacheTtlSeconds = null,
-    int CachedItems = 0);
+    int CachedItems = 0,
+    JobMode Mode = JobMode.Realtime,
+    DateTimeOffset? Deadline = null);
 
 /// <summary>
 /// Progress read from counters kept with every batch of results; rate is items per second since start.
@@ -69,8 +71,10 @@ public sealed record JobCounters(
 /// and cost bounds count every record, so they stay bounds with or without dedup.
 /// </remarks>
 /// <see cref="CachedCalls"/> is how many records the response cache answered at import (only for a job that opted in).
+/// <see cref="BatchCostBoundUsd"/> is the same bound at the provider's native batch price, when its provider sells batches
+/// (null otherwise): what a provider-batch job pays at most, and an auto job if the deadline lets every record wait.
 public sealed record JobEstimate(int Items, long InputTokens, long MaxOutputTokens, decimal CostBoundUsd, string PricedModel, int DeduplicatedCalls = 0,
-    int CachedCalls = 0);
+    int CachedCalls = 0, decimal? BatchCostBoundUsd = null);
 
 public sealed record ItemSummaryDto(
     long Id,
@@ -137,7 +141,8 @@ public sealed record ItemLineageDto(
     string? ResponseId,
     int? Attempt,
     string? UsageSource,
-    CachedFromDto? CachedFrom = null);
+    CachedFromDto? CachedFrom = null,
+    Guid? ProviderBatchId = null);
 
 /// <summary>The record of an earlier job whose answer the response cache gave this one.</summary>
 public sealed record CachedFromDto(Guid JobId, long ItemId);

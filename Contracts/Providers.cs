@@ -15,9 +15,15 @@ public sealed record ProviderDto(
     bool Enabled,
     IReadOnlyList<ModelPriceDto> Models,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    bool SupportsNativeBatch = false,
+    decimal? BatchDiscountPercent = null);
 
-/// <summary>Create or replace a provider. On update a null ApiKey keeps the stored key; an empty one removes it.</summary>
+/// <summary>
+/// Create or replace a provider. On update a null ApiKey keeps the stored key; an empty one removes it. SupportsNativeBatch
+/// (the provider serves OpenAI's /v1/files + /v1/batches) and BatchDiscountPercent (its batch discount on the real-time price,
+/// 0-100; 50 when not given) keep their stored values when null.
+/// </summary>
 public sealed record ProviderRequest(
     string Name,
     string BaseUrl,
@@ -27,11 +33,15 @@ public sealed record ProviderRequest(
     int? RequestsPerMinute = null,
     int? TokensPerMinute = null,
     int? MaxConcurrency = null,
-    bool Enabled = true);
+    bool Enabled = true,
+    bool? SupportsNativeBatch = null,
+    decimal? BatchDiscountPercent = null);
 
 /// <summary>
 /// A model a provider serves: its price in USD per million tokens and, optionally, limits of its own that apply on top
-/// of the provider's (providers often set lower limits for their larger models).
+/// of the provider's (providers often set lower limits for their larger models). Batch prices are what its lines cost
+/// through the provider's native batches; when never set, the real-time price less the provider's batch discount. On
+/// update a null batch price keeps the stored one.
 /// </summary>
 public sealed record ModelPriceDto(
     string Name,
@@ -39,7 +49,9 @@ public sealed record ModelPriceDto(
     decimal OutputPricePerMTok,
     int? RequestsPerMinute = null,
     int? TokensPerMinute = null,
-    decimal? CachedInputPricePerMTok = null);
+    decimal? CachedInputPricePerMTok = null,
+    decimal? BatchInputPricePerMTok = null,
+    decimal? BatchOutputPricePerMTok = null);
 
 public sealed record ConnectionTestResult(bool Success, int? StatusCode, long LatencyMs, string Message, IReadOnlyList<string> Models);
 

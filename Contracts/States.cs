@@ -146,3 +146,69 @@ public sealed class JobEndpointJsonConverter : JsonConverter<JobEndpoint>
     public override void Write(System.Text.Json.Utf8JsonWriter writer, JobEndpoint value, System.Text.Json.JsonSerializerOptions options) =>
         writer.WriteStringValue(value.Path());
 }
+
+/// <summary>
+/// How a job's records reach the provider. Stored as its integer value; never reorder. On the wire: <c>realtime</c>,
+/// <c>provider-batch</c> or <c>auto</c>.
+/// </summary>
+[JsonConverter(typeof(JobModeJsonConverter))]
+public enum JobMode
+{
+    /// <summary>Every record is one real-time call (with retries and fallback).</summary>
+    Realtime = 0,
+    /// <summary>Records go through the provider's own /v1/files + /v1/batches, at its batch price.</summary>
+    ProviderBatch = 1,
+    /// <summary>Provider batches while the deadline leaves room; whatever is left runs in real time before it.</summary>
+    Auto = 2,
+}
+
+public static class JobModes
+{
+    public const string RealtimeName = "realtime";
+    public const string ProviderBatchName = "provider-batch";
+    public const string AutoName = "auto";
+
+    public static string Name(this JobMode mode) => mode switch
+    {
+        JobMode.ProviderBatch => ProviderBatchName,
+        JobMode.Auto => AutoName,
+        _ => RealtimeName,
+    };
+
+    /// <summary>The mode a name stands for (absent: realtime); null for anything else.</summary>
+    public static JobMode? Parse(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or RealtimeName or "real-time" => JobMode.Realtime,
+        ProviderBatchName or "provider_batch" or "batch" => JobMode.ProviderBatch,
+        AutoName => JobMode.Auto,
+        _ => null,
+    };
+}
+
+public sealed class JobModeJsonConverter : JsonConverter<JobMode>
+{
+    public override JobMode Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options) =>
+        JobModes.Parse(reader.GetString()) ?? throw new System.Text.Json.JsonException($"unknown mode \"{reader.GetString()}\"");
+
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, JobMode value, System.Text.Json.JsonSerializerOptions options) =>
+        writer.WriteStringValue(value.Name());
+}
+
+/// <summary>
+/// Life of one provider-native batch, each stage stored before the next step is taken. Stored as its integer value;
+/// never reorder. Every change goes through AspireBatch.Data.Lifecycle.ProviderBatchLifecycle.
+/// </summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ProviderBatchState>))]
+public enum ProviderBatchState
+{
+    /// <summary>Records assigned to it (taken out of the queue); the input file is not uploaded yet.</summary>
+    Packing = 0,
+    /// <summary>The input file is at the provider (its id stored); the batch may not exist yet.</summary>
+    Uploaded = 1,
+    /// <summary>The provider's batch exists (its id stored) and is polled until it ends.</summary>
+    Submitted = 2,
+    /// <summary>The provider's batch ended (completed, expired, cancelled or failed): its results are being written.</summary>
+    Ended = 3,
+    /// <summary>Every result written and every record left over given back to the queue.</summary>
+    Done = 4,
+}

@@ -17,6 +17,7 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
     public DbSet<JobEvent> JobEvents => Set<JobEvent>();
     public DbSet<Item> Items => Set<Item>();
     public DbSet<Attempt> Attempts => Set<Attempt>();
+    public DbSet<ProviderBatch> ProviderBatches => Set<ProviderBatch>();
     public DbSet<StoredFile> Files => Set<StoredFile>();
     public DbSet<Rehearsal> Rehearsals => Set<Rehearsal>();
     public DbSet<RehearsalTarget> RehearsalTargets => Set<RehearsalTarget>();

@@ -30,6 +30,7 @@ public static class DataExtensions
         builder.Services.AddSingleton<ProviderKeyProtector>();
         builder.Services.AddSingleton<JobLifecycle>();
         builder.Services.AddSingleton<ItemLifecycle>();
+        builder.Services.AddSingleton<ProviderBatchLifecycle>();
         builder.Services.TryAddSingleton(TimeProvider.System);
         return builder;
     }

@@ -2,6 +2,7 @@ using AspireBatch.Data;
 using AspireBatch.Worker.Execution;
 using AspireBatch.Worker.Limits;
 using AspireBatch.Worker.Monitoring;
+using AspireBatch.Worker.NativeBatch;
 
 namespace AspireBatch.Worker;
 
@@ -34,6 +35,11 @@ internal static class WorkerServiceExtensions
         builder.Services.AddSingleton<CallJournal>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<CallJournal>());
         builder.Services.AddHostedService<ExecutionEngine>();
+        // Provider-native batches: packing, upload, create, poll and results, each stage stored before the next.
+        builder.Services.AddOptions<NativeBatchOptions>().BindConfiguration(NativeBatchOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<NativeBatchPlanner>();
+        builder.Services.AddSingleton<ProviderBatchClient>();
+        builder.Services.AddHostedService<NativeBatchEngine>();
         builder.Services.AddSingleton<LeaderLock>();
         builder.Services.AddHostedService<RouteMonitor>();
         builder.Services.AddHostedService<ProviderHealthMonitor>();

@@ -350,6 +350,9 @@ public static class JobsApi
         : JobEndpoints.Parse(form.Endpoint) is null
             ? TypedResults.Problem($"Unknown endpoint \"{form.Endpoint}\": use {JobEndpoints.ChatCompletionsPath} or {JobEndpoints.EmbeddingsPath}.",
                 title: "Unknown endpoint", statusCode: 400)
+        : JobModes.Parse(form.Mode) is null
+            ? TypedResults.Problem($"Unknown mode \"{form.Mode}\": use {JobModes.RealtimeName}, {JobModes.ProviderBatchName} or {JobModes.AutoName}.",
+                title: "Unknown mode", statusCode: 400)
         : null;
 
     private static JobImportRequest? ToImportRequest(CreateJobForm form)
@@ -361,7 +364,8 @@ public static class JobsApi
         var format = FormatOf(form.Format is { Length: > 0 } named ? named : Path.GetExtension(form.File.FileName)) ?? JobInputFormat.Jsonl;
         return new JobImportRequest(format, form.Model, form.Name, form.SystemTemplate, form.UserTemplate, form.IdField ?? "id",
             form.Temperature, form.MaxTokens, form.ResponseFormat, form.Metadata, form.BudgetUsd, form.StartPaused, Dedup: form.Dedup,
-            Endpoint: JobEndpoints.Parse(form.Endpoint)!.Value, Dimensions: form.Dimensions, ResponseCacheTtlSeconds: form.ResponseCacheTtlSeconds);
+            Endpoint: JobEndpoints.Parse(form.Endpoint)!.Value, Dimensions: form.Dimensions, ResponseCacheTtlSeconds: form.ResponseCacheTtlSeconds,
+            Mode: JobModes.Parse(form.Mode)!.Value, Deadline: form.Deadline);
     }
 
     private static ProblemHttpResult FileMissing(CreateJobForm form) => TypedResults.Problem(

@@ -174,7 +174,8 @@ public static class ProvidersApi
     public static async Task<Results<Ok<ModelPriceDto>, NotFound, ValidationProblem>> PutModel(
         Guid id, string model, ModelPriceDto price, BatchDbContext db, CancellationToken cancellationToken)
     {
-        if (price.InputPricePerMTok < 0 || price.OutputPricePerMTok < 0 || price.CachedInputPricePerMTok < 0)
+        if (price.InputPricePerMTok < 0 || price.OutputPricePerMTok < 0 || price.CachedInputPricePerMTok < 0
+            || price.BatchInputPricePerMTok < 0 || price.BatchOutputPricePerMTok < 0)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["price"] = ["prices cannot be negative"] });
         }
@@ -195,6 +196,9 @@ public static class ProvidersApi
         entity.InputPricePerMTok = price.InputPricePerMTok;
         entity.OutputPricePerMTok = price.OutputPricePerMTok;
         entity.CachedInputPricePerMTok = price.CachedInputPricePerMTok;
+        // The Dashboard's price dialog does not know batch prices: null keeps them.
+        entity.BatchInputPricePerMTok = price.BatchInputPricePerMTok ?? entity.BatchInputPricePerMTok;
+        entity.BatchOutputPricePerMTok = price.BatchOutputPricePerMTok ?? entity.BatchOutputPricePerMTok;
         entity.RequestsPerMinute = price.RequestsPerMinute;
         entity.TokensPerMinute = price.TokensPerMinute;
         await db.SaveChangesAsync(cancellationToken);
@@ -268,6 +272,10 @@ public static class ProvidersApi
         {
             errors["limits"] = ["limits must be 1 or more, or null for none"];
         }
+        if (request.BatchDiscountPercent is < 0 or > 100)
+        {
+            errors["batchDiscountPercent"] = ["batchDiscountPercent is a percentage of the real-time price, 0 to 100 (OpenAI: 50)"];
+        }
         return errors;
     }
 
@@ -281,6 +289,8 @@ public static class ProvidersApi
         provider.TokensPerMinute = request.TokensPerMinute;
         provider.MaxConcurrency = request.MaxConcurrency;
         provider.Enabled = request.Enabled;
+        provider.SupportsNativeBatch = request.SupportsNativeBatch ?? provider.SupportsNativeBatch;
+        provider.BatchDiscountPercent = request.BatchDiscountPercent ?? provider.BatchDiscountPercent;
         provider.UpdatedAt = now;
         if (request.ApiKey is { } key)
         {
@@ -292,8 +302,9 @@ public static class ProvidersApi
     public static ProviderDto ToDto(Provider p) => new(p.Id, p.Name, p.BaseUrl, p.EncryptedApiKey is not null, p.ApiKeyLast4,
         p.TimeoutSeconds, p.ConnectTimeoutSeconds, p.RequestsPerMinute, p.TokensPerMinute, p.MaxConcurrency, p.Enabled,
         p.Models.OrderBy(m => m.Name).Select(ToDto).ToList(),
-        p.CreatedAt, p.UpdatedAt);
+        p.CreatedAt, p.UpdatedAt, p.SupportsNativeBatch, p.BatchDiscountPercent);
 
     private static ModelPriceDto ToDto(ProviderModel m) =>
-        new(m.Name, m.InputPricePerMTok, m.OutputPricePerMTok, m.RequestsPerMinute, m.TokensPerMinute, m.CachedInputPricePerMTok);
+        new(m.Name, m.InputPricePerMTok, m.OutputPricePerMTok, m.RequestsPerMinute, m.TokensPerMinute, m.CachedInputPricePerMTok,
+            m.BatchInputPricePerMTok, m.BatchOutputPricePerMTok);
 }

@@ -12,7 +12,7 @@ public static class StatsApi
     {
         var api = app.MapGroup("/api/stats").WithTags("Usage and cost").RequireScope(ApiScopes.Jobs);
         api.MapGet("/overview", Overview).WithName("GetOverview").WithSummary("Running jobs, calls/tokens/cost of the last hour and day, recent rollbacks");
-        api.MapGet("/usage", Usage).WithName("GetUsage").WithSummary("Calls, tokens, cost and latency grouped by model or provider (groupBy=model|provider)");
+        api.MapGet("/usage", Usage).WithName("GetUsage").WithSummary("Calls, tokens, cost and latency grouped by model or provider (groupBy=model|provider|mode: real time against provider batches)");
         api.MapGet("/daily", Daily).WithName("GetDailyUsage").WithSummary("Usage per day and model or provider");
         api.MapGet("/compare", Compare).WithName("CompareProviders")
             .WithSummary("Before/after on measured calls: before and after are provider/model targets, monthlyCalls the volume to project");
@@ -23,14 +23,14 @@ public static class StatsApi
         TypedResults.Ok(await usage.OverviewAsync(cancellationToken));
 
     public static async Task<Results<Ok<List<UsageByKey>>, ValidationProblem>> Usage(UsageQueries usage, CancellationToken cancellationToken, string groupBy = "model", DateTimeOffset? from = null, DateTimeOffset? to = null) =>
-        groupBy is "model" or "provider"
+        groupBy is "model" or "provider" or "mode"
             ? TypedResults.Ok(await usage.ByKeyAsync(groupBy, from, to, cancellationToken))
-            : Invalid.Field("groupBy", "groupBy must be model or provider");
+            : Invalid.Field("groupBy", "groupBy must be model, provider or mode");
 
     public static async Task<Results<Ok<List<UsageByDay>>, ValidationProblem>> Daily(UsageQueries usage, CancellationToken cancellationToken, string groupBy = "model", int days = 30) =>
-        groupBy is "model" or "provider" && days is >= 1 and <= 366
+        groupBy is "model" or "provider" or "mode" && days is >= 1 and <= 366
             ? TypedResults.Ok(await usage.DailyAsync(groupBy, days, cancellationToken))
-            : Invalid.Field(groupBy is "model" or "provider" ? "days" : "groupBy", "groupBy must be model or provider and days 1-366");
+            : Invalid.Field(groupBy is "model" or "provider" or "mode" ? "days" : "groupBy", "groupBy must be model, provider or mode and days 1-366");
 
     public static async Task<Results<Ok<ProviderComparison>, ValidationProblem>> Compare(UsageQueries usage, string before, string after, CancellationToken cancellationToken, long monthlyCalls = 1_000_000) =>
         monthlyCalls >= 0 && before.Contains('/') && after.Contains('/')

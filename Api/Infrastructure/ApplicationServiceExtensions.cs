@@ -60,6 +60,7 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddScoped<JobCommands>();
         builder.Services.AddScoped<UsageQueries>();
         builder.Services.AddScoped<JobTimeseriesQueries>();
+        builder.Services.AddScoped<ProviderBatchQueries>();
         builder.Services.AddSingleton<ResultExporter>();
         builder.Services.AddScoped<FileStore>();
         builder.Services.AddScoped<BatchService>();

@@ -44,6 +44,8 @@ internal sealed partial class OpenApiExamples : IOpenApiSchemaTransformer
         [typeof(MoveLeftoversResult)] = () => new MoveLeftoversResult(Job(), 1_204, 58_310),
         [typeof(JobSettingsRequest)] = () => new JobSettingsRequest(RequestsPerMinuteCap: 600, BudgetUsd: 25m),
         [typeof(CreateJobForm)] = JobForm,
+        [typeof(JobProviderBatches)] = ProviderBatches,
+        [typeof(ProviderBatchDto)] = () => ProviderBatches().Batches[0],
         [typeof(JobTimeseries)] = Timeseries,
         [typeof(JobTimeBucket)] = () => Timeseries().Buckets[0],
         [typeof(JobEventDto)] = () => new JobEventDto(81_201, CreatedAt.AddMinutes(42), JobEventKind.Paused, JobState.Running, JobState.Paused, JobActor.Budget,

@@ -1,3 +1,4 @@
+using AspireBatch.Data.Domain;
 using AspireBatch.Contracts;
 using AspireBatch.Data;
 using Microsoft.EntityFrameworkCore;
@@ -19,6 +20,11 @@ public sealed record ResolvedTarget(
     decimal OutputPricePerMTok)
 {
     public bool PriceKnown { get; init; } = true;
+
+    /// <summary>The (active) target's provider sells native batches; then these are its batch prices.</summary>
+    public bool SupportsNativeBatch { get; init; }
+    public decimal BatchInputPricePerMTok { get; init; }
+    public decimal BatchOutputPricePerMTok { get; init; }
 
     /// <summary>A route's targets in fallback order; empty for an alias or a model.</summary>
     public IReadOnlyList<ResolvedRouteTarget> RouteTargets { get; init; } = [];
@@ -55,6 +61,9 @@ public sealed class CatalogService(BatchDbContext db)
                 price?.InputPricePerMTok ?? 0, price?.OutputPricePerMTok ?? 0)
             {
                 PriceKnown = price is not null,
+                SupportsNativeBatch = active.Provider?.SupportsNativeBatch == true,
+                BatchInputPricePerMTok = Pricing.BatchPrice(price?.InputPricePerMTok ?? 0, price?.BatchInputPricePerMTok, active.Provider?.BatchDiscountPercent),
+                BatchOutputPricePerMTok = Pricing.BatchPrice(price?.OutputPricePerMTok ?? 0, price?.BatchOutputPricePerMTok, active.Provider?.BatchDiscountPercent),
                 RouteTargets = targets.Select(t =>
                 {
                     var p = prices.GetValueOrDefault((t.ProviderId, t.ModelName));
@@ -73,7 +82,12 @@ public sealed class CatalogService(BatchDbContext db)
         return model is null
             ? null
             : new(alias is null ? NameKinds.Model : NameKinds.Alias, null, null, model.ProviderId, model.Provider!.Name, model.Name,
-                model.InputPricePerMTok, model.OutputPricePerMTok);
+                model.InputPricePerMTok, model.OutputPricePerMTok)
+            {
+                SupportsNativeBatch = model.Provider.SupportsNativeBatch,
+                BatchInputPricePerMTok = Pricing.BatchPrice(model.InputPricePerMTok, model.BatchInputPricePerMTok, model.Provider.BatchDiscountPercent),
+                BatchOutputPricePerMTok = Pricing.BatchPrice(model.OutputPricePerMTok, model.BatchOutputPricePerMTok, model.Provider.BatchDiscountPercent),
+            };
     }
 
     public async Task<CatalogDto> GetAsync(CancellationToken cancellationToken)

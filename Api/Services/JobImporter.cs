@@ -31,7 +31,9 @@ public sealed record JobImportRequest(
     int? Dimensions = null,
     int? ResponseCacheTtlSeconds = null,
     string Team = ApiScopes.AdminTeam,
-    Guid? ApiKeyId = null)
+    Guid? ApiKeyId = null,
+    JobMode Mode = JobMode.Realtime,
+    DateTimeOffset? Deadline = null)
 {
     /// <summary>
     /// The request as the job stores it: an embeddings job without a template embeds each record's <c>input</c> field.
@@ -204,8 +206,17 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
             return new ImportRejected($"The file has {(errors.Count >= maxErrors ? "at least " : "")}{errors.Count} invalid line(s); nothing was created", errors);
         }
 
+        if (request.Mode != JobMode.Realtime && !target!.SupportsNativeBatch)
+        {
+            return new ImportRejected($"{target.Describe} has no native batches",
+                [new ImportLineError(0, $"mode {request.Mode.Name()} needs a provider that sells native batches; {target.ProviderName} does not " +
+                    "(set supportsNativeBatch on the provider, or use mode realtime)")]);
+        }
         var estimate = new JobEstimate(items, inputTokens, maxOutputTokens,
-            Pricing.Cost(inputTokens, maxOutputTokens, target!.InputPricePerMTok, target.OutputPricePerMTok), target.Describe, deduplicated);
+            Pricing.Cost(inputTokens, maxOutputTokens, target!.InputPricePerMTok, target.OutputPricePerMTok), target.Describe, deduplicated,
+            BatchCostBoundUsd: target.SupportsNativeBatch
+                ? Pricing.Cost(inputTokens, maxOutputTokens, target.BatchInputPricePerMTok, target.BatchOutputPricePerMTok)
+                : null);
         if (!store)
         {
             return new ImportPreview(new TemplatePreview(preview, estimate, AnswerFields.DeclaredBy(request.ResponseFormat)));

@@ -88,7 +88,7 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time, CallerAcces
             job.ModelName, job.Temperature, job.MaxTokens, job.SystemTemplate, job.UserTemplate, counters, estimate, job.BudgetUsd,
             job.RequestsPerMinuteCap, traceId, job.IsBatch, job.CreatedAt, job.StartedAt, job.CompletedAt, job.TemplateHash, job.ParametersHash,
             job.Dedup, job.DeduplicatedItems, AnswerFields.DeclaredBy(job.ResponseFormat), job.Endpoint, job.Dimensions, job.ResponseCacheTtlSeconds,
-            job.CachedItems);
+            job.CachedItems, job.Mode, job.Deadline);
     }
 
     /// <param name="answerField">With <paramref name="answerValue"/>: only items whose answer has that value at that path (see <see cref="AnswerFields"/>).</param>
@@ -153,7 +153,8 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time, CallerAcces
             item.UsageSource, item.InDoubtCalls, item.InDoubtCostUsd, duplicateOf);
         var routeName = job.RouteId is { } rid ? await db.Routes.Where(r => r.Id == rid).Select(r => r.Name).FirstOrDefaultAsync(cancellationToken) : null;
         var lineage = new ItemLineageDto(job.Id, job.TemplateHash, job.ParametersHash, routeName, item.RoutePosition, providerName, job.RequestedModel,
-            item.ModelName, item.ResponseModel, item.ResponseId, item.ResultAttempt, item.UsageSource, await CachedFromAsync(item.CachedFrom, cancellationToken));
+            item.ModelName, item.ResponseModel, item.ResponseId, item.ResultAttempt, item.UsageSource, await CachedFromAsync(item.CachedFrom, cancellationToken),
+            item.ProviderBatchId);
         return new ItemDetailDto(summary, item.Payload, request, item.ResponseText, item.ResponseBody, item.FinishReason, item.ResponseModel, item.StatusCode, attempts,
             item.CachedInputTokens, item.ReasoningTokens, item.InternalErrors, lineage, Embeddings.Describe(item.Embedding, item.EmbeddingDimensions));
     }

@@ -27,7 +27,7 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
                i.input_tokens, i.output_tokens, i.cost_usd, i.latency_ms, p.name, i.model_name, i.response_model, i.attempts,
                i.status_code, i.error_code, i.error_message, i.usage_source, i.cached_input_tokens, i.reasoning_tokens,
                i.in_doubt_calls, i.in_doubt_cost_usd, i.response_id, i.route_position, i.result_attempt,
-               i.duplicate_of, d.custom_id, i.embedding, i.embedding_dimensions, i.cached_from
+               i.duplicate_of, d.custom_id, i.embedding, i.embedding_dimensions, i.cached_from, i.provider_batch_id
         FROM items i LEFT JOIN providers p ON p.id = i.provider_id LEFT JOIN items d ON d.id = i.duplicate_of
         WHERE i.job_id = @job AND (cardinality(@states) = 0 OR i.state = ANY(@states))
         ORDER BY i.id
@@ -210,6 +210,11 @@ public sealed class ResultExporter(NpgsqlDataSource dataSource)
             }
             // The response cache gave this record the answer of an earlier job's record.
             WriteNullableNumber(json, "cached_from", r, 31);
+            // A record answered through the provider's native batch names it (absent for real-time results, so their lines are unchanged).
+            if (!r.IsDBNull(32))
+            {
+                json.WriteString("provider_batch_id", r.GetGuid(32));
+            }
             json.WriteEndObject();
         }
         json.WriteEndObject();

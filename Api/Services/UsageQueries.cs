@@ -45,12 +45,20 @@ public sealed class UsageQueries(NpgsqlDataSource dataSource, BatchDbContext db,
                 e.FromTarget, e.ToTarget, e.Reason, e.Automatic, e.Figures, e.CreatedAt, e.Kind)).ToList());
     }
 
+    /// <summary>The column to group by: provider, model, or mode (a line of a provider batch, or a real-time call).</summary>
+    private static string KeyOf(string groupBy) => groupBy switch
+    {
+        "provider" => "provider_name",
+        "mode" => $"CASE WHEN provider_batch_id IS NULL THEN '{JobModes.RealtimeName}' ELSE '{JobModes.ProviderBatchName}' END",
+        _ => "model_name",
+    };
+
     public async Task<List<UsageByKey>> ByKeyAsync(string groupBy, DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken)
     {
-        var key = groupBy == "provider" ? "provider_name" : "model_name";
+        var key = KeyOf(groupBy);
         await using var command = dataSource.CreateCommand($"""
             SELECT {key}, {Figures} FROM attempts
-            WHERE started_at >= @from AND started_at < @to AND {SentOnly} AND {TeamOnly} GROUP BY {key} ORDER BY {key}
+            WHERE started_at >= @from AND started_at < @to AND {SentOnly} AND {TeamOnly} GROUP BY 1 ORDER BY 1
             """);
         command.Parameters.Add(new NpgsqlParameter<string?>("team", access.TeamFilter));
         command.Parameters.AddWithValue("from", from ?? DateTimeOffset.UnixEpoch);
@@ -66,7 +74,7 @@ public sealed class UsageQueries(NpgsqlDataSource dataSource, BatchDbContext db,
 
     public async Task<List<UsageByDay>> DailyAsync(string groupBy, int days, CancellationToken cancellationToken)
     {
-        var key = groupBy == "provider" ? "provider_name" : "model_name";
+        var key = KeyOf(groupBy);
         await using var command = dataSource.CreateCommand($"""
             SELECT (started_at AT TIME ZONE 'UTC')::date, {key}, {Figures} FROM attempts
             WHERE started_at >= @from AND {SentOnly} AND {TeamOnly} GROUP BY 1, 2 ORDER BY 1, 2

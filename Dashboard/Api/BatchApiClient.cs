@@ -79,6 +79,8 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
     public Task<PagedResult<JobDto>> GetJobsAsync(JobQuery query, CancellationToken cancellationToken) => GetAsync<PagedResult<JobDto>>(JobsUri(query), cancellationToken);
     public Task<JobDto> GetJobAsync(Guid id, CancellationToken cancellationToken) => GetAsync<JobDto>($"api/jobs/{id}", cancellationToken);
 
+    public Task<JobProviderBatches> GetJobProviderBatchesAsync(Guid id, CancellationToken cancellationToken) =>
+        GetAsync<JobProviderBatches>($"api/jobs/{id}/provider-batches", cancellationToken);
     public Task<List<JobEventDto>> GetJobEventsAsync(Guid id, CancellationToken cancellationToken) => GetAsync<List<JobEventDto>>($"api/jobs/{id}/events", cancellationToken);
     public Task<JobDto> PauseJobAsync(Guid id, CancellationToken cancellationToken) => SendAsync<JobDto>(HttpMethod.Post, $"api/jobs/{id}/pause", null, cancellationToken);
     public Task<JobDto> ResumeJobAsync(Guid id, CancellationToken cancellationToken) => SendAsync<JobDto>(HttpMethod.Post, $"api/jobs/{id}/resume", null, cancellationToken);

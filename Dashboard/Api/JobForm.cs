@@ -27,6 +27,8 @@ public sealed partial class JobForm : JobFormFields
         Add(content, "responseFormat", ResponseFormat);
         Add(content, "metadata", Metadata);
         Add(content, "budgetUsd", BudgetUsd?.ToString(CultureInfo.InvariantCulture));
+        Add(content, "mode", Mode);
+        Add(content, "deadline", Deadline?.ToString("O", CultureInfo.InvariantCulture));
         Add(content, "startPaused", StartPaused ? "true" : "false");
         // Absent means auto: on when the temperature is 0.
         Add(content, "dedup", Dedup is { } dedup ? dedup ? "true" : "false" : null);

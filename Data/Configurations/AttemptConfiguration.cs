@@ -22,6 +22,8 @@ internal sealed class AttemptConfiguration : IEntityTypeConfiguration<Attempt>
         builder.HasIndex(a => new { a.ProviderName, a.ModelName, a.StartedAt });
         // A job's charts read its attempts in time order (GET /api/jobs/{id}/timeseries, date_bin per bucket).
         builder.HasIndex(a => new { a.JobId, a.StartedAt });
+        // A provider batch's spend is summed from its lines' attempts (job page, Costs page).
+        builder.HasIndex(a => a.ProviderBatchId).HasFilter("provider_batch_id IS NOT NULL").HasDatabaseName("ix_attempts_provider_batch");
         builder.HasOne<Item>().WithMany().HasForeignKey(a => a.ItemId).OnDelete(DeleteBehavior.Cascade);
     }
 }

@@ -23,6 +23,9 @@ internal sealed class ItemConfiguration : IEntityTypeConfiguration<Item>
         builder.Property(i => i.RequestHash).HasColumnType("bytea");
         builder.Property(i => i.Embedding).HasColumnType("bytea");
         builder.HasOne<Job>().WithMany().HasForeignKey(i => i.JobId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasOne<ProviderBatch>().WithMany().HasForeignKey(i => i.ProviderBatchId).OnDelete(DeleteBehavior.SetNull);
+        // A provider batch reads its records (to pack, to write results, to give back the rest) by its id.
+        builder.HasIndex(i => i.ProviderBatchId).HasFilter("provider_batch_id IS NOT NULL").HasDatabaseName("ix_items_provider_batch");
 
         // One record per id within a job; also the lookup for the OpenAI custom_id.
         builder.HasIndex(i => new { i.JobId, i.CustomId }).IsUnique();

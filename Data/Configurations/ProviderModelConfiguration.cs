@@ -15,5 +15,7 @@ internal sealed class ProviderModelConfiguration : IEntityTypeConfiguration<Prov
         builder.Property(m => m.InputPricePerMTok).HasPrecision(18, 6);
         builder.Property(m => m.OutputPricePerMTok).HasPrecision(18, 6);
         builder.Property(m => m.CachedInputPricePerMTok).HasPrecision(18, 6);
+        builder.Property(m => m.BatchInputPricePerMTok).HasPrecision(18, 6);
+        builder.Property(m => m.BatchOutputPricePerMTok).HasPrecision(18, 6);
     }
 }

@@ -9,6 +9,16 @@ public static class Pricing
     public static int OutputTokensForEstimate(Contracts.JobEndpoint endpoint, int? maxTokens) =>
         endpoint == Contracts.JobEndpoint.Embeddings ? 0 : maxTokens ?? DefaultMaxOutputTokensForEstimate;
 
+    /// <summary>OpenAI's batch discount, used when a provider declares native batches without a discount or prices of its own.</summary>
+    public const decimal DefaultBatchDiscountPercent = 50m;
+
+    /// <summary>
+    /// A model's price through its provider's native batches: the model's batch price when set, else its real-time
+    /// price less the provider's batch discount (50 % when none is given).
+    /// </summary>
+    public static decimal BatchPrice(decimal realtimePricePerMTok, decimal? batchPricePerMTok, decimal? discountPercent) =>
+        batchPricePerMTok ?? Math.Round(realtimePricePerMTok * (100m - Math.Clamp(discountPercent ?? DefaultBatchDiscountPercent, 0m, 100m)) / 100m, 6);
+
     public static decimal Cost(long inputTokens, long outputTokens, decimal inputPricePerMTok, decimal outputPricePerMTok) =>
         (inputTokens * inputPricePerMTok + outputTokens * outputPricePerMTok) / 1_000_000m;
 

@@ -28,4 +28,6 @@ public sealed class Attempt
     /// <summary>For an attempt whose outcome is unknown: the most it may have cost (not counted as paid).</summary>
     public decimal? PossibleCostUsd { get; set; }
     public DateTimeOffset StartedAt { get; set; }
+    /// <summary>Set when the call was a line of a provider-native batch (priced at the batch price); null for a real-time call.</summary>
+    public Guid? ProviderBatchId { get; set; }
 }

@@ -79,6 +79,11 @@ public sealed class Item
     public decimal InDoubtCostUsd { get; set; }
     /// <summary>Our own failures met by this item; it goes back to the queue until there are too many.</summary>
     public int InternalErrors { get; set; }
+    /// <summary>
+    /// The provider batch that holds the record (running, with the batch's lease token and no lease expiry) or that gave
+    /// its result; null for a record answered in real time.
+    /// </summary>
+    public Guid? ProviderBatchId { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? StartedAt { get; set; }

@@ -76,6 +76,10 @@ public sealed class Job
     public string? TraceParent { get; set; }
     public string? InputFileId { get; set; }
     public bool IsBatch { get; set; }
+    /// <summary>Real time, the provider's native batches, or auto (batches while <see cref="Deadline"/> leaves room).</summary>
+    public JobMode Mode { get; set; }
+    /// <summary>Auto mode: when every record must be answered; the rest runs in real time before it.</summary>
+    public DateTimeOffset? Deadline { get; set; }
     /// <summary>The client's Idempotency-Key: unique per endpoint (jobs and batches apart), written with the job.</summary>
     public string? IdempotencyKey { get; set; }
 

@@ -14,6 +14,10 @@ public sealed class Provider
     public int? TokensPerMinute { get; set; }
     public int? MaxConcurrency { get; set; }
     public bool Enabled { get; set; } = true;
+    /// <summary>The provider sells its models through its own /v1/files + /v1/batches (OpenAI's Batch API shapes).</summary>
+    public bool SupportsNativeBatch { get; set; }
+    /// <summary>Discount of a batch on the real-time price, in percent (OpenAI: 50), for models without a batch price of their own.</summary>
+    public decimal? BatchDiscountPercent { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
     public List<ProviderModel> Models { get; set; } = [];

@@ -10,7 +10,7 @@ public sealed record ClaimedItem(long Id, Guid JobId, string CustomId, string Pa
 public sealed record AttemptRecord(
     int Number, Guid? ProviderId, string ProviderName, string ModelName, int? StatusCode, string? ErrorCode, string? ErrorMessage,
     int LatencyMs, int WaitMs, bool Fallback, DateTimeOffset StartedAt, int? InputTokens, int? OutputTokens, decimal? CostUsd,
-    string? UsageSource = null, int? CachedInputTokens = null, int? ReasoningTokens = null)
+    string? UsageSource = null, int? CachedInputTokens = null, int? ReasoningTokens = null, Guid? ProviderBatchId = null)
 {
     /// <summary>Whether the call went out to the provider (an open circuit or our own failure sends nothing).</summary>
     public bool Sent => ErrorCode is not (LedgerCodes.Internal or "circuit_open");
@@ -66,6 +66,11 @@ public sealed record ItemOutcome(
 
     public long ChargedReasoningTokens => Charged.Sum(a => (long)(a.ReasoningTokens ?? 0));
 }
+
+/// <summary>A provider batch about to be packed: where it goes, the token its records will carry, and its prices (batch and real time).</summary>
+public sealed record NewProviderBatch(
+    Guid Id, Guid JobId, Guid ProviderId, string Model, JobEndpoint Endpoint, Guid LeaseToken,
+    decimal InputPricePerMTok, decimal OutputPricePerMTok, decimal RealtimeInputPricePerMTok, decimal RealtimeOutputPricePerMTok, string? TraceParent);
 
 /// <summary>The job's target when the record was sent: a failure decided on a target the job has since left is not kept.</summary>
 public sealed record JobTargetSent(Guid? RouteId, Guid? ProviderId, string? ModelName);
@@ -226,6 +231,8 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
                     route_position = CASE WHEN r.final_state = @pending THEN NULL ELSE r.route_position END,
                     result_attempt = CASE WHEN r.final_state = @pending THEN NULL ELSE i.attempts + r.result_attempt_in_claim END,
                     calls_in_flight = 0, in_flight_cost_usd = 0,
+                    -- A record given back to the queue leaves its provider batch; an answered one keeps the batch that answered it.
+                    provider_batch_id = CASE WHEN r.final_state = @pending THEN NULL ELSE i.provider_batch_id END,
                     lease_token = NULL, lease_expires_at = NULL, completed_at = CASE WHEN r.final_state IN (@succeeded, @failed, @cancelled) THEN now() END
                 FROM rs r JOIN locked l ON l.id = r.id
                 WHERE i.id = r.id AND i.lease_token = r.token AND i.state = @running
@@ -343,7 +350,7 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
             await using var copy = await connection.BeginBinaryImportAsync("""
                 COPY attempts (item_id, job_id, number, provider_id, provider_name, model_name, status_code, error_code, error_message,
                                latency_ms, wait_ms, fallback, started_at, input_tokens, output_tokens, cost_usd,
-                               usage_source, cached_input_tokens, reasoning_tokens) FROM STDIN (FORMAT BINARY)
+                               usage_source, cached_input_tokens, reasoning_tokens, provider_batch_id) FROM STDIN (FORMAT BINARY)
                 """, cancellationToken);
             foreach (var (item, a) in attempts)
             {
@@ -368,11 +375,93 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
                 await WriteNullable(copy, a.UsageSource, NpgsqlDbType.Varchar, cancellationToken);
                 await WriteNullable(copy, a.CachedInputTokens, NpgsqlDbType.Integer, cancellationToken);
                 await WriteNullable(copy, a.ReasoningTokens, NpgsqlDbType.Integer, cancellationToken);
+                await WriteNullable(copy, a.ProviderBatchId, NpgsqlDbType.Uuid, cancellationToken);
             }
             await copy.CompleteAsync(cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
         return accepted;
+    }
+
+    /// <summary>
+    /// Takes up to <paramref name="maxLines"/> pending records of a job (never a duplicate's follower) into a new provider
+    /// batch, in one transaction with the batch's row (<see cref="ProviderBatchState.Packing"/>): the records become
+    /// running with the batch's lease token and no lease expiry, so the claim (pending only) and the lease sweeper
+    /// (expired leases only) both pass them by until the batch writes their results or gives them back. Returns the
+    /// records taken; 0 leaves no row.
+    /// </summary>
+    public async Task<int> PackProviderBatchAsync(NewProviderBatch batch, int maxLines, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var insert = new NpgsqlCommand("""
+            INSERT INTO provider_batches (id, job_id, provider_id, model, endpoint, state, lease_token, line_count, bytes, completed_lines, failed_lines,
+                released_lines, input_price_per_m_tok, output_price_per_m_tok, realtime_input_price_per_m_tok, realtime_output_price_per_m_tok,
+                polls, trace_parent, created_at, updated_at)
+            VALUES (@id, @job, @provider, @model, @endpoint, @packing, @token, 0, 0, 0, 0, 0, @in, @out, @rt_in, @rt_out, 0, @trace, now(), now())
+            """, connection, transaction))
+        {
+            insert.Parameters.AddWithValue("id", batch.Id);
+            insert.Parameters.AddWithValue("job", batch.JobId);
+            insert.Parameters.AddWithValue("provider", batch.ProviderId);
+            insert.Parameters.AddWithValue("model", batch.Model);
+            insert.Parameters.AddWithValue("endpoint", (int)batch.Endpoint);
+            insert.Parameters.AddWithValue("packing", (int)ProviderBatchState.Packing);
+            insert.Parameters.AddWithValue("token", batch.LeaseToken);
+            insert.Parameters.AddWithValue("in", batch.InputPricePerMTok);
+            insert.Parameters.AddWithValue("out", batch.OutputPricePerMTok);
+            insert.Parameters.AddWithValue("rt_in", batch.RealtimeInputPricePerMTok);
+            insert.Parameters.AddWithValue("rt_out", batch.RealtimeOutputPricePerMTok);
+            insert.Parameters.AddWithValue("trace", NpgsqlDbType.Text, (object?)batch.TraceParent ?? DBNull.Value);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        int taken;
+        await using (var take = new NpgsqlCommand("""
+            WITH taken AS (
+                UPDATE items SET state = @running, lease_token = @token, lease_expires_at = NULL, provider_batch_id = @id,
+                                 started_at = coalesce(started_at, now())
+                WHERE id IN (SELECT id FROM items WHERE job_id = @job AND state = @pending AND duplicate_of IS NULL ORDER BY id LIMIT @max FOR UPDATE SKIP LOCKED)
+                RETURNING 1),
+            counted AS (SELECT count(*)::int AS n FROM taken),
+            sized AS (UPDATE provider_batches SET line_count = c.n FROM counted c WHERE provider_batches.id = @id)
+            SELECT n FROM counted
+            """, connection, transaction))
+        {
+            take.Parameters.AddWithValue("id", batch.Id);
+            take.Parameters.AddWithValue("job", batch.JobId);
+            take.Parameters.AddWithValue("token", batch.LeaseToken);
+            take.Parameters.AddWithValue("max", maxLines);
+            take.Parameters.AddWithValue("running", (int)ItemState.Running);
+            take.Parameters.AddWithValue("pending", (int)ItemState.Pending);
+            taken = Convert.ToInt32(await take.ExecuteScalarAsync(cancellationToken));
+        }
+        if (taken == 0)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            return 0;
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return taken;
+    }
+
+    /// <summary>
+    /// Gives a provider batch's records that got no result back to the queue: those after <paramref name="afterItemId"/>
+    /// (a chunk trimmed to its size limit before upload), or all that are left once its results are written (expired,
+    /// cancelled, never answered). Fenced by the batch's lease token like a result, so repeating it after a crash moves
+    /// nothing twice. A cancelled job's records given back are then cancelled by <see cref="CancelPendingAsync"/>.
+    /// </summary>
+    public async Task<int> ReleaseProviderBatchAsync(Guid batchId, Guid leaseToken, long? afterItemId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            UPDATE items SET state = @pending, lease_token = NULL, lease_expires_at = NULL, provider_batch_id = NULL
+            WHERE provider_batch_id = @id AND lease_token = @token AND state = @running AND (@after::bigint IS NULL OR id > @after)
+            """);
+        command.Parameters.AddWithValue("id", batchId);
+        command.Parameters.AddWithValue("token", leaseToken);
+        command.Parameters.AddWithValue("after", NpgsqlDbType.Bigint, (object?)afterItemId ?? DBNull.Value);
+        command.Parameters.AddWithValue("pending", (int)ItemState.Pending);
+        command.Parameters.AddWithValue("running", (int)ItemState.Running);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private static NpgsqlParameter Array<T>(string name, NpgsqlDbType type, IEnumerable<T> values) =>

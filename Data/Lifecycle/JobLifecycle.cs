@@ -19,7 +19,7 @@ public sealed record NewJob(
     double? Temperature, int? MaxTokens, string? ResponseFormat, string? Metadata, decimal? BudgetUsd, bool IsBatch, string? InputFileId,
     string? IdempotencyKey, string? TraceParent, DateTimeOffset CreatedAt, bool? Dedup = null,
     JobEndpoint Endpoint = JobEndpoint.ChatCompletions, int? Dimensions = null, int? ResponseCacheTtlSeconds = null,
-    string Team = ApiScopes.AdminTeam, Guid? ApiKeyId = null);
+    string Team = ApiScopes.AdminTeam, Guid? ApiKeyId = null, JobMode Mode = JobMode.Realtime, DateTimeOffset? Deadline = null);
 
 /// <summary>A rehearsal's job on one target, copied from the source job's settings and sampled records.</summary>
 public sealed record RehearsalJob(
@@ -48,10 +48,10 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
                     response_format, metadata, budget_usd, is_batch, input_file_id, idempotency_key, trace_parent, created_at,
                     total_items, succeeded_items, failed_items, cancelled_items, input_tokens, output_tokens, cost_usd,
                     estimated_input_tokens, estimated_cost_bound_usd, template_hash, parameters_hash, dedup, deduplicated_items,
-                    endpoint, dimensions, response_cache_ttl_seconds, cached_items, team, api_key_id)
+                    endpoint, dimensions, response_cache_ttl_seconds, cached_items, team, api_key_id, mode, deadline)
                 VALUES (@id, @name, @state, @format, @requested, @system, @user, @temperature, @max_tokens,
                     @response_format::jsonb, @metadata::jsonb, @budget, @is_batch, @file, @key, @trace, @now, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                    @template_hash, @parameters_hash, @dedup, 0, @endpoint, @dimensions, @cache_ttl, 0, @team, @api_key)
+                    @template_hash, @parameters_hash, @dedup, 0, @endpoint, @dimensions, @cache_ttl, 0, @team, @api_key, @mode, @deadline)
                 RETURNING id)
             INSERT INTO job_events (job_id, kind, from_state, to_state, actor, reason, at)
             SELECT id, @kind, NULL, @state, @actor, @reason, @now FROM job
@@ -80,6 +80,8 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("cache_ttl", NpgsqlTypes.NpgsqlDbType.Integer, (object?)job.ResponseCacheTtlSeconds ?? DBNull.Value);
         command.Parameters.AddWithValue("team", job.Team);
         command.Parameters.AddWithValue("api_key", NpgsqlTypes.NpgsqlDbType.Uuid, (object?)job.ApiKeyId ?? DBNull.Value);
+        command.Parameters.AddWithValue("mode", (int)job.Mode);
+        command.Parameters.AddWithValue("deadline", NpgsqlTypes.NpgsqlDbType.TimestampTz, (object?)job.Deadline ?? DBNull.Value);
         // OpenAI Batch lines carry their own messages and parameters: a job-level hash would say nothing about them.
         var perLine = job.Format == JobInputFormat.OpenAiBatch;
         command.Parameters.AddWithValue("template_hash", NpgsqlTypes.NpgsqlDbType.Varchar,

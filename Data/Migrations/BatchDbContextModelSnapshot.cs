@@ -154,6 +154,10 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("numeric(20,10)")
                         .HasColumnName("possible_cost_usd");
 
+                    b.Property<Guid?>("ProviderBatchId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("provider_batch_id");
+
                     b.Property<Guid?>("ProviderId")
                         .HasColumnType("uuid")
                         .HasColumnName("provider_id");
@@ -190,6 +194,10 @@ namespace AspireBatch.Data.Migrations
 
                     b.HasIndex("ItemId")
                         .HasDatabaseName("ix_attempts_item_id");
+
+                    b.HasIndex("ProviderBatchId")
+                        .HasDatabaseName("ix_attempts_provider_batch")
+                        .HasFilter("provider_batch_id IS NOT NULL");
 
                     b.HasIndex("StartedAt")
                         .HasDatabaseName("ix_attempts_started_at");
@@ -340,6 +348,10 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("jsonb")
                         .HasColumnName("payload");
 
+                    b.Property<Guid?>("ProviderBatchId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("provider_batch_id");
+
                     b.Property<Guid?>("ProviderId")
                         .HasColumnType("uuid")
                         .HasColumnName("provider_id");
@@ -405,6 +417,10 @@ namespace AspireBatch.Data.Migrations
                         .HasDatabaseName("ix_items_running_lease")
                         .HasFilter("state = 1");
 
+                    b.HasIndex("ProviderBatchId")
+                        .HasDatabaseName("ix_items_provider_batch")
+                        .HasFilter("provider_batch_id IS NOT NULL");
+
                     b.HasIndex("JobId", "CustomId")
                         .IsUnique()
                         .HasDatabaseName("ix_items_job_id_custom_id");
@@ -467,6 +483,10 @@ namespace AspireBatch.Data.Migrations
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("Deadline")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deadline");
 
                     b.Property<bool?>("Dedup")
                         .HasColumnType("boolean")
@@ -539,6 +559,10 @@ namespace AspireBatch.Data.Migrations
                     b.Property<string>("Metadata")
                         .HasColumnType("jsonb")
                         .HasColumnName("metadata");
+
+                    b.Property<int>("Mode")
+                        .HasColumnType("integer")
+                        .HasColumnName("mode");
 
                     b.Property<string>("ModelName")
                         .HasMaxLength(200)
@@ -765,6 +789,11 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("character varying(2000)")
                         .HasColumnName("base_url");
 
+                    b.Property<decimal?>("BatchDiscountPercent")
+                        .HasPrecision(5, 2)
+                        .HasColumnType("numeric(5,2)")
+                        .HasColumnName("batch_discount_percent");
+
                     b.Property<int>("ConnectTimeoutSeconds")
                         .HasColumnType("integer")
                         .HasColumnName("connect_timeout_seconds");
@@ -795,6 +824,10 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("requests_per_minute");
 
+                    b.Property<bool>("SupportsNativeBatch")
+                        .HasColumnType("boolean")
+                        .HasColumnName("supports_native_batch");
+
                     b.Property<int>("TimeoutSeconds")
                         .HasColumnType("integer")
                         .HasColumnName("timeout_seconds");
@@ -817,12 +850,185 @@ namespace AspireBatch.Data.Migrations
                     b.ToTable("providers", (string)null);
                 });
 
+            modelBuilder.Entity("AspireBatch.Data.Entities.ProviderBatch", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<long>("Bytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("bytes");
+
+                    b.Property<string>("CancelReason")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("cancel_reason");
+
+                    b.Property<DateTimeOffset?>("CancelRequestedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("cancel_requested_at");
+
+                    b.Property<DateTimeOffset?>("CancelSentAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("cancel_sent_at");
+
+                    b.Property<int>("CompletedLines")
+                        .HasColumnType("integer")
+                        .HasColumnName("completed_lines");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("DoneAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("done_at");
+
+                    b.Property<DateTimeOffset?>("EndedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("ended_at");
+
+                    b.Property<int>("Endpoint")
+                        .HasColumnType("integer")
+                        .HasColumnName("endpoint");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text")
+                        .HasColumnName("error");
+
+                    b.Property<int>("FailedLines")
+                        .HasColumnType("integer")
+                        .HasColumnName("failed_lines");
+
+                    b.Property<decimal>("InputPricePerMTok")
+                        .HasPrecision(18, 6)
+                        .HasColumnType("numeric(18,6)")
+                        .HasColumnName("input_price_per_m_tok");
+
+                    b.Property<Guid>("JobId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("job_id");
+
+                    b.Property<Guid>("LeaseToken")
+                        .HasColumnType("uuid")
+                        .HasColumnName("lease_token");
+
+                    b.Property<int>("LineCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("line_count");
+
+                    b.Property<string>("Model")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("model");
+
+                    b.Property<DateTimeOffset?>("NextPollAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_poll_at");
+
+                    b.Property<decimal>("OutputPricePerMTok")
+                        .HasPrecision(18, 6)
+                        .HasColumnType("numeric(18,6)")
+                        .HasColumnName("output_price_per_m_tok");
+
+                    b.Property<int>("Polls")
+                        .HasColumnType("integer")
+                        .HasColumnName("polls");
+
+                    b.Property<Guid>("ProviderId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("provider_id");
+
+                    b.Property<decimal>("RealtimeInputPricePerMTok")
+                        .HasPrecision(18, 6)
+                        .HasColumnType("numeric(18,6)")
+                        .HasColumnName("realtime_input_price_per_m_tok");
+
+                    b.Property<decimal>("RealtimeOutputPricePerMTok")
+                        .HasPrecision(18, 6)
+                        .HasColumnType("numeric(18,6)")
+                        .HasColumnName("realtime_output_price_per_m_tok");
+
+                    b.Property<int>("ReleasedLines")
+                        .HasColumnType("integer")
+                        .HasColumnName("released_lines");
+
+                    b.Property<string>("RemoteBatchId")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("remote_batch_id");
+
+                    b.Property<string>("RemoteErrorFileId")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("remote_error_file_id");
+
+                    b.Property<string>("RemoteInputFileId")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("remote_input_file_id");
+
+                    b.Property<string>("RemoteOutputFileId")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("remote_output_file_id");
+
+                    b.Property<string>("RemoteStatus")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("remote_status");
+
+                    b.Property<int>("State")
+                        .HasColumnType("integer")
+                        .HasColumnName("state");
+
+                    b.Property<DateTimeOffset?>("SubmittedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("submitted_at");
+
+                    b.Property<string>("TraceParent")
+                        .HasColumnType("text")
+                        .HasColumnName("trace_parent");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_provider_batches");
+
+                    b.HasIndex("NextPollAt")
+                        .HasDatabaseName("ix_provider_batches_open")
+                        .HasFilter("state <> 4");
+
+                    b.HasIndex("ProviderId")
+                        .HasDatabaseName("ix_provider_batches_provider_id");
+
+                    b.HasIndex("JobId", "CreatedAt")
+                        .HasDatabaseName("ix_provider_batches_job_id_created_at");
+
+                    b.ToTable("provider_batches", (string)null);
+                });
+
             modelBuilder.Entity("AspireBatch.Data.Entities.ProviderModel", b =>
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uuid")
                         .HasColumnName("id");
+
+                    b.Property<decimal?>("BatchInputPricePerMTok")
+                        .HasPrecision(18, 6)
+                        .HasColumnType("numeric(18,6)")
+                        .HasColumnName("batch_input_price_per_m_tok");
+
+                    b.Property<decimal?>("BatchOutputPricePerMTok")
+                        .HasPrecision(18, 6)
+                        .HasColumnType("numeric(18,6)")
+                        .HasColumnName("batch_output_price_per_m_tok");
 
                     b.Property<decimal?>("CachedInputPricePerMTok")
                         .HasPrecision(18, 6)
@@ -1374,6 +1580,12 @@ namespace AspireBatch.Data.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_items_jobs_job_id");
+
+                    b.HasOne("AspireBatch.Data.Entities.ProviderBatch", null)
+                        .WithMany()
+                        .HasForeignKey("ProviderBatchId")
+                        .OnDelete(DeleteBehavior.SetNull)
+                        .HasConstraintName("fk_items_provider_batches_provider_batch_id");
                 });
 
             modelBuilder.Entity("AspireBatch.Data.Entities.Job", b =>
@@ -1399,6 +1611,23 @@ namespace AspireBatch.Data.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_job_events_jobs_job_id");
+                });
+
+            modelBuilder.Entity("AspireBatch.Data.Entities.ProviderBatch", b =>
+                {
+                    b.HasOne("AspireBatch.Data.Entities.Job", null)
+                        .WithMany()
+                        .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_provider_batches_jobs_job_id");
+
+                    b.HasOne("AspireBatch.Data.Entities.Provider", null)
+                        .WithMany()
+                        .HasForeignKey("ProviderId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_provider_batches_providers_provider_id");
                 });
 
             modelBuilder.Entity("AspireBatch.Data.Entities.ProviderModel", b =>

@@ -27,7 +27,12 @@ public sealed class CatalogSeeder(BatchDbContext db, ProviderKeyProtector keys, 
             if (provider is null)
             {
                 // Creation order decides ties between providers of one model: the first seeded one is preferred.
-                provider = new Provider { Id = Guid.CreateVersion7(), Name = seed.Name, BaseUrl = seed.BaseUrl, CreatedAt = now.AddMilliseconds(order) };
+                // The simulators serve /v1/files and /v1/batches at OpenAI's discount, so native batch jobs run without keys too.
+                provider = new Provider
+                {
+                    Id = Guid.CreateVersion7(), Name = seed.Name, BaseUrl = seed.BaseUrl, CreatedAt = now.AddMilliseconds(order),
+                    SupportsNativeBatch = true, BatchDiscountPercent = Domain.Pricing.DefaultBatchDiscountPercent,
+                };
                 db.Providers.Add(provider);
             }
             provider.BaseUrl = seed.BaseUrl;

@@ -20,6 +20,7 @@ public sealed class ExecutionEngine(
     ResultWriter results,
     LeaseKeeper leases,
     CallJournal journal,
+    NativeBatch.NativeBatchPlanner planner,
     IOptions<WorkerOptions> options,
     IConnectionMultiplexer redis,
     ILogger<ExecutionEngine> logger) : BackgroundService
@@ -188,6 +189,11 @@ public sealed class ExecutionEngine(
         for (var i = 0; i < running.Count && claimed.Count < free; i++)
         {
             var job = running[(_nextJob + i) % running.Count];
+            if (job.Mode != JobMode.Realtime && !await planner.RealtimeAllowedAsync(job, cancellationToken))
+            {
+                // Its records go to provider batches (NativeBatchEngine) for now.
+                continue;
+            }
             claimed.AddRange(await items.ClaimAsync(job.Id, free - claimed.Count, options.Value.LeaseSeconds, cancellationToken));
         }
         _nextJob++;

@@ -9,7 +9,8 @@ namespace AspireBatch.Worker.Execution;
 
 /// <summary>A running job as the Worker needs it: where its calls go and how its items become requests.</summary>
 public sealed record RunningJob(Guid Id, Guid? RouteId, Guid? ProviderId, string? ModelName, ProviderRequestBuilder Requests, string? TraceParent,
-    int? RequestsPerMinuteCap = null, int? MaxTokens = null, JobEndpoint Endpoint = JobEndpoint.ChatCompletions)
+    int? RequestsPerMinuteCap = null, int? MaxTokens = null, JobEndpoint Endpoint = JobEndpoint.ChatCompletions,
+    JobMode Mode = JobMode.Realtime, DateTimeOffset? Deadline = null)
 {
     /// <summary>Built once per job (kept with its request builder), not per answer.</summary>
     public JobSchemas Schemas { get; init; } = new();
@@ -57,7 +58,7 @@ public sealed class JobDirectory(NpgsqlDataSource dataSource, JobLifecycle lifec
         // Paused jobs are listed so their waiting retries are released; recently cancelled ones so their calls stop.
         await using var command = dataSource.CreateCommand("""
             SELECT id, state, route_id, provider_id, model_name, input_format, system_template, user_template, temperature,
-                   max_tokens, response_format::text, trace_parent, requests_per_minute_cap, endpoint, dimensions
+                   max_tokens, response_format::text, trace_parent, requests_per_minute_cap, endpoint, dimensions, mode, deadline
             FROM jobs WHERE state IN (@running, @paused) OR (state = @cancelled AND cancelled_at > now() - interval '10 minutes')
             """);
         command.Parameters.AddWithValue("running", (int)JobState.Running);
@@ -85,7 +86,9 @@ public sealed class JobDirectory(NpgsqlDataSource dataSource, JobLifecycle lifec
             {
                 existing = null;
             }
-            running[id] = existing is not null ? existing with { RequestsPerMinuteCap = cap } : new RunningJob(id,
+            var mode = (JobMode)reader.GetInt32(15);
+            DateTimeOffset? deadline = reader.IsDBNull(16) ? null : reader.GetFieldValue<DateTimeOffset>(16);
+            running[id] = existing is not null ? existing with { RequestsPerMinuteCap = cap, Mode = mode, Deadline = deadline } : new RunningJob(id,
                 reader.IsDBNull(2) ? null : reader.GetGuid(2),
                 reader.IsDBNull(3) ? null : reader.GetGuid(3),
                 reader.IsDBNull(4) ? null : reader.GetString(4),
@@ -101,7 +104,7 @@ public sealed class JobDirectory(NpgsqlDataSource dataSource, JobLifecycle lifec
                 reader.IsDBNull(11) ? null : reader.GetString(11),
                 cap,
                 reader.IsDBNull(9) ? null : reader.GetInt32(9),
-                endpoint);
+                endpoint, mode, deadline);
         }
         _running = running;
         _states = states;

@@ -1,4 +1,5 @@
 using AspireBatch.Data;
+using AspireBatch.Data.Domain;
 using AspireBatch.Data.Services;
 using AspireBatch.Worker.Limits;
 using Microsoft.EntityFrameworkCore;
@@ -23,7 +24,10 @@ public sealed record CallTarget(
     int? ModelRequestsPerMinute = null,
     int? ModelTokensPerMinute = null,
     decimal? CachedInputPricePerMTok = null,
-    int? RoutePosition = null)
+    int? RoutePosition = null,
+    bool SupportsNativeBatch = false,
+    decimal BatchInputPricePerMTok = 0,
+    decimal BatchOutputPricePerMTok = 0)
 {
     public string Describe => $"{ProviderName}/{Model}";
 }
@@ -60,6 +64,10 @@ public sealed class TargetDirectory(
         }
         return chain;
     }
+
+    /// <summary>One provider's model as the catalog has it now (a provider batch's target); null once disabled or removed.</summary>
+    public async Task<CallTarget?> TargetAsync(Guid providerId, string model, CancellationToken cancellationToken) =>
+        (await CurrentAsync(cancellationToken)).Targets.GetValueOrDefault((providerId, model));
 
     /// <summary>The next chain asked for reloads the catalog first (a route, provider or price changed).</summary>
     public void MarkStale() => _snapshot = null;
@@ -131,7 +139,9 @@ public sealed class TargetDirectory(
                     model.InputPricePerMTok, model.OutputPricePerMTok,
                     TimeSpan.FromSeconds(provider.TimeoutSeconds), TimeSpan.FromSeconds(provider.ConnectTimeoutSeconds),
                     provider.RequestsPerMinute, provider.TokensPerMinute, provider.MaxConcurrency, model.RequestsPerMinute, model.TokensPerMinute,
-                    model.CachedInputPricePerMTok);
+                    model.CachedInputPricePerMTok, SupportsNativeBatch: provider.SupportsNativeBatch,
+                    BatchInputPricePerMTok: Pricing.BatchPrice(model.InputPricePerMTok, model.BatchInputPricePerMTok, provider.BatchDiscountPercent),
+                    BatchOutputPricePerMTok: Pricing.BatchPrice(model.OutputPricePerMTok, model.BatchOutputPricePerMTok, provider.BatchDiscountPercent));
             }
         }
         limits.SetTargets(targets);

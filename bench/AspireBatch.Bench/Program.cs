@@ -27,9 +27,12 @@ using Npgsql;
 //   dedup (opt-in, ~1 min): a --dedup-items job (100,000) at temperature 0 in which 40 % of the records repeat an
 //          earlier record's text, on the fast simulator: records, chat calls the simulator served, calls / records
 //          (goal <= 0.6), and the run's records/s.
+//   native (opt-in, ~1 min): the same --native-items job (10,000) in realtime mode and in provider-batch mode (the
+//          simulator's /v1/batches at a 50 % discount): cost, run time, the estimate's two bounds, and the simulator's
+//          real-time calls and batch lines answered.
 // Usage: dotnet run -c Release --project bench/AspireBatch.Bench [-- --import-lines 1000000 --items 5000 --rpm 3000
 //        --p3-seconds 150 --soak-items 1000000 --dedup-items 100000 --phases import,p2,p1,p3]
-//        --phases defaults to import,p2,p1,p3 (about 6 min); add redis, soak and dedup by name, or --phases all.
+//        --phases defaults to import,p2,p1,p3 (about 6 min); add redis, soak, dedup and native (--native-items 10000) by name, or --phases all.
 var options = BenchOptions.Parse(args);
 const string ApiKey = "bench-api-key";
 const string SimKey = "bench-sim-key";
@@ -564,8 +567,53 @@ if (options.Runs("dedup"))
         $"(ledger: {attempts:N0} attempts) -> calls / records {(double)calls / items:N3} (goal <= 0.600); run {runSeconds:N1} s = {items / runSeconds:N0} records/s");
 }
 
+// native: the same job in real time and through the simulator's native batches (OpenAI's 50 % discount), cost side by side.
+if (options.Runs("native"))
+{
+    await Configure(primary, new { latencyMs = 5, latencyJitterMs = 0, requestsPerMinute = 0, tokensPerMinute = 0, batchTurnaroundMs = 3000 });
+    var nativeProvider = await CreateProviderAsync("bench-native", primary, requestsPerMinute: null);
+    var nativeRoute = await CreateRouteAsync("bench-native", "bench-native");
+    var figures = new List<string>();
+    foreach (var mode in new[] { "realtime", "provider-batch" })
+    {
+        var before = await SimulatorCountsAsync(primary);
+        var content = new StringBuilder();
+        for (var i = 0; i < options.NativeItems; i++)
+        {
+            content.Append(CultureInfo.InvariantCulture, $$"""{"id":"n{{i}}","text":"review {{i}}: the delivery was late but the product works"}""").Append('\n');
+        }
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent(content.ToString()), "file", "native.jsonl" },
+            { new StringContent(nativeRoute), "model" },
+            { new StringContent("Classify: {{text}}"), "userTemplate" },
+            { new StringContent("16"), "maxTokens" },
+            { new StringContent(mode), "mode" },
+        };
+        var response = await api.PostAsync("/api/jobs", form);
+        response.EnsureSuccessStatusCode();
+        var created = await response.Content.ReadFromJsonAsync<JsonElement>(json);
+        var estimate = created.GetProperty("estimate");
+        var job = await WaitCompletedAsync(created.GetProperty("job").GetProperty("id").GetGuid());
+        var after = await SimulatorCountsAsync(primary);
+        var seconds = (job.CompletedAt!.Value - job.CreatedAt).TotalSeconds;
+        figures.Add($"{mode}: {job.State}, {job.Counters.Succeeded:N0}/{options.NativeItems:N0} succeeded in {seconds:N1} s, cost {job.Counters.CostUsd:N6} USD " +
+            $"(estimate bound {estimate.GetProperty("costBoundUsd").GetDecimal():N4} real time / " +
+            $"{(estimate.TryGetProperty("batchCostBoundUsd", out var b) && b.ValueKind == JsonValueKind.Number ? b.GetDecimal().ToString("N4", CultureInfo.InvariantCulture) : "-")} batch); " +
+            $"simulator: {after.Chat - before.Chat:N0} real-time calls, {after.Lines - before.Lines:N0} batch lines");
+    }
+    _ = nativeProvider;
+    Console.WriteLine("Native batch, the same job in both modes: " + string.Join(" | ", figures));
+}
+
 await app.StopAsync();
 return;
+
+static async Task<(long Chat, long Lines)> SimulatorCountsAsync(HttpClient simulator)
+{
+    using var stats = JsonDocument.Parse(await simulator.GetStringAsync("/admin/stats"));
+    return (stats.RootElement.GetProperty("chatRequests").GetInt64(), stats.RootElement.GetProperty("batches").GetProperty("linesAnswered").GetInt64());
+}
 
 static async Task<long> ChatRequestsAsync(HttpClient simulator)
 {
@@ -620,7 +668,9 @@ async Task<TimeSpan> RunJobAsync(string model, int items)
 
 async Task<Guid> CreateProviderAsync(string name, HttpClient simulator, int? requestsPerMinute)
 {
-    var response = await api.PostAsJsonAsync("/api/providers", new ProviderRequest(name, simulator.BaseAddress!.ToString().TrimEnd('/') + "/v1", SimKey, RequestsPerMinute: requestsPerMinute));
+    // The simulators serve native batches too; at OpenAI's discount (only the native phase uses them).
+    var response = await api.PostAsJsonAsync("/api/providers", new ProviderRequest(name, simulator.BaseAddress!.ToString().TrimEnd('/') + "/v1", SimKey,
+        RequestsPerMinute: requestsPerMinute, SupportsNativeBatch: true, BatchDiscountPercent: 50));
     response.EnsureSuccessStatusCode();
     var id = (await response.Content.ReadFromJsonAsync<ProviderDto>(json))!.Id;
     (await api.PutAsJsonAsync($"/api/providers/{id}/models/deepseek-chat", new ModelPriceDto("deepseek-chat", 0.42m, 0.42m))).EnsureSuccessStatusCode();
@@ -630,9 +680,10 @@ async Task<Guid> CreateProviderAsync(string name, HttpClient simulator, int? req
 static async Task Configure(HttpClient simulator, object settings) =>
     (await simulator.PutAsJsonAsync("/admin/config", settings)).EnsureSuccessStatusCode();
 
-internal sealed record BenchOptions(int ImportLines, int Items, int Rpm, int P3Seconds, int SoakItems, IReadOnlySet<string> Phases, int DedupItems = 100_000)
+internal sealed record BenchOptions(int ImportLines, int Items, int Rpm, int P3Seconds, int SoakItems, IReadOnlySet<string> Phases, int DedupItems = 100_000,
+    int NativeItems = 10_000)
 {
-    private static readonly string[] AllPhases = ["import", "p2", "p1", "p3", "redis", "soak", "dedup"];
+    private static readonly string[] AllPhases = ["import", "p2", "p1", "p3", "redis", "soak", "dedup", "native"];
     // redis, soak and dedup are opt-in: the soak alone takes longer than the routine phases together.
     private static readonly string[] DefaultPhases = ["import", "p2", "p1", "p3"];
 
@@ -656,7 +707,8 @@ internal sealed record BenchOptions(int ImportLines, int Items, int Rpm, int P3S
             int.Parse(Value("--p3-seconds") ?? "150", CultureInfo.InvariantCulture),
             int.Parse(Value("--soak-items") ?? "1000000", CultureInfo.InvariantCulture),
             phases,
-            int.Parse(Value("--dedup-items") ?? "100000", CultureInfo.InvariantCulture));
+            int.Parse(Value("--dedup-items") ?? "100000", CultureInfo.InvariantCulture),
+            int.Parse(Value("--native-items") ?? "10000", CultureInfo.InvariantCulture));
         if (options.P3Seconds < 90)
         {
             throw new ArgumentException("--p3-seconds must be 90 or more: P3 measures after the first minute");

@@ -71,6 +71,15 @@ public sealed class StackFixture : IAsyncLifetime
             $"Rollback:WebhookUrl={webhookUrl}",
             "Worker:HealthCheckSeconds=5",
             "Api:MaxLineBytes=100000",
+            // Provider-native batches (NativeBatch*Tests): small chunks so a job spans batches, quick polls, a short
+            // real-time reserve for auto deadlines, and a hold after each stored stage so a test can kill a worker there.
+            "Worker:NativeBatch:MaxLines=4000",
+            "Worker:NativeBatch:WriteBatchSize=500",
+            "Worker:NativeBatch:TickMilliseconds=250",
+            "Worker:NativeBatch:FirstPollMilliseconds=250",
+            "Worker:NativeBatch:MaxPollSeconds=1",
+            "Worker:NativeBatch:RealtimeReserveSeconds=30",
+            "Worker:NativeBatch:StageHoldMilliseconds=1500",
         ], (options, _) => options.DisableDashboard = true);
         // Health probes fail by design until each service is up; those retries are not news.
         builder.Services.AddLogging(logging => logging

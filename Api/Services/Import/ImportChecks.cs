@@ -35,6 +35,18 @@ public static class ImportChecks
         {
             errors.Add(new(0, "maxTokens must be between 1 and 1,000,000"));
         }
+        if (request.Mode == JobMode.Auto && request.Deadline is null)
+        {
+            errors.Add(new(0, "mode auto needs a deadline (ISO 8601 with an offset, e.g. 2026-12-02T08:00:00Z): the time by which every record must be answered"));
+        }
+        if (request.Mode != JobMode.Auto && request.Deadline is not null)
+        {
+            errors.Add(new(0, "deadline is for mode auto only: provider-batch waits for the provider's batch, realtime has nothing to plan"));
+        }
+        if (request.Deadline is { } deadline && deadline <= DateTimeOffset.UtcNow)
+        {
+            errors.Add(new(0, "deadline is in the past"));
+        }
         if (request.BudgetUsd is <= 0)
         {
             errors.Add(new(0, "budgetUsd must be positive"));

@@ -49,7 +49,7 @@ public sealed class ItemSink : IAsyncDisposable
             await JobLifecycle.CreateAsync(connection, new NewJob(jobId, request.Name, request.StartPaused, request.Format, request.RequestedModel,
                 request.SystemTemplate, request.UserTemplate, request.Temperature, request.MaxTokens, request.ResponseFormat, request.Metadata,
                 request.BudgetUsd, request.IsBatch, request.InputFileId, request.IdempotencyKey, Activity.Current?.Id, now, request.Dedup,
-                request.Endpoint, request.Dimensions, request.ResponseCacheTtlSeconds, request.Team, request.ApiKeyId), cancellationToken);
+                request.Endpoint, request.Dimensions, request.ResponseCacheTtlSeconds, request.Team, request.ApiKeyId, request.Mode, request.Deadline), cancellationToken);
         }
         catch (PostgresException e) when (JobImporter.IsRepeatedKey(e))
         {
