@@ -1,3 +1,4 @@
+using AspireBatch.Api.Services.Access;
 using AspireBatch.Api.Services;
 using AspireBatch.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -9,7 +10,7 @@ public static class ProviderBatchesApi
 {
     public static RouteGroupBuilder MapProviderBatchesApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/jobs").WithTags("Jobs").RequireAuthorization();
+        var api = app.MapGroup("/api/jobs").WithTags("Jobs").RequireScope(ApiScopes.Jobs).OwnedJobs();
         api.MapGet("/{id:guid}/provider-batches", GetProviderBatches).WithName("GetJobProviderBatches")
             .WithSummary("A job's provider batches (stage, provider ids and status, lines, cost at the batch price) and the saving against real time")
             .WithDescription("Spend is summed from the ledger's attempts of each batch's lines; realtimeEquivalentUsd prices the same tokens at the " +
