@@ -31,7 +31,8 @@ public sealed record JobDto(
     JobEndpoint Endpoint = JobEndpoint.ChatCompletions,
     int? Dimensions = null,
     int? ResponseCacheTtlSeconds = null,
-    int CachedItems = 0);
+    int CachedItems = 0,
+    JobPurgeDto? Purged = null);
 
 /// <summary>
 /// Progress read from counters kept with every batch of results; rate is items per second since start.

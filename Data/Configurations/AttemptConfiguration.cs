@@ -22,6 +22,7 @@ internal sealed class AttemptConfiguration : IEntityTypeConfiguration<Attempt>
         builder.HasIndex(a => new { a.ProviderName, a.ModelName, a.StartedAt });
         // A job's charts read its attempts in time order (GET /api/jobs/{id}/timeseries, date_bin per bucket).
         builder.HasIndex(a => new { a.JobId, a.StartedAt });
-        builder.HasOne<Item>().WithMany().HasForeignKey(a => a.ItemId).OnDelete(DeleteBehavior.Cascade);
+        // No foreign key to the item: attempts are the cost ledger and outlive a purged job's records
+        // (JobLifecycle.PurgeAsync); item_id then names a record that is gone.
     }
 }
