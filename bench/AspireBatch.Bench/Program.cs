@@ -710,6 +710,11 @@ if (options.Runs("scale"))
     List<ClaimSample> claims = [];
     // Warm-up: every worker runs its paths once (JIT, pools), so no count measures a process starting.
     await SetWorkersAsync(8);
+    // What 8 workers cost with nothing to do: polls, timers, lease and leader renewals.
+    cpu.Start();
+    await Task.Delay(TimeSpan.FromSeconds(10));
+    var (idleParts, idleShare, idleWall) = cpu.Stop();
+    Console.WriteLine($"Scale: 8 idle workers (no job) for {idleWall:N0} s: machine idle {idleShare:P0}; cores busy: {CpuAccount.Describe(CpuAccount.Grouped(idleParts), idleWall)}");
     await Configure(primary, new { latencyMs = 0, latencyJitterMs = 0, requestsPerMinute = 0, tokensPerMinute = 0 });
     await WaitCompletedAsync(await CreateJobAsync(route, 8_000));
     await Configure(primary, new { latencyMs = 500, latencyJitterMs = 0, requestsPerMinute = 0, tokensPerMinute = 0 });
@@ -757,6 +762,14 @@ if (options.Runs("scale"))
         Console.WriteLine($"Durable at 0 ms, {workers} workers: {rate:N0} records/s = {rate / cores:N0} per core ({cores} cores; machine idle {idle:P0}; {rate * wall / Math.Max(used, 0.01):N0} per CPU-second the stack used); " +
             $"{job.Counters.Succeeded:N0} succeeded, {job.Counters.Failed} failed; CPU ms per 1,000 records: " +
             string.Join(", ", CpuAccount.Grouped(parts).Where(p => p.Value >= 0.05).OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value * 1e6 / job.Counters.Succeeded:N0}")));
+        // Retention on the finished job: what a purge frees and how long it takes (through the Api, as an operator would).
+        var purgeWatch = Stopwatch.StartNew();
+        using var purge = await api.PostAsync($"/api/jobs/{id}/purge", null);
+        purgeWatch.Stop();
+        purge.EnsureSuccessStatusCode();
+        var purged = (await purge.Content.ReadFromJsonAsync<JobPurged>(json))!;
+        Console.WriteLine($"Purge of that job: {purged.RecordsDeleted:N0} records, {purged.BytesFreed / 1048576.0:N1} MB of row data ({purged.BytesFreed / Math.Max(1, purged.RecordsDeleted):N0} bytes a record), " +
+            $"{purged.AttemptsKept:N0} attempts kept, in {purgeWatch.Elapsed.TotalSeconds:N2} s ({purged.RecordsDeleted / purgeWatch.Elapsed.TotalSeconds:N0} records/s)");
     }
     await SetWorkersAsync(2);
 }
