@@ -1,7 +1,11 @@
+// The SDK marks its Batch client experimental (OPENAI001); user code calls it exactly like this.
+#pragma warning disable OPENAI001
+using System.ClientModel;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using AspireBatch.Contracts;
+using OpenAI.Files;
 
 namespace AspireBatch.Tests;
 
@@ -116,6 +120,31 @@ public sealed class RetentionTests(StackFixture stack) : IAsyncLifetime
 
         // No such job: 404 and nothing else.
         Assert.Equal(HttpStatusCode.NotFound, (await stack.Api.PostAsync($"/api/jobs/{Guid.NewGuid()}/purge", null)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_purged_batch_keeps_its_counts_and_its_output_file_says_it_was_purged()
+    {
+        var client = OpenAiSdk.Client(stack);
+        var files = client.GetOpenAIFileClient();
+        OpenAIFile file = await files.UploadFileAsync(BinaryData.FromString(OpenAiSdk.BatchLines(40, "deepseek-chat")), "purge.jsonl", FileUploadPurpose.Batch);
+        var operation = await client.GetBatchClient().CreateBatchAsync(OpenAiSdk.CreateBatchBody(file.Id), waitUntilCompleted: false);
+        var batch = await OpenAiSdk.WaitForCompletionAsync(operation, TimeSpan.FromMinutes(1));
+        Assert.Equal("completed", batch.GetProperty("status").GetString());
+        var output = batch.GetProperty("output_file_id").GetString()!;
+        Assert.Equal(40, OpenAiSdk.Lines((await files.DownloadFileAsync(output)).Value.ToString()).Count);
+
+        // A batch's id is batch_ and its job's id (BatchService).
+        var jobId = Guid.ParseExact(operation.BatchId["batch_".Length..], "N");
+        (await stack.Api.PostAsync($"/api/jobs/{jobId}/purge", null)).EnsureSuccessStatusCode();
+
+        // The batch still reports what it did; its output file now says why it has nothing to give.
+        var after = OpenAiSdk.Json(await client.GetBatchClient().GetBatchAsync(operation.BatchId, options: null));
+        Assert.Equal("completed", after.GetProperty("status").GetString());
+        Assert.Equal(40, after.GetProperty("request_counts").GetProperty("completed").GetInt32());
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => files.DownloadFileAsync(output));
+        Assert.Equal(410, refused.Status);
+        Assert.Contains("purged", refused.Message);
     }
 
     /// <summary>A provider of its own on the primary simulator, so the usage reports grouped by provider count this class's calls only.</summary>
