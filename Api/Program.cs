@@ -11,6 +11,7 @@ app.MapDefaultEndpoints();
 app.MapProvidersApi();
 app.MapRoutesApi();
 app.MapJobsApi();
+app.MapRetentionApi();
 app.MapJobChartsApi();
 app.MapProviderBatchesApi();
 app.MapRehearsalsApi();

@@ -33,7 +33,8 @@ public sealed record JobDto(
     int? ResponseCacheTtlSeconds = null,
     int CachedItems = 0,
     JobMode Mode = JobMode.Realtime,
-    DateTimeOffset? Deadline = null);
+    DateTimeOffset? Deadline = null,
+    JobPurgeDto? Purged = null);
 
 /// <summary>
 /// Progress read from counters kept with every batch of results; rate is items per second since start.

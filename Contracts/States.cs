@@ -32,6 +32,8 @@ public enum JobEventKind
     RetriedFailed = 7,
     /// <summary>The job's unanswered records were sent to another model or route.</summary>
     MovedLeftovers = 8,
+    /// <summary>A finished job's records and answers were deleted; its counters and cost ledger (attempts) stay.</summary>
+    Purged = 9,
 }
 
 /// <summary>

@@ -248,7 +248,7 @@ public static class JobsApi
     public static async Task<Results<Ok<ItemDetailDto>, NotFound>> GetItem(Guid id, long itemId, [AsParameters] JobServices services, CancellationToken cancellationToken) =>
         await services.Queries.ItemAsync(id, itemId, cancellationToken) is { } item ? TypedResults.Ok(item) : TypedResults.NotFound();
 
-    public static async Task<Results<PushStreamHttpResult, NotFound, ValidationProblem>> Export(
+    public static async Task<Results<PushStreamHttpResult, NotFound, ValidationProblem, ProblemHttpResult>> Export(
         Guid id, [AsParameters] JobServices services, CancellationToken cancellationToken, string format = "jsonl", string? fields = null, ItemState? state = null,
         string? lineage = null)
     {
@@ -266,9 +266,16 @@ public static class JobsApi
         {
             return Invalid.Field("lineage", "lineage applies to the jsonl and csv formats; the openai format keeps OpenAI's batch output shape");
         }
-        if (await services.Queries.GetAsync(id, cancellationToken) is null)
+        if (await services.Queries.GetAsync(id, cancellationToken) is not { } exported)
         {
             return TypedResults.NotFound();
+        }
+        if (exported.Purged is { } purged)
+        {
+            // Retention deleted the records: say so rather than stream an empty file that looks like a job without results.
+            return TypedResults.Problem(
+                $"the job's records and answers were purged at {purged.At:u} ({purged.Records:N0} records); its counters and cost ledger remain at /api/jobs/{id}",
+                title: "Purged", statusCode: StatusCodes.Status410Gone, extensions: new Dictionary<string, object?> { ["purgedAt"] = purged.At, ["records"] = purged.Records });
         }
         var exportFields = new List<ExportField>();
         foreach (var field in (fields ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))

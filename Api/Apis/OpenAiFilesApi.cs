@@ -101,6 +101,10 @@ public static class OpenAiFilesApi
         {
             return FileNotFound(id);
         }
+        if (await services.Files.PurgedAtAsync(source, cancellationToken) is { } purgedAt)
+        {
+            return OpenAiFailure.Gone($"The batch's records and answers were purged at {purgedAt:u}; its counts and cost remain on the batch.", "file_id").ToResult();
+        }
         return TypedResults.Stream(stream => services.Files.WriteContentAsync(source, stream, cancellationToken), "application/octet-stream");
     }
 

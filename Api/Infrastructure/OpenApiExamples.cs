@@ -42,6 +42,8 @@ internal sealed partial class OpenApiExamples : IOpenApiSchemaTransformer
         [typeof(RetryFailedResult)] = () => new RetryFailedResult(340),
         [typeof(MoveLeftoversRequest)] = () => new MoveLeftoversRequest("cheap-route", IncludeFailed: true, ErrorCode: "http_503"),
         [typeof(MoveLeftoversResult)] = () => new MoveLeftoversResult(Job(), 1_204, 58_310),
+        [typeof(JobPurged)] = () => new JobPurged(
+            Job() with { State = JobState.Completed, Purged = new JobPurgeDto(CreatedAt.AddDays(30), 60_000, 52_428_800) }, 60_000, 52_428_800, 61_204),
         [typeof(JobSettingsRequest)] = () => new JobSettingsRequest(RequestsPerMinuteCap: 600, BudgetUsd: 25m),
         [typeof(CreateJobForm)] = JobForm,
         [typeof(JobProviderBatches)] = ProviderBatches,

@@ -59,8 +59,8 @@ public sealed record ImportRejected(string Title, IReadOnlyList<ImportLineError>
 
 /// <summary>
 /// Streams an upload into a job: validates every line (<see cref="ImportChecks"/>), hands the good ones to an
-/// <see cref="ItemSink"/> (binary COPY inside one transaction, or nothing for a preview), and commits only when the
-/// whole file is good, so a bad file leaves nothing behind.
+/// <see cref="ItemSink"/> (binary COPY inside one transaction, written on a second thread by a <see cref="CopyPipeline"/>;
+/// nothing for a preview), and commits only when the whole file is good, so a bad file leaves nothing behind.
 /// </summary>
 public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService catalog, IOptions<ApiOptions> options, TimeProvider time)
 {
@@ -116,6 +116,9 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
         {
             return new ImportExisting(existing);
         }
+        // An import writes on a second thread while this one reads, checks and tokenizes (CopyPipeline); disposed before
+        // the sink, so the writer has stopped before the sink rolls back.
+        await using var pipeline = store ? new CopyPipeline(sink, cancellationToken) : null;
 
         var errors = new List<ImportLineError>();
         var firstLineOfId = new Dictionary<ulong, int>();
@@ -162,6 +165,10 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
                 {
                     errors.Add(new ImportLineError(record.Line, error));
                     // Nothing of this file will be kept: stop sending its records, go on reading to report more lines.
+                    if (pipeline is not null)
+                    {
+                        await pipeline.StopAsync();
+                    }
                     await sink.AbandonAsync();
                     if (errors.Count >= maxErrors)
                     {
@@ -188,7 +195,10 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
                 {
                     preview.Add(new RenderedRecord(record.Id!, record.Line, rendered.System, rendered.User));
                 }
-                await sink.AddAsync(record, tokens, key, cancellationToken);
+                if (pipeline is not null)
+                {
+                    await pipeline.AddAsync(record, tokens, key, cancellationToken);
+                }
             }
         }
         catch (ImportAbortedException e)
@@ -221,6 +231,7 @@ public sealed class JobImporter(NpgsqlDataSource dataSource, CatalogService cata
         {
             return new ImportPreview(new TemplatePreview(preview, estimate, AnswerFields.DeclaredBy(request.ResponseFormat)));
         }
+        await pipeline!.CompleteAsync(cancellationToken);
         var (followers, cached) = await sink.CommitAsync(string.IsNullOrWhiteSpace(request.RequestedModel) ? target.ModelName : request.RequestedModel,
             target, estimate, batchEndpoint ?? request.Endpoint, markDuplicates: anyKey, cancellationToken);
         return new ImportCreated(jobId, estimate with { DeduplicatedCalls = followers, CachedCalls = cached });

@@ -88,7 +88,7 @@ public sealed class JobQueries(BatchDbContext db, TimeProvider time, CallerAcces
             job.ModelName, job.Temperature, job.MaxTokens, job.SystemTemplate, job.UserTemplate, counters, estimate, job.BudgetUsd,
             job.RequestsPerMinuteCap, traceId, job.IsBatch, job.CreatedAt, job.StartedAt, job.CompletedAt, job.TemplateHash, job.ParametersHash,
             job.Dedup, job.DeduplicatedItems, AnswerFields.DeclaredBy(job.ResponseFormat), job.Endpoint, job.Dimensions, job.ResponseCacheTtlSeconds,
-            job.CachedItems, job.Mode, job.Deadline);
+            job.CachedItems, job.Mode, job.Deadline, job.PurgedAt is { } purgedAt ? new JobPurgeDto(purgedAt, job.PurgedItems, job.PurgedBytes) : null);
     }
 
     /// <param name="answerField">With <paramref name="answerValue"/>: only items whose answer has that value at that path (see <see cref="AnswerFields"/>).</param>

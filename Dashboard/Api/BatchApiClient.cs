@@ -85,6 +85,8 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
     public Task<JobDto> PauseJobAsync(Guid id, CancellationToken cancellationToken) => SendAsync<JobDto>(HttpMethod.Post, $"api/jobs/{id}/pause", null, cancellationToken);
     public Task<JobDto> ResumeJobAsync(Guid id, CancellationToken cancellationToken) => SendAsync<JobDto>(HttpMethod.Post, $"api/jobs/{id}/resume", null, cancellationToken);
     public Task<JobDto> CancelJobAsync(Guid id, CancellationToken cancellationToken) => SendAsync<JobDto>(HttpMethod.Post, $"api/jobs/{id}/cancel", null, cancellationToken);
+    /// <summary>Retention: deletes a finished job's records and answers, keeps its counters and cost ledger; says what it freed.</summary>
+    public Task<JobPurged> PurgeJobAsync(Guid id, CancellationToken cancellationToken) => SendAsync<JobPurged>(HttpMethod.Post, $"api/jobs/{id}/purge", null, cancellationToken);
     public Task<MoveLeftoversResult> MoveLeftoversAsync(Guid id, MoveLeftoversRequest request, CancellationToken cancellationToken) =>
         SendAsync<MoveLeftoversResult>(HttpMethod.Post, $"api/jobs/{id}/move", request, cancellationToken);
 

@@ -24,6 +24,7 @@ internal sealed class AttemptConfiguration : IEntityTypeConfiguration<Attempt>
         builder.HasIndex(a => new { a.JobId, a.StartedAt });
         // A provider batch's spend is summed from its lines' attempts (job page, Costs page).
         builder.HasIndex(a => a.ProviderBatchId).HasFilter("provider_batch_id IS NOT NULL").HasDatabaseName("ix_attempts_provider_batch");
-        builder.HasOne<Item>().WithMany().HasForeignKey(a => a.ItemId).OnDelete(DeleteBehavior.Cascade);
+        // No foreign key to the item: attempts are the cost ledger and outlive a purged job's records
+        // (JobLifecycle.PurgeAsync); item_id then names a record that is gone.
     }
 }

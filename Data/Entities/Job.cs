@@ -87,4 +87,13 @@ public sealed class Job
     public DateTimeOffset? StartedAt { get; set; }
     public DateTimeOffset? CompletedAt { get; set; }
     public DateTimeOffset? CancelledAt { get; set; }
+
+    /// <summary>
+    /// Set when retention purged the job's records and answers (<see cref="Lifecycle.JobLifecycle.PurgeAsync"/>): the
+    /// job row, its counters, events and attempts (the cost ledger) stay; what was deleted is counted here.
+    /// </summary>
+    public DateTimeOffset? PurgedAt { get; set; }
+    public int PurgedItems { get; set; }
+    /// <summary>Row data of the deleted records (heap and TOAST, <c>pg_column_size</c>), indexes not counted.</summary>
+    public long PurgedBytes { get; set; }
 }

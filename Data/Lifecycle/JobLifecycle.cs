@@ -10,6 +10,14 @@ public enum TransitionOutcome { Done, NotFound, Conflict }
 /// <summary>What a transition did: whether it moved the job, the job's state when it could not, and the records it moved.</summary>
 public sealed record TransitionResult(TransitionOutcome Outcome, JobState? State = null, int Items = 0, int Requeued = 0);
 
+public enum PurgeOutcome { Done, NotFound, NotFinished, Rehearsal, AlreadyPurged }
+
+/// <summary>
+/// What a purge did: the records deleted, their row data in bytes and the attempts kept; or why it did nothing (the
+/// job's state, and for an unsettled job the records still pending or running).
+/// </summary>
+public sealed record PurgeResult(PurgeOutcome Outcome, JobState? State = null, int Records = 0, long Bytes = 0, int AttemptsKept = 0, DateTimeOffset? PurgedAt = null);
+
 /// <summary>Where a job's calls go: a route, or a provider and model; <paramref name="RequestedName"/> as the operator named it.</summary>
 public sealed record JobTarget(Guid? RouteId, Guid? ProviderId, string ModelName, string RequestedName, string Describe);
 
@@ -38,6 +46,8 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
     private static readonly JobState[] Active = [JobState.Queued, JobState.Running];
     private static readonly JobState[] Unfinished = [JobState.Queued, JobState.Running, JobState.Paused];
     private static readonly JobState[] Finished = [JobState.Completed, JobState.Failed];
+    /// <summary>States a job makes no more calls in: what retention may purge.</summary>
+    private static readonly JobState[] Settled = [JobState.Completed, JobState.Failed, JobState.Cancelled];
 
     /// <summary>Inserts an imported job, queued or paused, and its first event, on the import's connection and transaction.</summary>
     public static async Task CreateAsync(NpgsqlConnection connection, NewJob job, CancellationToken cancellationToken)
@@ -357,6 +367,82 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
         }
         await transaction.CommitAsync(cancellationToken);
         return new(TransitionOutcome.Done, Items: target is null ? requeued : unanswered, Requeued: requeued);
+    }
+
+    /// <summary>
+    /// Retention: deletes a finished job's records and their answers (payloads, response texts and bodies, vectors)
+    /// and keeps its cost ledger: the job row with every counter (records, tokens, cost, in doubt), its history and its
+    /// attempts, which the usage and cost reports, the job's time series and the Costs page read. One transaction: the
+    /// job is locked, must be completed, failed or cancelled with no record still pending or running (a cancelled job
+    /// settles its last calls first), must not be a rehearsal's (its comparison reads the answers) nor already purged;
+    /// then the records go, the job is marked purged with what was freed and a <see cref="JobEventKind.Purged"/> event
+    /// is written. The job's state does not change. The response cache keeps its copies until they expire.
+    /// </summary>
+    public async Task<PurgeResult> PurgeAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        JobState state;
+        await using (var read = new NpgsqlCommand("""
+            SELECT state, purged_at, rehearsal_id IS NOT NULL,
+                   (SELECT count(*)::int FROM items WHERE job_id = @id AND state = ANY(@unsettled))
+            FROM jobs WHERE id = @id FOR UPDATE
+            """, connection, transaction))
+        {
+            read.Parameters.AddWithValue("id", id);
+            read.Parameters.AddWithValue("unsettled", new[] { (int)ItemState.Pending, (int)ItemState.Running });
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return new(PurgeOutcome.NotFound);
+            }
+            state = (JobState)reader.GetInt32(0);
+            if (!reader.IsDBNull(1))
+            {
+                return new(PurgeOutcome.AlreadyPurged, state, PurgedAt: reader.GetFieldValue<DateTimeOffset>(1));
+            }
+            if (!Array.Exists(Settled, s => s == state))
+            {
+                return new(PurgeOutcome.NotFinished, state);
+            }
+            if (reader.GetBoolean(2))
+            {
+                return new(PurgeOutcome.Rehearsal, state);
+            }
+            if (reader.GetInt32(3) is > 0 and var unsettled)
+            {
+                return new(PurgeOutcome.NotFinished, state, Records: unsettled);
+            }
+        }
+        await using var command = new NpgsqlCommand("""
+            WITH gone AS (
+                DELETE FROM items i WHERE i.job_id = @id RETURNING pg_column_size(i.*)::bigint AS bytes),
+            freed AS (SELECT count(*)::int AS n, coalesce(sum(bytes), 0)::bigint AS b FROM gone),
+            kept AS (SELECT count(*)::int AS n FROM attempts WHERE job_id = @id),
+            marked AS (
+                UPDATE jobs j SET purged_at = now(), purged_items = f.n, purged_bytes = f.b
+                FROM freed f WHERE j.id = @id
+                RETURNING j.purged_at),
+            logged AS (
+                INSERT INTO job_events (job_id, kind, from_state, to_state, actor, reason, items, at)
+                SELECT @id, @kind, @state, @state, @actor,
+                    'records and answers purged: ' || f.n || ' records, ' || pg_size_pretty(f.b) || ' of row data; counters and cost ledger kept (' || k.n || ' attempts)',
+                    f.n, m.purged_at
+                FROM freed f, kept k, marked m)
+            SELECT f.n, f.b, k.n, m.purged_at FROM freed f, kept k, marked m
+            """, connection, transaction);
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("kind", (int)JobEventKind.Purged);
+        command.Parameters.AddWithValue("state", (int)state);
+        command.Parameters.AddWithValue("actor", (int)JobActor.Operator);
+        PurgeResult result;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            result = new(PurgeOutcome.Done, state, reader.GetInt32(0), reader.GetInt64(1), reader.GetInt32(2), reader.GetFieldValue<DateTimeOffset>(3));
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return result;
     }
 
     /// <summary>The one statement shape of a job transition: lock the jobs still in a from-state, move them, record the move.</summary>

@@ -587,6 +587,18 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("provider_id");
 
+                    b.Property<DateTimeOffset?>("PurgedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("purged_at");
+
+                    b.Property<long>("PurgedBytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("purged_bytes");
+
+                    b.Property<int>("PurgedItems")
+                        .HasColumnType("integer")
+                        .HasColumnName("purged_items");
+
                     b.Property<long>("ReasoningTokens")
                         .HasColumnType("bigint")
                         .HasColumnName("reasoning_tokens");
@@ -1560,16 +1572,6 @@ namespace AspireBatch.Data.Migrations
                         .HasName("pk_data_protection_keys");
 
                     b.ToTable("data_protection_keys", (string)null);
-                });
-
-            modelBuilder.Entity("AspireBatch.Data.Entities.Attempt", b =>
-                {
-                    b.HasOne("AspireBatch.Data.Entities.Item", null)
-                        .WithMany()
-                        .HasForeignKey("ItemId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired()
-                        .HasConstraintName("fk_attempts_items_item_id");
                 });
 
             modelBuilder.Entity("AspireBatch.Data.Entities.Item", b =>

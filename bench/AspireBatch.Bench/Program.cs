@@ -30,6 +30,15 @@ using Npgsql;
 //   native (opt-in, ~1 min): the same --native-items job (10,000) in realtime mode and in provider-batch mode (the
 //          simulator's /v1/batches at a 50 % discount): cost, run time, the estimate's two bounds, and the simulator's
 //          real-time calls and batch lines answered.
+//   importratio (opt-in, ~2 min): the import of the --import-lines JSONL file through the Api against psql's \copy of the
+//          same file into a table of the same shape and indexes (LIKE items INCLUDING ALL), twice each, side by side;
+//          with the CPU each part of the stack used meanwhile.
+//   latency (opt-in, ~1 min): the Worker's added latency per call, p50 and p99: the call span ("chat <model>") minus the
+//          simulator's own server span of that call, from spans both export to an OTLP receiver in the bench (one
+//          item trace in 10 sampled), at 200 ms simulated latency, two workers.
+//   scale (opt-in, ~4 min): records/s with 1, 2, 4 and 8 worker processes (25 calls each) at 500 ms simulated latency
+//          and the ratio to 1 worker; the claim statement's p99 while 8 workers claim; durable records/s per core at
+//          0 ms latency with 2 and 8 workers; the CPU each part of the stack used (what bounds the ceiling).
 // Usage: dotnet run -c Release --project bench/AspireBatch.Bench [-- --import-lines 1000000 --items 5000 --rpm 3000
 //        --p3-seconds 150 --soak-items 1000000 --dedup-items 100000 --phases import,p2,p1,p3]
 //        --phases defaults to import,p2,p1,p3 (about 6 min); add redis, soak, dedup and native (--native-items 10000) by name, or --phases all.
@@ -41,15 +50,42 @@ const int Concurrency = 50;
 const int ClaimCount = Concurrency / 4;
 var json = new JsonSerializerOptions(JsonSerializerDefaults.Web);
 
+// The scale phase needs 8 worker replicas; the other phases run on 2 of them (the rest are stopped until scale).
+var workerReplicas = options.Runs("scale") ? 8 : 2;
+// The latency phase reads spans: the workers and the primary simulator export them to a receiver in the bench.
+await using var otlp = options.Runs("latency") ? await OtlpReceiver.StartAsync() : null;
 Console.WriteLine($"AspireBatch bench: phases {string.Join(",", options.Phases)}; {options.ImportLines:N0}-line import, {options.Items:N0}-item jobs, RPM limit {options.Rpm:N0}, concurrency {Concurrency} ({Environment.ProcessorCount} cores)");
 var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AspireBatch_AppHost>(
 [
     "Infrastructure:Ephemeral=true",
     $"Parameters:api-key={ApiKey}",
     $"Parameters:simulator-key={SimKey}",
-    "Worker:Replicas=2",
+    $"Worker:Replicas={workerReplicas}",
     $"Worker:MaxInFlight={Concurrency / 2}",
 ], (o, _) => o.DisableDashboard = true);
+if (options.Runs("latency") || options.Runs("scale"))
+{
+    // Workers call the simulator on its own port, not through the orchestrator's development proxy (a userspace hop
+    // a cluster does not have, which costs milliseconds on two busy cores).
+    var port = FreePort();
+    builder.CreateResourceBuilder<ProjectResource>("sim-primary").WithEndpoint("http", e => { e.IsProxied = false; e.Port = port; e.TargetPort = port; });
+}
+if (otlp is not null)
+{
+    foreach (var name in new[] { "worker", "sim-primary" })
+    {
+        builder.CreateResourceBuilder<ProjectResource>(name)
+            .WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.Endpoint)
+            .WithEnvironment("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+            .WithEnvironment("OTEL_BSP_SCHEDULE_DELAY", "1000")
+            .WithEnvironment("OTEL_BSP_MAX_QUEUE_SIZE", "65536")
+            // Each item is its own trace (ExecutionEngine): one in ten is recorded, so exporting costs the workers little.
+            // The simulator follows the caller's decision (parent-based by default).
+            .WithEnvironment("OTEL_TRACES_SAMPLER", name == "worker" ? "traceidratio" : "parentbased_always_on")
+            .WithEnvironment("OTEL_TRACES_SAMPLER_ARG", "0.1")
+            .WithEnvironment("OTEL_METRIC_EXPORT_INTERVAL", "60000");
+    }
+}
 builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning)
     .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None)
     .AddFilter("AspireBatch.AppHost.Resources", LogLevel.None)
@@ -69,6 +105,10 @@ api.Timeout = TimeSpan.FromMinutes(30);
 var primary = app.CreateHttpClient("sim-primary");
 var fallback = app.CreateHttpClient("sim-fallback");
 var database = (await app.GetConnectionStringAsync("batchdb"))!;
+if (workerReplicas > 2)
+{
+    await SetWorkersAsync(2);
+}
 
 // Import rate.
 if (options.Runs("import"))
@@ -567,6 +607,182 @@ if (options.Runs("dedup"))
         $"(ledger: {attempts:N0} attempts) -> calls / records {(double)calls / items:N3} (goal <= 0.600); run {runSeconds:N1} s = {items / runSeconds:N0} records/s");
 }
 
+// Import against psql's \copy of the same file into a table of the items' shape and indexes, side by side, twice each.
+if (options.Runs("importratio"))
+{
+    var file = Path.Combine(Path.GetTempPath(), $"aspirebatch-ratio-{Guid.NewGuid():N}.jsonl");
+    await using (var writer = new StreamWriter(file))
+    {
+        for (var i = 0; i < options.ImportLines; i++)
+        {
+            await writer.WriteLineAsync($$"""{"id":"r{{i}}","text":"review {{i}}: the delivery was late but the product works","stars":{{i % 5 + 1}}}""");
+        }
+    }
+    var megabytes = new FileInfo(file).Length / 1048576.0;
+    await PsqlCopy.CreateTableAsync(database);
+    var rounds = new List<(double Import, double Copy, string ImportCpu, string CopyCpu)>();
+    var cpu = new CpuAccount();
+    for (var round = 1; round <= 2; round++)
+    {
+        cpu.Start();
+        var importWatch = Stopwatch.StartNew();
+        await using (var stream = File.OpenRead(file))
+        {
+            using var form = new MultipartFormDataContent
+            {
+                { new StreamContent(stream), "file", "ratio.jsonl" },
+                { new StringContent("deepseek-chat"), "model" },
+                { new StringContent("Classify: {{text}}"), "userTemplate" },
+                { new StringContent("true"), "startPaused" },
+            };
+            (await api.PostAsync("/api/jobs", form)).EnsureSuccessStatusCode();
+        }
+        importWatch.Stop();
+        var (importParts, _, importWall) = cpu.Stop();
+        cpu.Start();
+        var copy = await PsqlCopy.RunAsync(database, file);
+        var (copyParts, _, copyWall) = cpu.Stop();
+        await PsqlCopy.TruncateAsync(database);
+        rounds.Add((importWatch.Elapsed.TotalSeconds, copy.TotalSeconds, CpuAccount.Describe(CpuAccount.Grouped(importParts), importWall), CpuAccount.Describe(CpuAccount.Grouped(copyParts), copyWall)));
+        Console.WriteLine($"Import ratio, round {round}: Api import {importWatch.Elapsed.TotalSeconds:N2} s ({options.ImportLines / importWatch.Elapsed.TotalSeconds:N0} records/s; cores busy: {rounds[^1].ImportCpu}), " +
+            $"psql \\copy + insert {copy.TotalSeconds:N2} s ({options.ImportLines / copy.TotalSeconds:N0} records/s; cores busy: {rounds[^1].CopyCpu})");
+    }
+    await PsqlCopy.TruncateAsync(database, drop: true);
+    File.Delete(file);
+    var bestImport = rounds.Min(r => r.Import);
+    var bestCopy = rounds.Min(r => r.Copy);
+    Console.WriteLine($"Import ratio: {options.ImportLines:N0} lines ({megabytes:N1} MB), best of 2: Api {options.ImportLines / bestImport:N0} records/s, psql \\copy {options.ImportLines / bestCopy:N0} records/s " +
+        $"-> {bestCopy / bestImport:N3} of COPY (goal >= 0.5); per round {string.Join(", ", rounds.Select(r => (r.Copy / r.Import).ToString("N3", CultureInfo.InvariantCulture)))}");
+}
+
+// Added latency per call: the Worker's call span minus the simulator's own handling of that call.
+if (options.Runs("latency") && otlp is not null)
+{
+    await SetWorkersAsync(2);
+    await Configure(primary, new { latencyMs = 200, latencyJitterMs = 0, requestsPerMinute = 0, tokensPerMinute = 0 });
+    await CreateProviderAsync("bench-latency", primary, requestsPerMinute: null);
+    var route = await CreateRouteAsync("bench-latency", "bench-latency");
+    await Task.Delay(2000);
+    otlp.Spans.Clear();
+    var id = await CreateJobAsync(route, options.LatencyItems);
+    var job = await WaitCompletedAsync(id);
+    // The last batches leave the exporters within their 1 s schedule.
+    await Task.Delay(4000);
+    var spans = otlp.Spans.ToArray();
+    var byId = spans.GroupBy(s => s.SpanId).ToDictionary(g => g.Key, g => g.First());
+    var serverByClient = spans.Where(s => s.Kind == 2 && s.ParentSpanId.Length > 0).GroupBy(s => s.ParentSpanId).ToDictionary(g => g.Key, g => g.First());
+    var calls = spans.Where(s => s.Kind == 3 && s.Name.StartsWith("chat ", StringComparison.Ordinal)).ToList();
+    var added = new List<double>();
+    var inWorker = new List<double>();
+    var inHttp = new List<double>();
+    var handling = new List<double>();
+    var retried = 0;
+    foreach (var call in calls)
+    {
+        var http = spans.Where(s => s.ParentSpanId == call.SpanId && s.Kind == 3).ToList();
+        if (http.Count != 1)
+        {
+            retried += http.Count > 1 ? 1 : 0;
+            continue;
+        }
+        if (!serverByClient.TryGetValue(http[0].SpanId, out var server))
+        {
+            continue;
+        }
+        added.Add(call.DurationMs - server.DurationMs);
+        inWorker.Add(call.DurationMs - http[0].DurationMs);
+        inHttp.Add(http[0].DurationMs - server.DurationMs);
+        handling.Add(server.DurationMs);
+    }
+    string P(List<double> v, double p) => ClaimProbe.Percentile(v, p).ToString("N2", CultureInfo.InvariantCulture);
+    Console.WriteLine($"Latency: {job.Counters.Succeeded:N0} records at 200 ms simulated latency, 2 workers of {Concurrency / 2}; {added.Count:N0} sampled calls matched " +
+        $"(of {calls.Count:N0} call spans, {spans.Length:N0} spans received; {retried} retried left out); the simulator's handling p50 {P(handling, 0.5)} ms");
+    Console.WriteLine($"Latency added per call (call span - simulator's server span): p50 {P(added, 0.5)} ms (goal <= 1), p99 {P(added, 0.99)} ms (goal <= 5), max {P(added, 1)} ms; " +
+        $"of which in the worker around the HTTP call p50 {P(inWorker, 0.5)} / p99 {P(inWorker, 0.99)} ms, HttpClient + loopback + Kestrel outside the handler p50 {P(inHttp, 0.5)} / p99 {P(inHttp, 0.99)} ms");
+}
+
+// Scale-out: records/s against worker processes while latency-bound, the claim's p99 at 8, durable records/s per core at 0 ms.
+if (options.Runs("scale"))
+{
+    await CreateProviderAsync("bench-scale", primary, requestsPerMinute: null);
+    var route = await CreateRouteAsync("bench-scale", "bench-scale");
+    await Configure(primary, new { latencyMs = 500, latencyJitterMs = 0, requestsPerMinute = 0, tokensPerMinute = 0 });
+    var perWorker = Concurrency / 2;
+    var cpu = new CpuAccount();
+    var rates = new Dictionary<int, double>();
+    List<ClaimSample> claims = [];
+    // Warm-up: every worker runs its paths once (JIT, pools), so no count measures a process starting.
+    await SetWorkersAsync(8);
+    // What 8 workers cost with nothing to do: polls, timers, lease and leader renewals.
+    cpu.Start();
+    await Task.Delay(TimeSpan.FromSeconds(10));
+    var (idleParts, idleShare, idleWall) = cpu.Stop();
+    Console.WriteLine($"Scale: 8 idle workers (no job) for {idleWall:N0} s: machine idle {idleShare:P0}; cores busy: {CpuAccount.Describe(CpuAccount.Grouped(idleParts), idleWall)}");
+    await Configure(primary, new { latencyMs = 0, latencyJitterMs = 0, requestsPerMinute = 0, tokensPerMinute = 0 });
+    await WaitCompletedAsync(await CreateJobAsync(route, 8_000));
+    await Configure(primary, new { latencyMs = 500, latencyJitterMs = 0, requestsPerMinute = 0, tokensPerMinute = 0 });
+    foreach (var workers in new[] { 1, 2, 4, 8 })
+    {
+        await SetWorkersAsync(workers);
+        // About 20 s of calls at the latency-bound rate (25 in flight per worker, 500 ms each = 50 records/s per worker).
+        var items = workers * perWorker * 2 * options.ScaleSeconds;
+        cpu.Start();
+        var id = await CreateJobAsync(route, items);
+        using var stopProbe = new CancellationTokenSource();
+        var probe = new ClaimProbe(database, id, ClaimCount);
+        var probing = workers == 8 ? probe.RunAsync(() => 0.5, stopProbe.Token) : Task.CompletedTask;
+        var job = await WaitCompletedAsync(id);
+        await stopProbe.CancelAsync();
+        await probing;
+        var (parts, idle, wall) = cpu.Stop();
+        var rate = await SteadyRateAsync(id);
+        rates[workers] = rate;
+        if (workers == 8)
+        {
+            claims = probe.Samples;
+        }
+        var ideal = workers * perWorker / 0.5;
+        Console.WriteLine($"Scale {workers} worker(s): {rate:N1} records/s (latency-bound ceiling {ideal:N0}: {rate / ideal:P1}) -> {rate / rates[1]:N2}x 1 worker; " +
+            $"{job.Counters.Succeeded:N0} succeeded, {job.Counters.Failed} failed; machine idle {idle:P0}; cores busy: {CpuAccount.Describe(CpuAccount.Grouped(parts), wall)}");
+    }
+    Console.WriteLine($"Scale: 2 workers {rates[2] / rates[1]:N2}x (goal >= 1.8), 4 workers {rates[4] / rates[1]:N2}x (goal >= 3.4), 8 workers {rates[8] / rates[1]:N2}x, at 500 ms simulated latency");
+    var claimMs = claims.Select(c => c.ExecutionMs).ToList();
+    Console.WriteLine($"Scale: the claim statement (ItemLifecycle.ClaimAsync, LIMIT {ClaimCount}) while 8 workers claim, run by the bench under EXPLAIN ANALYZE ten times a second: " +
+        $"p50 {ClaimProbe.Percentile(claimMs, 0.5):N2} ms, p99 {ClaimProbe.Percentile(claimMs, 0.99):N2} ms, max {ClaimProbe.Percentile(claimMs, 1):N2} ms ({claimMs.Count} runs)");
+
+    // Durable throughput at about 0 ms: the stack's own cost per record, every record claimed, journalled and written.
+    await Configure(primary, new { latencyMs = 0, latencyJitterMs = 0, requestsPerMinute = 0, tokensPerMinute = 0 });
+    foreach (var workers in new[] { 2, 8 })
+    {
+        await SetWorkersAsync(workers);
+        cpu.Start();
+        var id = await CreateJobAsync(route, options.DurableItems);
+        var job = await WaitCompletedAsync(id);
+        var (parts, idle, wall) = cpu.Stop();
+        var rate = await SteadyRateAsync(id);
+        var used = parts.Values.Sum();
+        var cores = Environment.ProcessorCount;
+        Console.WriteLine($"Durable at 0 ms, {workers} workers: {rate:N0} records/s = {rate / cores:N0} per core ({cores} cores; machine idle {idle:P0}; {rate * wall / Math.Max(used, 0.01):N0} per CPU-second the stack used); " +
+            $"{job.Counters.Succeeded:N0} succeeded, {job.Counters.Failed} failed; CPU ms per 1,000 records: " +
+            string.Join(", ", CpuAccount.Grouped(parts).Where(p => p.Value >= 0.05).OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value * 1e6 / job.Counters.Succeeded:N0}")));
+        // Retention on the finished job: what a purge frees and how long it takes (through the Api, as an operator would).
+        var purgeWatch = Stopwatch.StartNew();
+        using var purge = await api.PostAsync($"/api/jobs/{id}/purge", null);
+        purgeWatch.Stop();
+        purge.EnsureSuccessStatusCode();
+        var purged = (await purge.Content.ReadFromJsonAsync<JobPurged>(json))!;
+        Console.WriteLine($"Purge of that job: {purged.RecordsDeleted:N0} records, {purged.BytesFreed / 1048576.0:N1} MB of row data ({purged.BytesFreed / Math.Max(1, purged.RecordsDeleted):N0} bytes a record), " +
+            $"{purged.AttemptsKept:N0} attempts kept, in {purgeWatch.Elapsed.TotalSeconds:N2} s ({purged.RecordsDeleted / purgeWatch.Elapsed.TotalSeconds:N0} records/s)");
+    }
+    await SetWorkersAsync(2);
+}
+
+if (workerReplicas > 2)
+{
+    // Frozen workers must be able to hear the stop.
+    await SetWorkersAsync(workerReplicas);
+}
+
 // native: the same job in real time and through the simulator's native batches (OpenAI's 50 % discount), cost side by side.
 if (options.Runs("native"))
 {
@@ -613,6 +829,31 @@ static async Task<(long Chat, long Lines)> SimulatorCountsAsync(HttpClient simul
 {
     using var stats = JsonDocument.Parse(await simulator.GetStringAsync("/admin/stats"));
     return (stats.RootElement.GetProperty("chatRequests").GetInt64(), stats.RootElement.GetProperty("batches").GetProperty("linesAnswered").GetInt64());
+}
+
+// Records/s of a job from its first claim to its last result (as the soak counts it).
+async Task<double> SteadyRateAsync(Guid id)
+{
+    await using var connection = new NpgsqlConnection(database);
+    await connection.OpenAsync();
+    await using var command = new NpgsqlCommand("SELECT count(*), extract(epoch FROM max(completed_at) - min(started_at)) FROM items WHERE job_id = @job", connection)
+    {
+        CommandTimeout = 300,
+    };
+    command.Parameters.AddWithValue("job", id);
+    await using var reader = await command.ExecuteReaderAsync();
+    await reader.ReadAsync();
+    return reader.GetInt64(0) / Convert.ToDouble(reader.GetValue(1), CultureInfo.InvariantCulture);
+}
+
+// Runs exactly n of the worker processes, the others frozen (WorkerFreezer); only between jobs.
+async Task SetWorkersAsync(int n) => await WorkerFreezer.SetAsync(database, n);
+
+static int FreePort()
+{
+    using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+    listener.Start();
+    return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
 }
 
 static async Task<long> ChatRequestsAsync(HttpClient simulator)
@@ -681,10 +922,10 @@ static async Task Configure(HttpClient simulator, object settings) =>
     (await simulator.PutAsJsonAsync("/admin/config", settings)).EnsureSuccessStatusCode();
 
 internal sealed record BenchOptions(int ImportLines, int Items, int Rpm, int P3Seconds, int SoakItems, IReadOnlySet<string> Phases, int DedupItems = 100_000,
-    int NativeItems = 10_000)
+    int NativeItems = 10_000, int LatencyItems = 6_000, int ScaleSeconds = 20, int DurableItems = 60_000)
 {
-    private static readonly string[] AllPhases = ["import", "p2", "p1", "p3", "redis", "soak", "dedup", "native"];
-    // redis, soak and dedup are opt-in: the soak alone takes longer than the routine phases together.
+    private static readonly string[] AllPhases = ["import", "p2", "p1", "p3", "redis", "soak", "dedup", "native", "importratio", "latency", "scale"];
+    // redis, soak, dedup, native, importratio, latency and scale are opt-in: the soak alone takes longer than the routine phases together.
     private static readonly string[] DefaultPhases = ["import", "p2", "p1", "p3"];
 
     public bool Runs(string phase) => Phases.Contains(phase);
@@ -708,7 +949,10 @@ internal sealed record BenchOptions(int ImportLines, int Items, int Rpm, int P3S
             int.Parse(Value("--soak-items") ?? "1000000", CultureInfo.InvariantCulture),
             phases,
             int.Parse(Value("--dedup-items") ?? "100000", CultureInfo.InvariantCulture),
-            int.Parse(Value("--native-items") ?? "10000", CultureInfo.InvariantCulture));
+            int.Parse(Value("--native-items") ?? "10000", CultureInfo.InvariantCulture),
+            int.Parse(Value("--latency-items") ?? "6000", CultureInfo.InvariantCulture),
+            int.Parse(Value("--scale-seconds") ?? "20", CultureInfo.InvariantCulture),
+            int.Parse(Value("--durable-items") ?? "60000", CultureInfo.InvariantCulture));
         if (options.P3Seconds < 90)
         {
             throw new ArgumentException("--p3-seconds must be 90 or more: P3 measures after the first minute");

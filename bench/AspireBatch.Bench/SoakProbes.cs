@@ -162,7 +162,7 @@ internal sealed class ClaimProbe(string database, Guid jobId, int count)
     public const string ClaimSql = """
         UPDATE items SET state = @running, lease_token = @token, lease_expires_at = now() + make_interval(secs => @lease),
                          started_at = coalesce(started_at, now())
-        WHERE id IN (SELECT id FROM items WHERE job_id = @job AND state = @pending ORDER BY id LIMIT @count FOR UPDATE SKIP LOCKED)
+        WHERE id IN (SELECT id FROM items WHERE job_id = @job AND state = @pending AND duplicate_of IS NULL ORDER BY id LIMIT @count FOR UPDATE SKIP LOCKED)
         RETURNING id, custom_id, payload::text, estimated_input_tokens, internal_errors
         """;
 

@@ -98,6 +98,12 @@ public sealed class FileStore(BatchDbContext db, NpgsqlDataSource dataSource, Re
     public Task<FileSource?> FindSourceAsync(string id, CancellationToken cancellationToken) =>
         db.Files.AsNoTracking().Where(f => f.Id == id).Select(f => new FileSource(f.Id, f.JobId, f.OutputKind)).FirstOrDefaultAsync(cancellationToken);
 
+    /// <summary>When retention purged the records a batch's output or error file is made from; null for an upload or a job not purged.</summary>
+    public async Task<DateTimeOffset?> PurgedAtAsync(FileSource file, CancellationToken cancellationToken) =>
+        file.JobId is { } jobId
+            ? await db.Jobs.AsNoTracking().Where(j => j.Id == jobId).Select(j => j.PurgedAt).FirstOrDefaultAsync(cancellationToken)
+            : null;
+
     /// <summary>Streams a file's content: an upload's stored bytes, or a batch's output (succeeded requests) or error file (failed and cancelled ones).</summary>
     public async Task WriteContentAsync(FileSource file, Stream output, CancellationToken cancellationToken)
     {

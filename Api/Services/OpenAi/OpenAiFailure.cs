@@ -9,6 +9,9 @@ public sealed record OpenAiFailure(int StatusCode, string Message, string? Param
 
     public static OpenAiFailure NotFound(string message, string? param = null) => new(StatusCodes.Status404NotFound, message, param);
 
+    /// <summary>The file existed but what it was made of is gone (a batch whose records retention purged).</summary>
+    public static OpenAiFailure Gone(string message, string? param = null) => new(StatusCodes.Status410Gone, message, param, "purged");
+
     /// <summary>OpenAI's words for a missing or wrong key, so SDKs raise their authentication error.</summary>
     public static OpenAiFailure Unauthorized(bool keyPresented) => new(StatusCodes.Status401Unauthorized,
         keyPresented
