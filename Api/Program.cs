@@ -18,5 +18,6 @@ app.MapRehearsalsApi();
 app.MapStatsApi();
 app.MapOpenAiBatchApi();
 app.MapKeysApi();
+app.MapAuditApi();
 
 app.Run();

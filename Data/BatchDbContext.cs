@@ -23,6 +23,7 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
     public DbSet<RehearsalTarget> RehearsalTargets => Set<RehearsalTarget>();
     public DbSet<ResponseCacheEntry> ResponseCache => Set<ResponseCacheEntry>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
     /// <summary>Data Protection keys, shared by every service so each can read provider keys.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

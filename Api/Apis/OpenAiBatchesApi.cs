@@ -1,3 +1,4 @@
+using AspireBatch.Api.Infrastructure;
 using AspireBatch.Api.Services.Access;
 using AspireBatch.Contracts;
 using System.Globalization;
@@ -17,7 +18,7 @@ public static class OpenAiBatchesApi
     public static IEndpointRouteBuilder MapOpenAiBatchApi(this IEndpointRouteBuilder app)
     {
         app.MapOpenAiFilesApi();
-        var api = app.MapGroup("/v1/batches").WithTags("OpenAI Batch API").RequireScope(ApiScopes.Batches).OwnedBatches();
+        var api = app.MapGroup("/v1/batches").WithTags("OpenAI Batch API").RequireScope(ApiScopes.Batches).OwnedBatches().Audited("batch");
 
         api.MapPost("/", CreateBatch).WithName("OpenAiCreateBatch")
             .Accepts<CreateBatchRequest>("application/json")

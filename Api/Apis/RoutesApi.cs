@@ -16,7 +16,7 @@ public static class RoutesApi
 {
     public static RouteGroupBuilder MapRoutesApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").WithTags("Routes and rollback").RequireAdminToChange()
+        var api = app.MapGroup("/api").WithTags("Routes and rollback").RequireAdminToChange().Audited("route", AuditSnapshots.Route)
             .AnnouncesChanges((live, request) => live.RouteChangedAsync(request.RouteValues.TryGetValue("id", out var id) && Guid.TryParse(id as string, out var routeId) ? routeId : null));
         api.MapGet("/routes", ListRoutes).WithName("ListRoutes").WithSummary("Routes with their ordered targets, active target and rollback thresholds");
         api.MapGet("/routes/{id:guid}", GetRoute).WithName("GetRoute").WithSummary("A route with its ordered targets, active target and rollback thresholds");
@@ -276,7 +276,7 @@ public static class RoutesApi
 
     public const int MaxWeight = 1000;
 
-    private static Task<Route?> Load(BatchDbContext db, Guid id, CancellationToken cancellationToken) =>
+    internal static Task<Route?> Load(BatchDbContext db, Guid id, CancellationToken cancellationToken) =>
         db.Routes.AsNoTracking().Include(r => r.Targets).ThenInclude(t => t.Provider).FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
 
     private static string Describe(RouteTarget target) => $"{target.Provider?.Name}/{target.ModelName}";

@@ -34,10 +34,10 @@ internal sealed class ApiKeyAuthenticationHandler(
         var secret = header["Bearer ".Length..].Trim();
         if (CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(secret)), SHA256.HashData(Encoding.UTF8.GetBytes(api.Value.Key))))
         {
-            return Success("api-client", ApiScopes.AdminTeam, [ApiScopes.Admin], keyId: null, requestsPerMinute: null);
+            return Success(CallerAccess.AppHostKeyName, ApiScopes.AdminTeam, [ApiScopes.Admin], keyId: null, requestsPerMinute: null);
         }
         return await keys.FindAsync(secret, Context.RequestAborted) is { } key
-            ? Success(key.Id.ToString(), key.Team, key.Scopes, key.Id, key.RequestsPerMinute)
+            ? Success(key.Name, key.Team, key.Scopes, key.Id, key.RequestsPerMinute)
             : AuthenticateResult.Fail("Invalid API key");
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using AspireBatch.Contracts;
+using AspireBatch.Data.Audit;
 using AspireBatch.Data.Entities;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -201,6 +202,14 @@ public sealed class RouteSwitcher(
                 return false;
             }
             db.RollbackEvents.Add(entry);
+            // A person's switch is audited by the Api with its caller; the services' own decisions are audited here, with the move.
+            if (entry.Automatic)
+            {
+                db.AuditLog.Add(AuditRecords.Create(AuditRecords.System, AuditRecords.AdminTeam,
+                    entry.Kind == RouteEventKind.CanaryStopped ? "AutomaticCanaryStop" : "AutomaticRollback", "route", entry.RouteId.ToString(),
+                    new { position = entry.FromPosition, target = entry.FromTarget },
+                    new { position = entry.ToPosition, target = entry.ToTarget, reason = entry.Reason }, entry.CreatedAt));
+            }
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             return true;

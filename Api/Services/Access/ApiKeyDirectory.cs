@@ -4,7 +4,7 @@ using Npgsql;
 namespace AspireBatch.Api.Services.Access;
 
 /// <summary>A key found by its secret's hash: who it is and what it may do.</summary>
-public sealed record KeyIdentity(Guid Id, string Team, string[] Scopes, int? RequestsPerMinute);
+public sealed record KeyIdentity(Guid Id, string Name, string Team, string[] Scopes, int? RequestsPerMinute);
 
 /// <summary>
 /// Looks keys up by hash on every request (one index lookup; a revoked key stops at once, on every Api replica) and
@@ -22,14 +22,14 @@ public sealed class ApiKeyDirectory(NpgsqlDataSource dataSource, TimeProvider ti
             return null;
         }
         await using var command = dataSource.CreateCommand(
-            "SELECT id, team, scopes, requests_per_minute FROM api_keys WHERE hash = @hash AND revoked_at IS NULL");
+            "SELECT id, name, team, scopes, requests_per_minute FROM api_keys WHERE hash = @hash AND revoked_at IS NULL");
         command.Parameters.AddWithValue("hash", ApiKeySecrets.Hash(secret));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
             return null;
         }
-        var key = new KeyIdentity(reader.GetGuid(0), reader.GetString(1), reader.GetFieldValue<string[]>(2), reader.IsDBNull(3) ? null : reader.GetInt32(3));
+        var key = new KeyIdentity(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<string[]>(3), reader.IsDBNull(4) ? null : reader.GetInt32(4));
         await reader.DisposeAsync();
         await RecordUseAsync(key.Id, cancellationToken);
         return key;

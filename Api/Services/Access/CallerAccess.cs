@@ -14,11 +14,19 @@ public sealed class CallerAccess(IHttpContextAccessor accessor)
     public const string KeyIdClaim = "aspirebatch:key";
     public const string RequestsPerMinuteClaim = "aspirebatch:rpm";
 
+    /// <summary>The name the AppHost's key (parameter api-key) goes by in the audit log.</summary>
+    public const string AppHostKeyName = "api-key (AppHost)";
+
     private ClaimsPrincipal User => accessor.HttpContext?.User ?? new ClaimsPrincipal();
 
     public string Team => User.FindFirstValue(TeamClaim) ?? ApiScopes.AdminTeam;
 
     public Guid? KeyId => Guid.TryParse(User.FindFirstValue(KeyIdClaim), out var id) ? id : null;
+
+    /// <summary>Who the audit log says made a change: the AppHost's key, or a team's key by name and team.</summary>
+    public string Actor => User.FindFirstValue(ClaimTypes.Name) is { } name
+        ? KeyId is null ? name : $"key {name} ({Team})"
+        : "anonymous";
 
     public bool SeesAll => Has(User, ApiScopes.Admin);
 
