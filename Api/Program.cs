@@ -19,5 +19,6 @@ app.MapStatsApi();
 app.MapOpenAiBatchApi();
 app.MapKeysApi();
 app.MapAuditApi();
+app.MapAccountsApi();
 
 app.Run();

@@ -19,7 +19,10 @@ var migrator = builder.AddProject<Projects.AspireBatch_Migrator>("migrator")
     .WithInfrastructure(infrastructure)
     .WithKeyRing(keyRing)
     .WithSeedProvider(0, simPrimary, simulatorKey)
-    .WithSeedProvider(1, simFallback, simulatorKey);
+    .WithSeedProvider(1, simFallback, simulatorKey)
+    // The first admin account; the Dashboard signs people in against the accounts, through the Api.
+    .WithEnvironment("Seed__Admin__User", operatorUser)
+    .WithEnvironment("Seed__Admin__Password", operatorPassword);
 
 var api = builder.AddProject<Projects.AspireBatch_Api>("api")
     .WithInfrastructure(infrastructure)
@@ -42,9 +45,6 @@ builder.AddProject<Projects.AspireBatch_Worker>("worker")
 builder.AddProject<Projects.AspireBatch_Dashboard>("dashboard")
     .WithReference(api)
     .WithReference(infrastructure.Redis)
-    .WithEnvironment("Api__Key", apiKey)
-    .WithEnvironment("Operator__User", operatorUser)
-    .WithEnvironment("Operator__Password", operatorPassword)
     .WithHttpHealthCheck("/health")
     .WaitFor(api);
 

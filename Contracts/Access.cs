@@ -11,8 +11,10 @@ public static class ApiScopes
     public const string Admin = "providers:admin";
     /// <summary>Reads (GET) of what the jobs and batches scopes reach; nothing that changes anything.</summary>
     public const string ReadOnly = "read-only";
+    /// <summary>Rolling a route back or forward (what an operator on call does); changing routes stays with admin.</summary>
+    public const string RouteSwitch = "routes:switch";
 
-    public static readonly IReadOnlyList<string> All = [Jobs, Batches, Admin, ReadOnly];
+    public static readonly IReadOnlyList<string> All = [Jobs, Batches, Admin, ReadOnly, RouteSwitch];
 
     /// <summary>The team of the AppHost's own key (the first admin key), and of everything made before teams existed.</summary>
     public const string AdminTeam = "admin";
@@ -26,3 +28,37 @@ public sealed record CreateApiKeyRequest(string Name, string Team, IReadOnlyList
 
 /// <summary>The new key with its secret: the only time the secret is shown.</summary>
 public sealed record CreatedApiKey(ApiKeyDto Key, string Secret);
+
+/// <summary>An operator account's role, and the scopes it carries on the Api.</summary>
+public static class AccountRoles
+{
+    /// <summary>Reads everything: jobs, batches, providers, routes, costs.</summary>
+    public const string Viewer = "viewer";
+    /// <summary>Runs and controls jobs and batches, rehearses, rolls routes back and forward.</summary>
+    public const string Operator = "operator";
+    /// <summary>Everything: providers, models, prices, routes, keys, users, the audit log.</summary>
+    public const string Admin = "admin";
+
+    public static readonly IReadOnlyList<string> All = [Viewer, Operator, Admin];
+
+    public static IReadOnlyList<string> Scopes(string role) => role switch
+    {
+        Admin => [ApiScopes.Admin],
+        Operator => [ApiScopes.Jobs, ApiScopes.Batches, ApiScopes.RouteSwitch],
+        Viewer => [ApiScopes.ReadOnly],
+        _ => [],
+    };
+}
+
+/// <summary>An operator account as listed: never its password hash.</summary>
+public sealed record AccountDto(Guid Id, string UserName, string Role, DateTimeOffset CreatedAt, DateTimeOffset? LastSignInAt, DateTimeOffset? LockedOutUntil);
+
+public sealed record CreateAccountRequest(string UserName, string Password, string Role);
+
+/// <summary>Change an account: its role, a new password, or lock it (true) until unlocked (false); absent parts stay.</summary>
+public sealed record UpdateAccountRequest(string? Role = null, string? Password = null, bool? Locked = null);
+
+public sealed record SignInRequest(string UserName, string Password);
+
+/// <summary>Who the caller is: an account (with its role) or a key (with its team).</summary>
+public sealed record CallerDto(string Name, string Kind, string? Role, string Team, IReadOnlyList<string> Scopes);

@@ -1,11 +1,15 @@
 using AspireBatch.Data.Entities;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 
 namespace AspireBatch.Data;
 
-public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : DbContext(options), IDataProtectionKeyContext
+/// <summary>The one database: the job engine's tables, the Data Protection key ring and the operators' accounts (ASP.NET Core Identity).</summary>
+public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options)
+    : IdentityDbContext<OperatorAccount, IdentityRole<Guid>, Guid>(options), IDataProtectionKeyContext
 {
     public DbSet<Provider> Providers => Set<Provider>();
     public DbSet<ProviderModel> ProviderModels => Set<ProviderModel>();
@@ -29,7 +33,15 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
+        base.OnModelCreating(modelBuilder);
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(BatchDbContext).Assembly);
+        // Identity's own tables, named like ours.
+        modelBuilder.Entity<IdentityRole<Guid>>().ToTable("account_roles");
+        modelBuilder.Entity<IdentityUserRole<Guid>>().ToTable("account_role_members");
+        modelBuilder.Entity<IdentityUserClaim<Guid>>().ToTable("account_claims");
+        modelBuilder.Entity<IdentityUserLogin<Guid>>().ToTable("account_logins");
+        modelBuilder.Entity<IdentityUserToken<Guid>>().ToTable("account_tokens");
+        modelBuilder.Entity<IdentityRoleClaim<Guid>>().ToTable("account_role_claims");
         modelBuilder.Entity<DataProtectionKey>().ToTable("data_protection_keys");
     }
 

@@ -4,7 +4,9 @@ using AspireBatch.Data.Live;
 using AspireBatch.Data.Services;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using System.Security.Cryptography.X509Certificates;
+using AspireBatch.Data.Entities;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -34,6 +36,19 @@ public static class DataExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         return builder;
     }
+
+    /// <summary>
+    /// Operator accounts: ASP.NET Core Identity over the same database, with its default password rules and lockout
+    /// (5 failed sign-ins lock an account for 5 minutes).
+    /// </summary>
+    public static IdentityBuilder AddOperatorAccounts(this IServiceCollection services) =>
+        services.AddIdentityCore<OperatorAccount>(options =>
+            {
+                options.Lockout.AllowedForNewUsers = true;
+                options.User.RequireUniqueEmail = false;
+            })
+            .AddRoles<IdentityRole<Guid>>()
+            .AddEntityFrameworkStores<BatchDbContext>();
 
     /// <summary>
     /// The EF Core model alone, without Data Protection: for the Migrator's wait mode, which only reads the migrations

@@ -40,6 +40,7 @@ internal sealed class MigrationService(
             // Before seeding: the seeder protects the simulators' keys, which loads the key ring.
             await scope.ServiceProvider.GetRequiredService<KeyRingReprotector>().ReprotectAsync(stoppingToken);
             await scope.ServiceProvider.GetRequiredService<CatalogSeeder>().SeedAsync(seed.Value, stoppingToken);
+            await scope.ServiceProvider.GetRequiredService<AccountSeeder>().SeedAsync(seed.Value.Admin, stoppingToken);
             logger.LogInformation("Database migrated and catalog seeded ({Providers} seeded providers)", seed.Value.Providers.Count);
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -20,6 +20,8 @@ else
     builder.AddBatchData();
     builder.Services.AddScoped<CatalogSeeder>();
     builder.Services.AddScoped<KeyRingReprotector>();
+    builder.Services.AddOperatorAccounts();
+    builder.Services.AddScoped<AccountSeeder>();
 }
 builder.Services.AddHostedService<MigrationService>();
 

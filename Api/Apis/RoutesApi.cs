@@ -25,8 +25,8 @@ public static class RoutesApi
             .WithDescription("Example body: {\"name\":\"reviews\",\"targets\":[{\"provider\":\"deepseek\",\"model\":\"deepseek-chat\"},{\"provider\":\"openai\",\"model\":\"gpt-4.1\"}]}");
         api.MapPut("/routes/{id:guid}", UpdateRoute).WithName("UpdateRoute").WithSummary("Replace a route's name and targets, and its thresholds when given");
         api.MapDelete("/routes/{id:guid}", DeleteRoute).WithName("DeleteRoute").WithSummary("Delete a route that no job uses");
-        api.MapPost("/routes/{id:guid}/rollback", Rollback).WithName("RollbackRoute").WithSummary("Move the active target to the next one (or toPosition), with a reason");
-        api.MapPost("/routes/{id:guid}/rollforward", RollForward).WithName("RollForwardRoute").WithSummary("Move the active target back to the previous one (or toPosition), with a reason");
+        api.MapPost("/routes/{id:guid}/rollback", Rollback).WithName("RollbackRoute").AlsoAllows(ApiScopes.RouteSwitch).WithSummary("Move the active target to the next one (or toPosition), with a reason");
+        api.MapPost("/routes/{id:guid}/rollforward", RollForward).WithName("RollForwardRoute").AlsoAllows(ApiScopes.RouteSwitch).WithSummary("Move the active target back to the previous one (or toPosition), with a reason");
         api.MapGet("/routes/{id:guid}/window", Window).WithName("GetRouteWindow").WithSummary("The active target's sliding-window figures beside the thresholds");
         api.MapGet("/routes/{id:guid}/targets/window", TargetsWindow).WithName("GetRouteTargetsWindow")
             .WithSummary("Every target's sliding-window figures, weight, share of the route's calls and effective thresholds");

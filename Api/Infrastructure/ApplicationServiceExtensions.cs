@@ -6,6 +6,8 @@ using AspireBatch.Api.Services.Rehearsals;
 using AspireBatch.Data;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using Npgsql;
 using Scalar.AspNetCore;
@@ -21,8 +23,20 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddOptions<ApiOptions>().BindConfiguration("Api").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
 
-        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        // A caller holds a key (a team's, or the AppHost's) or an account's sign-in token; the policy scheme tells them apart.
+        builder.Services.AddAuthentication(CallerScheme)
+            .AddPolicyScheme(CallerScheme, null, options =>
+            {
+                options.ForwardDefaultSelector = http => IsAccountToken(http) ? IdentityConstants.BearerScheme : ApiKeyAuthenticationHandler.SchemeName;
+                // 401 and 403 answer in one shape (ProblemDetails, or OpenAI's under /v1) whoever calls.
+                options.ForwardChallenge = ApiKeyAuthenticationHandler.SchemeName;
+                options.ForwardForbid = ApiKeyAuthenticationHandler.SchemeName;
+            })
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
+            .AddBearerToken(IdentityConstants.BearerScheme, options => options.BearerTokenExpiration = TimeSpan.FromHours(12));
+        builder.Services.AddOperatorAccounts().AddSignInManager();
+        builder.Services.AddScoped<IClaimsTransformation, AccountAccess>();
+        builder.Services.AddScoped<AccountStore>();
         builder.Services.AddAuthorization();
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddScoped<CallerAccess>();
@@ -71,6 +85,21 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddSingleton(sp => new QueueTelemetry(sp.GetRequiredService<IMeterFactory>(),
             ct => QueueTelemetry.CountPendingAsync(sp.GetRequiredService<NpgsqlDataSource>(), ct),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<QueueTelemetry>>()));
+    }
+
+    private const string CallerScheme = "Caller";
+
+    /// <summary>A bearer value that is neither a team's key (abk_…) nor the AppHost's key is an account's token.</summary>
+    private static bool IsAccountToken(HttpContext http)
+    {
+        var header = http.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        var value = header["Bearer ".Length..].Trim();
+        return !value.StartsWith(ApiKeySecrets.Marker, StringComparison.Ordinal)
+            && !ApiKeyAuthenticationHandler.IsAppHostKey(value, http.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value.Key);
     }
 
     public static void UseApiDefaults(this WebApplication app)

@@ -1,5 +1,6 @@
 using AspireBatch.Api.Apis;
 using AspireBatch.Api.Services;
+using AspireBatch.Api.Services.Access;
 using AspireBatch.Api.Services.Rehearsals;
 using AspireBatch.Data;
 using Microsoft.EntityFrameworkCore;
@@ -40,6 +41,10 @@ public static class AuditSnapshots
 
     public static readonly AuditSnapshot Rehearsal = async (http, ct) => Id(http) is { } id
         ? await http.RequestServices.GetRequiredService<RehearsalReports>().GetAsync(id, ct)
+        : null;
+
+    public static readonly AuditSnapshot Account = async (http, _) => Id(http) is { } id
+        ? await http.RequestServices.GetRequiredService<AccountStore>().GetAsync(id)
         : null;
 
     private static BatchDbContext Db(HttpContext http) => http.RequestServices.GetRequiredService<BatchDbContext>();

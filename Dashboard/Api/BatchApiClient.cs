@@ -8,6 +8,9 @@ namespace AspireBatch.Dashboard.Api;
 
 public sealed record JobCreatedDto(JobDto Job, JobEstimate Estimate);
 
+/// <summary>The Api's answer to a sign-in (ASP.NET Core's bearer token response).</summary>
+public sealed record SignInToken(string AccessToken, long ExpiresIn);
+
 public sealed record JobQuery(int Page = 1, int PageSize = 20, JobState? State = null, string? Model = null, DateTimeOffset? From = null, DateTimeOffset? To = null);
 
 /// <param name="Field">With <paramref name="Value"/>: only items whose answer has that value at that path (answer.sentiment).</param>
@@ -31,9 +34,27 @@ public sealed class ExportStream(HttpResponseMessage response, Stream content) :
 /// The Dashboard's only way to the data: one method per Api endpoint. Failures come out as <see cref="ApiProblemException"/>.
 /// Uploads and exports go through a client without retries or timeouts (a retried upload would create the job twice).
 /// </summary>
-public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
+public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory, OperatorToken? token = null)
 {
     public const string StreamingClientName = "api-streams";
+
+    // Accounts: the sign-in itself carries no token yet; the answer's token then goes with every call.
+    public Task<SignInToken> SignInAsync(SignInRequest request, CancellationToken cancellationToken) =>
+        SendAsync<SignInToken>(HttpMethod.Post, "api/account/token", request, cancellationToken);
+    public async Task<CallerDto> GetCallerAsync(string accessToken, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/account/me");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", accessToken);
+        using var response = await Guard(() => http.SendAsync(request, cancellationToken));
+        return await ReadAsync<CallerDto>(response, cancellationToken);
+    }
+    public Task<CallerDto> GetMeAsync(CancellationToken cancellationToken) => GetAsync<CallerDto>("api/account/me", cancellationToken);
+    public Task<List<AccountDto>> GetAccountsAsync(CancellationToken cancellationToken) => GetAsync<List<AccountDto>>("api/users", cancellationToken);
+    public Task<AccountDto> CreateAccountAsync(CreateAccountRequest request, CancellationToken cancellationToken) =>
+        SendAsync<AccountDto>(HttpMethod.Post, "api/users", request, cancellationToken);
+    public Task<AccountDto> UpdateAccountAsync(Guid id, UpdateAccountRequest request, CancellationToken cancellationToken) =>
+        SendAsync<AccountDto>(HttpMethod.Put, $"api/users/{id}", request, cancellationToken);
+    public Task DeleteAccountAsync(Guid id, CancellationToken cancellationToken) => SendAsync(HttpMethod.Delete, $"api/users/{id}", null, cancellationToken);
 
     // Providers, models and aliases
     public Task<List<ApiKeyDto>> GetKeysAsync(CancellationToken cancellationToken) => GetAsync<List<ApiKeyDto>>("api/keys", cancellationToken);
@@ -112,7 +133,7 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
 
     private async Task<ExportStream> OpenStreamAsync(string uri, CancellationToken cancellationToken)
     {
-        var client = factory.CreateClient(StreamingClientName);
+        var client = await StreamingClientAsync();
         var response = await Guard(() => client.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken));
         await EnsureSuccessAsync(response, cancellationToken);
         return new ExportStream(response, await response.Content.ReadAsStreamAsync(cancellationToken));
@@ -126,7 +147,7 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
     /// <summary>The file becomes a paused source job (the job form's fields apply to it); the rehearsal travels as JSON in the <c>rehearsal</c> field.</summary>
     public async Task<RehearsalDto> CreateRehearsalFromUploadAsync(JobForm form, RehearsalRequest request, Stream file, string fileName, CancellationToken cancellationToken)
     {
-        var client = factory.CreateClient(StreamingClientName);
+        var client = await StreamingClientAsync();
         using var content = form.ToContent(file, fileName);
         content.Add(new StringContent(JsonSerializer.Serialize(request with { SourceJobId = null }, JsonSerializerOptions.Web)), "rehearsal");
         using var response = await Guard(() => client.PostAsync("api/rehearsals/upload", content, cancellationToken));
@@ -184,7 +205,7 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
 
     private async Task<T> GetAsync<T>(string uri, CancellationToken cancellationToken)
     {
-        using var response = await Guard(() => http.GetAsync(uri, cancellationToken));
+        using var response = await SendRawAsync(HttpMethod.Get, uri, null, cancellationToken);
         return await ReadAsync<T>(response, cancellationToken);
     }
 
@@ -200,14 +221,23 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
         await EnsureSuccessAsync(response, cancellationToken);
     }
 
-    private Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string uri, object? body, CancellationToken cancellationToken)
+    /// <summary>A client without retries or timeouts, carrying the operator's token.</summary>
+    private async Task<HttpClient> StreamingClientAsync()
+    {
+        var client = factory.CreateClient(StreamingClientName);
+        client.DefaultRequestHeaders.Authorization = token is null ? null : await token.HeaderAsync();
+        return client;
+    }
+
+    private async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string uri, object? body, CancellationToken cancellationToken)
     {
         var request = new HttpRequestMessage(method, uri);
+        request.Headers.Authorization = token is null ? null : await token.HeaderAsync();
         if (body is not null)
         {
             request.Content = JsonContent.Create(body, body.GetType());
         }
-        return Guard(async () =>
+        return await Guard(async () =>
         {
             using (request)
             {
@@ -218,7 +248,7 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory)
 
     private async Task<T> UploadAsync<T>(string uri, JobForm form, Stream file, string fileName, CancellationToken cancellationToken)
     {
-        var client = factory.CreateClient(StreamingClientName);
+        var client = await StreamingClientAsync();
         using var content = form.ToContent(file, fileName);
         using var response = await Guard(() => client.PostAsync(uri, content, cancellationToken));
         return await ReadAsync<T>(response, cancellationToken);

@@ -1,34 +1,71 @@
+using System.Net;
 using System.Security.Claims;
+using System.Threading.RateLimiting;
+using AspireBatch.Contracts;
+using AspireBatch.Dashboard.Api;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
 
 namespace AspireBatch.Dashboard.Infrastructure;
 
-/// <summary>Plain form posts for sign-in and sign-out: they work without JavaScript and before any circuit exists.</summary>
+/// <summary>
+/// Plain form posts for sign-in and sign-out: they work without JavaScript and before any circuit exists. The Api
+/// checks the password (ASP.NET Core Identity, with lockout); the Dashboard keeps the token it answers with in its
+/// encrypted cookie, for as long as the token lives (12 hours).
+/// </summary>
 public static class AccountEndpoints
 {
+    public const string SignInPolicy = "sign-in";
+    /// <summary>Sign-in attempts per browser address and minute, before the Api's own limit and each account's lockout.</summary>
+    public const int SignInsPerMinute = 10;
+
+    public static void AddSignInRateLimit(this IServiceCollection services) => services.AddRateLimiter(options =>
+    {
+        options.AddPolicy(SignInPolicy, http => RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+            _ => new FixedWindowRateLimiterOptions { PermitLimit = SignInsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+        options.OnRejected = (context, _) =>
+        {
+            // A form post gets a page back, not a bare 429: see other, the sign-in page saying why.
+            context.HttpContext.Response.StatusCode = StatusCodes.Status303SeeOther;
+            context.HttpContext.Response.Headers.Location = "/login?error=busy";
+            return ValueTask.CompletedTask;
+        };
+    });
+
     public static void MapAccountEndpoints(this WebApplication app)
     {
-        app.MapPost("/account/login", SignIn).AllowAnonymous();
+        app.MapPost("/account/login", SignIn).AllowAnonymous().RequireRateLimiting(SignInPolicy);
         app.MapGet("/logout", (Delegate)SignOut);
         app.MapPost("/logout", (Delegate)SignOut);
     }
 
     public static async Task<IResult> SignIn(
-        HttpContext context, [FromForm] string? user, [FromForm] string? password, [FromForm] string? returnUrl,
-        IOptions<OperatorOptions> options, ILoggerFactory loggers)
+        HttpContext context, [FromForm] string? user, [FromForm] string? password, [FromForm] string? returnUrl, BatchApiClient api, ILoggerFactory loggers)
     {
         var target = OperatorCredentials.SafeReturnUrl(returnUrl);
-        if (!OperatorCredentials.Matches(user, password, options.Value))
+        SignInToken token;
+        CallerDto caller;
+        try
         {
-            loggers.CreateLogger("AspireBatch.Dashboard.SignIn").LogWarning("Failed operator sign-in from {Address}", context.Connection.RemoteIpAddress);
-            return Results.Redirect($"/login?error=1&returnUrl={Uri.EscapeDataString(target)}");
+            token = await api.SignInAsync(new SignInRequest(user ?? "", password ?? ""), context.RequestAborted);
+            caller = await api.GetCallerAsync(token.AccessToken, context.RequestAborted);
         }
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, options.Value.User)], CookieAuthenticationDefaults.AuthenticationScheme);
+        catch (ApiProblemException e) when (e.Problem.Status is (int)HttpStatusCode.Unauthorized or (int)HttpStatusCode.TooManyRequests)
+        {
+            loggers.CreateLogger("AspireBatch.Dashboard.SignIn").LogWarning("Refused operator sign-in from {Address}: {Detail}", context.Connection.RemoteIpAddress, e.Problem.Detail);
+            var error = e.Problem.Status == (int)HttpStatusCode.TooManyRequests ? "busy"
+                : e.Problem.Detail?.Contains("locked", StringComparison.OrdinalIgnoreCase) == true ? "locked" : "1";
+            return Results.Redirect($"/login?error={error}&returnUrl={Uri.EscapeDataString(target)}");
+        }
+        var identity = new ClaimsIdentity(
+        [
+            new Claim(ClaimTypes.Name, caller.Name),
+            new Claim(ClaimTypes.Role, caller.Role ?? AccountRoles.Viewer),
+            new Claim(OperatorCredentials.AccessTokenClaim, token.AccessToken),
+        ], CookieAuthenticationDefaults.AuthenticationScheme);
         await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, new ClaimsPrincipal(identity),
-            new AuthenticationProperties { IsPersistent = false });
+            new AuthenticationProperties { IsPersistent = false, ExpiresUtc = DateTimeOffset.UtcNow.AddSeconds(token.ExpiresIn), AllowRefresh = false });
         return Results.LocalRedirect(target);
     }
 

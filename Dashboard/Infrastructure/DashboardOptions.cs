@@ -2,24 +2,11 @@ using System.ComponentModel.DataAnnotations;
 
 namespace AspireBatch.Dashboard.Infrastructure;
 
-/// <summary>How the Dashboard reaches the Api: the bearer key (AppHost parameter api-key) and the service-discovery address.</summary>
+/// <summary>How the Dashboard reaches the Api: the service-discovery address. Each call carries the signed-in operator's own token.</summary>
 public sealed class ApiOptions
 {
-    [Required(AllowEmptyStrings = false)]
-    public string Key { get; set; } = "";
-
     [Required]
     public Uri BaseAddress { get; set; } = new("http://api");
-}
-
-/// <summary>The one operator allowed in (AppHost parameters operator-user and operator-password).</summary>
-public sealed class OperatorOptions
-{
-    [Required(AllowEmptyStrings = false)]
-    public string User { get; set; } = "";
-
-    [Required(AllowEmptyStrings = false)]
-    public string Password { get; set; } = "";
 }
 
 public sealed class DashboardOptions

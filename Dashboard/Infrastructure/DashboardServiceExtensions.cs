@@ -15,7 +15,6 @@ public static class DashboardServiceExtensions
     public static void AddDashboardServices(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<ApiOptions>().BindConfiguration("Api").ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<OperatorOptions>().BindConfiguration("Operator").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<DashboardOptions>().BindConfiguration("Dashboard").ValidateDataAnnotations().ValidateOnStart();
 
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
@@ -34,18 +33,20 @@ public static class DashboardServiceExtensions
                 options.Cookie.Name = "aspirebatch.operator";
                 options.Cookie.HttpOnly = true;
                 options.Cookie.SameSite = SameSiteMode.Strict;
+                // The cookie lives as long as the Api token it carries (12 hours); sliding it would outlive the token.
                 options.ExpireTimeSpan = TimeSpan.FromHours(12);
-                options.SlidingExpiration = true;
+                options.SlidingExpiration = false;
             });
         builder.Services.AddAuthorization();
         builder.Services.AddCascadingAuthenticationState();
 
-        builder.Services.AddTransient<BearerKeyHandler>();
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddScoped<OperatorToken>();
+        builder.Services.AddSignInRateLimit();
         // Reads and idempotent changes keep the standard resilience, but unsafe methods are never retried:
         // a retried rollback would move a route two targets.
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is the documented way to replace the defaults for one client.
         builder.Services.AddHttpClient<BatchApiClient>(ConfigureBaseAddress)
-            .AddHttpMessageHandler<BearerKeyHandler>()
             .RemoveAllResilienceHandlers()
             .AddStandardResilienceHandler(options => options.Retry.DisableForUnsafeHttpMethods());
         // Uploads and exports stream for as long as the file takes: no retries, no timeouts but the caller's token.
@@ -54,7 +55,6 @@ public static class DashboardServiceExtensions
                 ConfigureBaseAddress(services, client);
                 client.Timeout = Timeout.InfiniteTimeSpan;
             })
-            .AddHttpMessageHandler<BearerKeyHandler>()
             .RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
 
@@ -72,6 +72,7 @@ public static class DashboardServiceExtensions
         }
         app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
         app.UseAuthentication();
+        app.UseRateLimiter();
         app.UseAuthorization();
         app.UseAntiforgery();
     }

@@ -4,6 +4,15 @@ namespace AspireBatch.Data.Seeding;
 public sealed class SeedOptions
 {
     public List<SeedProvider> Providers { get; set; } = [];
+
+    /// <summary>The first admin account (AppHost parameters operator-user and operator-password), created when no account has the name.</summary>
+    public SeedAdmin? Admin { get; set; }
+}
+
+public sealed class SeedAdmin
+{
+    public string User { get; set; } = "";
+    public string Password { get; set; } = "";
 }
 
 public sealed class SeedProvider

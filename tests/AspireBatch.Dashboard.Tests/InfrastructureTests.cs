@@ -9,21 +9,6 @@ namespace AspireBatch.Dashboard.Tests;
 
 public sealed class InfrastructureTests
 {
-    private static readonly OperatorOptions Operator = new() { User = "ops", Password = "s3cret!" };
-
-    [Theory]
-    [InlineData("ops", "s3cret!", true)]
-    [InlineData("ops", "s3cret", false)]
-    [InlineData("Ops", "s3cret!", false)]
-    [InlineData("", "", false)]
-    [InlineData(null, null, false)]
-    public void Operator_credentials_must_both_match(string? user, string? password, bool ok) =>
-        Assert.Equal(ok, OperatorCredentials.Matches(user, password, Operator));
-
-    [Fact]
-    public void Empty_configured_credentials_never_match() =>
-        Assert.False(OperatorCredentials.Matches("", "", new OperatorOptions()));
-
     [Theory]
     [InlineData("/jobs/123", "/jobs/123")]
     [InlineData(null, "/")]

@@ -234,7 +234,7 @@ public sealed partial class DeployManifestTests
         Assert.EndsWith(":8080", services.Text("api", "ports", 0));
         Assert.EndsWith(":8080", services.Text("dashboard", "ports", 0));
         // Secrets come from .env, never from this file.
-        foreach (var (service, variable) in new[] { ("api", "Api__Key"), ("dashboard", "Api__Key"), ("dashboard", "Operator__Password"), ("postgres", "POSTGRES_PASSWORD") })
+        foreach (var (service, variable) in new[] { ("api", "Api__Key"), ("migrator", "Seed__Admin__Password"), ("postgres", "POSTGRES_PASSWORD") })
         {
             Assert.Matches(@"^\$\{[A-Z_]+:\?", services.Text(service, "environment", variable));
         }

@@ -11,6 +11,8 @@ namespace AspireBatch.Api.Services.Access;
 /// </summary>
 public static class KeyRateLimits
 {
+    public const string SignInPolicy = "sign-in";
+    public const int SignInsPerMinute = 30;
     private const int Segments = 6;
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan Segment = Window / Segments;
@@ -28,6 +30,9 @@ public static class KeyRateLimits
                 })
                 : RateLimitPartition.GetNoLimiter("unlimited");
         });
+        // Sign-ins per client address (the Dashboard's, for the people signing in through it), besides each account's lockout.
+        options.AddPolicy(SignInPolicy, http => RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+            _ => new FixedWindowRateLimiterOptions { PermitLimit = SignInsPerMinute, Window = Window, QueueLimit = 0, AutoReplenishment = true }));
         options.OnRejected = async (context, cancellationToken) =>
         {
             var http = context.HttpContext;
@@ -35,7 +40,9 @@ public static class KeyRateLimits
             // A sliding window frees permits one segment (10 s) at a time when the limiter names no wait of its own.
             var wait = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : Segment;
             http.Response.Headers.RetryAfter = Math.Max(1, Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            await TypedResults.Problem("This key's requests per minute are used up; wait for Retry-After.", title: "Too many requests",
+            var signIn = http.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName == SignInPolicy;
+            await TypedResults.Problem(signIn ? "Too many sign-ins from this address; wait for Retry-After." : "This key's requests per minute are used up; wait for Retry-After.",
+                title: "Too many requests",
                 statusCode: StatusCodes.Status429TooManyRequests).ExecuteAsync(http);
         };
     });

@@ -24,10 +24,21 @@ public static class ScopeRules
         builder.RequireAuthorization(policy => policy.RequireAuthenticatedUser().RequireAssertion(context =>
             context.Resource is HttpContext http && Allows(context.User, scope, http.Request.Method)));
 
-    /// <summary>Reads for every key; changes only for admin keys (providers, models, prices, aliases, routes).</summary>
+    /// <summary>
+    /// Reads for every key; changes only for admin keys (providers, models, prices, aliases, routes), or for a key with
+    /// the scope an endpoint names with <see cref="AlsoAllows"/>.
+    /// </summary>
     public static TBuilder RequireAdminToChange<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         // Authenticated first: a read without a key is a 401 like any other call.
         builder.RequireAuthorization(policy => policy.RequireAuthenticatedUser().RequireAssertion(context =>
             context.Resource is HttpContext http && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method)
-                || CallerAccess.Has(context.User, ApiScopes.Admin))));
+                || CallerAccess.Has(context.User, ApiScopes.Admin)
+                || http.GetEndpoint()?.Metadata.GetMetadata<AlsoAllowedScope>() is { } also && CallerAccess.Has(context.User, also.Scope))));
+
+    /// <summary>Lets a key with <paramref name="scope"/> make this change, besides admin keys.</summary>
+    public static TBuilder AlsoAllows<TBuilder>(this TBuilder builder, string scope) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new AlsoAllowedScope(scope));
 }
+
+/// <summary>Endpoint metadata: a scope that may make this change besides admin (<see cref="ScopeRules.AlsoAllows"/>).</summary>
+public sealed record AlsoAllowedScope(string Scope);

@@ -27,6 +27,7 @@ public abstract class ApiPage : ComponentBase, IDisposable
     [Inject] protected LiveUpdates Live { get; set; } = default!;
     [Inject] protected BrowserClock Clock { get; set; } = default!;
     [Inject] protected IDialogService Dialogs { get; set; } = default!;
+    [Inject] protected NavigationManager? SignInNavigation { get; set; }
 
     protected CancellationToken Aborted => _disposed.Token;
 
@@ -48,6 +49,12 @@ public abstract class ApiPage : ComponentBase, IDisposable
         try
         {
             return await call(Aborted);
+        }
+        catch (ApiProblemException e) when (e.Problem.Status == 401 && SignInNavigation is not null)
+        {
+            // The operator's sign-in ended (expired, password changed, account locked or deleted): sign in again.
+            SignInNavigation.NavigateTo("/logout", forceLoad: true);
+            return default;
         }
         catch (ApiProblemException e)
         {
