@@ -18,7 +18,7 @@ public static class AccountEndpoints
 {
     public const string SignInPolicy = "sign-in";
     /// <summary>Sign-in attempts per browser address and minute, before the Api's own limit and each account's lockout.</summary>
-    public const int SignInsPerMinute = 10;
+    public const int SignInsPerMinute = 20;
 
     public static void AddSignInRateLimit(this IServiceCollection services) => services.AddRateLimiter(options =>
     {
