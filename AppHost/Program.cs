@@ -30,6 +30,7 @@ var api = builder.AddProject<Projects.AspireBatch_Api>("api")
     .WithEnvironment("Api__Key", apiKey)
     .WithSettingsFrom(builder.Configuration.GetSection("Api"))
     .WithSettingsFrom(builder.Configuration.GetSection("Rollback"))
+    .WithSettingsFrom(builder.Configuration.GetSection("Oidc"))
     .WithHttpHealthCheck("/health")
     .WaitForCompletion(migrator);
 
@@ -45,6 +46,8 @@ builder.AddProject<Projects.AspireBatch_Worker>("worker")
 builder.AddProject<Projects.AspireBatch_Dashboard>("dashboard")
     .WithReference(api)
     .WithReference(infrastructure.Redis)
+    // Optional single sign-on (Oidc:Authority, ClientId, ClientSecret, UserClaim): off unless set.
+    .WithSettingsFrom(builder.Configuration.GetSection("Oidc"))
     .WithHttpHealthCheck("/health")
     .WaitFor(api);
 

@@ -62,3 +62,26 @@ public sealed record SignInRequest(string UserName, string Password);
 
 /// <summary>Who the caller is: an account (with its role) or a key (with its team).</summary>
 public sealed record CallerDto(string Name, string Kind, string? Role, string Team, IReadOnlyList<string> Scopes);
+
+/// <summary>
+/// Single sign-on through an OpenID Connect provider, off unless <see cref="Authority"/> is set. The Dashboard and the
+/// Api read the same settings: the Dashboard signs people in at the provider, the Api checks the provider's ID token
+/// and signs in the account named by <see cref="UserClaim"/>.
+/// </summary>
+public sealed class SsoOptions
+{
+    public const string Section = "Oidc";
+
+    public string? Authority { get; set; }
+    public string ClientId { get; set; } = "";
+    /// <summary>The Dashboard's secret at the provider (the Api needs none).</summary>
+    public string? ClientSecret { get; set; }
+    /// <summary>The ID token claim that names the account (preferred_username, email, ...).</summary>
+    public string UserClaim { get; set; } = "preferred_username";
+    /// <summary>What the sign-in page's button says.</summary>
+    public string DisplayName { get; set; } = "single sign-on";
+    /// <summary>Only for a provider on plain HTTP in development and tests.</summary>
+    public bool RequireHttpsMetadata { get; set; } = true;
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(Authority);
+}

@@ -10,11 +10,19 @@ namespace AspireBatch.Api.Apis;
 
 public static class AccountsApi
 {
+    public const string SsoScheme = "oidc";
+
     public static IEndpointRouteBuilder MapAccountsApi(this IEndpointRouteBuilder app)
     {
         var account = app.MapGroup("/api/account").WithTags("Access");
         account.MapPost("/token", SignIn).WithName("SignIn").AllowAnonymous().RequireRateLimiting(KeyRateLimits.SignInPolicy)
             .WithSummary("Sign an operator account in: a bearer token for the Api, valid 12 hours; 5 failed tries lock the account for 5 minutes");
+        if (app.ServiceProvider.GetRequiredService<SsoOptions>().Enabled)
+        {
+            account.MapPost("/external-token", SignInWithProvider).WithName("SignInWithProvider").RequireRateLimiting(KeyRateLimits.SignInPolicy)
+                .RequireAuthorization(policy => policy.AddAuthenticationSchemes(SsoScheme).RequireAuthenticatedUser())
+                .WithSummary("Single sign-on: send the OpenID Connect provider's ID token as the bearer; the account it names (Oidc:UserClaim) gets a token like a password sign-in");
+        }
         account.MapGet("/me", Me).WithName("GetCaller").RequireAuthorization()
             .WithSummary("Who the caller is: an account with its role, or a key with its team, and the scopes either carries");
 
@@ -49,6 +57,25 @@ public static class AccountsApi
         return TypedResults.SignIn(await signIn.CreateUserPrincipalAsync(account), authenticationScheme: IdentityConstants.BearerScheme);
 
         static ProblemHttpResult Refused(string detail) => TypedResults.Problem(detail, title: "Sign-in refused", statusCode: StatusCodes.Status401Unauthorized);
+    }
+
+    public static async Task<Results<SignInHttpResult, ProblemHttpResult>> SignInWithProvider(
+        HttpContext http, SsoOptions sso, UserManager<OperatorAccount> users, SignInManager<OperatorAccount> signIn, TimeProvider time)
+    {
+        var name = http.User.FindFirst(sso.UserClaim)?.Value;
+        var account = string.IsNullOrWhiteSpace(name) ? null : await users.FindByNameAsync(name);
+        if (account is null)
+        {
+            return TypedResults.Problem($"No account is named \"{name}\" (the provider's {sso.UserClaim}); an admin creates it on the Users page.",
+                title: "Sign-in refused", statusCode: StatusCodes.Status401Unauthorized);
+        }
+        if (await users.IsLockedOutAsync(account))
+        {
+            return TypedResults.Problem("The account is locked.", title: "Sign-in refused", statusCode: StatusCodes.Status401Unauthorized);
+        }
+        account.LastSignInAt = time.GetUtcNow();
+        await users.UpdateAsync(account);
+        return TypedResults.SignIn(await signIn.CreateUserPrincipalAsync(account), authenticationScheme: IdentityConstants.BearerScheme);
     }
 
     public static Ok<CallerDto> Me(HttpContext http, CallerAccess caller) =>

@@ -1,5 +1,7 @@
 using System.Diagnostics.Metrics;
+using AspireBatch.Api.Apis;
 using AspireBatch.Api.Services;
+using AspireBatch.Contracts;
 using AspireBatch.Api.Services.Access;
 using AspireBatch.Api.Services.OpenAi;
 using AspireBatch.Api.Services.Rehearsals;
@@ -24,8 +26,8 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddSingleton(TimeProvider.System);
 
         // A caller holds a key (a team's, or the AppHost's) or an account's sign-in token; the policy scheme tells them apart.
-        builder.Services.AddAuthentication(CallerScheme)
-            .AddPolicyScheme(CallerScheme, null, options =>
+        var authentication = builder.Services.AddAuthentication(CallerScheme);
+        authentication.AddPolicyScheme(CallerScheme, null, options =>
             {
                 options.ForwardDefaultSelector = http => IsAccountToken(http) ? IdentityConstants.BearerScheme : ApiKeyAuthenticationHandler.SchemeName;
                 // 401 and 403 answer in one shape (ProblemDetails, or OpenAI's under /v1) whoever calls.
@@ -34,6 +36,19 @@ internal static class ApplicationServiceExtensions
             })
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
             .AddBearerToken(IdentityConstants.BearerScheme, options => options.BearerTokenExpiration = TimeSpan.FromHours(12));
+        var sso = builder.Configuration.GetSection(SsoOptions.Section).Get<SsoOptions>() ?? new SsoOptions();
+        builder.Services.AddSingleton(sso);
+        if (sso.Enabled)
+        {
+            // Single sign-on: the provider's ID token, for the Dashboard (its audience), trades for an account's token.
+            authentication.AddJwtBearer(AccountsApi.SsoScheme, options =>
+            {
+                options.Authority = sso.Authority;
+                options.Audience = sso.ClientId;
+                options.RequireHttpsMetadata = sso.RequireHttpsMetadata;
+                options.MapInboundClaims = false;
+            });
+        }
         builder.Services.AddOperatorAccounts().AddSignInManager();
         builder.Services.AddScoped<IClaimsTransformation, AccountAccess>();
         builder.Services.AddScoped<AccountStore>();

@@ -41,6 +41,14 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory, 
     // Accounts: the sign-in itself carries no token yet; the answer's token then goes with every call.
     public Task<SignInToken> SignInAsync(SignInRequest request, CancellationToken cancellationToken) =>
         SendAsync<SignInToken>(HttpMethod.Post, "api/account/token", request, cancellationToken);
+    /// <summary>Single sign-on: the provider's ID token, for the Api's token of the account it names.</summary>
+    public async Task<SignInToken> SignInWithProviderAsync(string idToken, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/account/external-token");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", idToken);
+        using var response = await Guard(() => http.SendAsync(request, cancellationToken));
+        return await ReadAsync<SignInToken>(response, cancellationToken);
+    }
     public async Task<CallerDto> GetCallerAsync(string accessToken, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "api/account/me");

@@ -36,6 +36,7 @@ public static class AccountEndpoints
     public static void MapAccountEndpoints(this WebApplication app)
     {
         app.MapPost("/account/login", SignIn).AllowAnonymous().RequireRateLimiting(SignInPolicy);
+        app.MapSsoEndpoint();
         app.MapGet("/logout", (Delegate)SignOut);
         app.MapPost("/logout", (Delegate)SignOut);
     }
@@ -58,16 +59,18 @@ public static class AccountEndpoints
                 : e.Problem.Detail?.Contains("locked", StringComparison.OrdinalIgnoreCase) == true ? "locked" : "1";
             return Results.Redirect($"/login?error={error}&returnUrl={Uri.EscapeDataString(target)}");
         }
-        var identity = new ClaimsIdentity(
-        [
-            new Claim(ClaimTypes.Name, caller.Name),
-            new Claim(ClaimTypes.Role, caller.Role ?? AccountRoles.Viewer),
-            new Claim(OperatorCredentials.AccessTokenClaim, token.AccessToken),
-        ], CookieAuthenticationDefaults.AuthenticationScheme);
-        await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, new ClaimsPrincipal(identity),
+        await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, new ClaimsPrincipal(Identity(caller, token)),
             new AuthenticationProperties { IsPersistent = false, ExpiresUtc = DateTimeOffset.UtcNow.AddSeconds(token.ExpiresIn), AllowRefresh = false });
         return Results.LocalRedirect(target);
     }
+
+    /// <summary>The sign-in cookie's identity: the account's name and role, and the Api token it calls with.</summary>
+    public static ClaimsIdentity Identity(CallerDto caller, SignInToken token) => new(
+    [
+        new Claim(ClaimTypes.Name, caller.Name),
+        new Claim(ClaimTypes.Role, caller.Role ?? AccountRoles.Viewer),
+        new Claim(OperatorCredentials.AccessTokenClaim, token.AccessToken),
+    ], CookieAuthenticationDefaults.AuthenticationScheme);
 
     public static async Task<IResult> SignOut(HttpContext context)
     {

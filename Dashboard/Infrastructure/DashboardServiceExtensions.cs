@@ -25,8 +25,8 @@ public static class DashboardServiceExtensions
             config.SnackbarConfiguration.PreventDuplicates = false;
         });
 
-        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
-            .AddCookie(options =>
+        var authentication = builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme);
+        authentication.AddCookie(options =>
             {
                 options.LoginPath = "/login";
                 options.LogoutPath = "/logout";
@@ -37,6 +37,7 @@ public static class DashboardServiceExtensions
                 options.ExpireTimeSpan = TimeSpan.FromHours(12);
                 options.SlidingExpiration = false;
             });
+        builder.AddSso(authentication);
         builder.Services.AddAuthorization();
         builder.Services.AddCascadingAuthenticationState();
 

@@ -41,6 +41,8 @@ public sealed class BrowserStackFixture : IAsyncLifetime
     public HttpClient Api { get; private set; } = null!;
     public HttpClient SimPrimary { get; private set; } = null!;
     public HttpClient SimFallback { get; private set; } = null!;
+    /// <summary>The OpenID Connect provider the Dashboard offers single sign-on with.</summary>
+    public TestOidcProvider Sso { get; } = new();
 
     public async ValueTask InitializeAsync()
     {
@@ -49,6 +51,7 @@ public sealed class BrowserStackFixture : IAsyncLifetime
             throw new InvalidOperationException($"{ChromiumPath} is missing: apt-get install -y chromium");
         }
         Directory.CreateDirectory(ScreenshotDirectory);
+        await Sso.StartAsync();
 
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AspireBatch_AppHost>(
         [
@@ -58,6 +61,11 @@ public sealed class BrowserStackFixture : IAsyncLifetime
             $"Parameters:operator-user={OperatorUser}",
             $"Parameters:operator-password={OperatorPassword}",
             "Worker:BaseRetryDelayMilliseconds=100",
+            $"Oidc:Authority={Sso.Authority}",
+            $"Oidc:ClientId={TestOidcProvider.ClientId}",
+            $"Oidc:ClientSecret={TestOidcProvider.ClientSecret}",
+            "Oidc:DisplayName=Test SSO",
+            "Oidc:RequireHttpsMetadata=false",
         ], (options, _) => options.DisableDashboard = true);
         builder.Services.AddLogging(logging => logging
             .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None)
@@ -187,5 +195,6 @@ public sealed class BrowserStackFixture : IAsyncLifetime
             await _app.StopAsync().WaitAsync(TimeSpan.FromMinutes(1));
             await _app.DisposeAsync();
         }
+        await Sso.DisposeAsync();
     }
 }
