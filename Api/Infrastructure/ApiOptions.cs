@@ -16,4 +16,11 @@ public sealed class ApiOptions
 
     [Range(1, 1000)]
     public int MaxReportedErrors { get; set; } = 20;
+
+    /// <summary>
+    /// Sign-ins a minute per client address as the Api sees it: the Dashboard's (or a proxy's), so in practice for all
+    /// sign-ins together, beside each account's lockout.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int SignInsPerMinute { get; set; } = 30;
 }

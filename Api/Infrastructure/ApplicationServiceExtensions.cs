@@ -29,12 +29,13 @@ internal static class ApplicationServiceExtensions
         var authentication = builder.Services.AddAuthentication(CallerScheme);
         authentication.AddPolicyScheme(CallerScheme, null, options =>
             {
-                options.ForwardDefaultSelector = http => IsAccountToken(http) ? IdentityConstants.BearerScheme : ApiKeyAuthenticationHandler.SchemeName;
+                options.ForwardDefaultSelector = http => IsAccountToken(http) ? AccountAuthenticationHandler.SchemeName : ApiKeyAuthenticationHandler.SchemeName;
                 // 401 and 403 answer in one shape (ProblemDetails, or OpenAI's under /v1) whoever calls.
                 options.ForwardChallenge = ApiKeyAuthenticationHandler.SchemeName;
                 options.ForwardForbid = ApiKeyAuthenticationHandler.SchemeName;
             })
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
+            .AddScheme<AuthenticationSchemeOptions, AccountAuthenticationHandler>(AccountAuthenticationHandler.SchemeName, null)
             .AddBearerToken(IdentityConstants.BearerScheme, options => options.BearerTokenExpiration = TimeSpan.FromHours(12));
         var sso = builder.Configuration.GetSection(SsoOptions.Section).Get<SsoOptions>() ?? new SsoOptions();
         builder.Services.AddSingleton(sso);
@@ -50,7 +51,6 @@ internal static class ApplicationServiceExtensions
             });
         }
         builder.Services.AddOperatorAccounts().AddSignInManager();
-        builder.Services.AddScoped<IClaimsTransformation, AccountAccess>();
         builder.Services.AddScoped<AccountStore>();
         builder.Services.AddAuthorization();
         builder.Services.AddHttpContextAccessor();

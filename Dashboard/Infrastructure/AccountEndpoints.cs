@@ -1,6 +1,5 @@
 using System.Net;
 using System.Security.Claims;
-using System.Threading.RateLimiting;
 using AspireBatch.Contracts;
 using AspireBatch.Dashboard.Api;
 using Microsoft.AspNetCore.Authentication;
@@ -12,30 +11,14 @@ namespace AspireBatch.Dashboard.Infrastructure;
 /// <summary>
 /// Plain form posts for sign-in and sign-out: they work without JavaScript and before any circuit exists. The Api
 /// checks the password (ASP.NET Core Identity, with lockout); the Dashboard keeps the token it answers with in its
-/// encrypted cookie, for as long as the token lives (12 hours).
+/// encrypted cookie, for as long as the token lives (12 hours). The Api limits sign-ins and locks accounts; a refusal
+/// comes back here as the reason on the sign-in page.
 /// </summary>
 public static class AccountEndpoints
 {
-    public const string SignInPolicy = "sign-in";
-    /// <summary>Sign-in attempts per browser address and minute, before the Api's own limit and each account's lockout.</summary>
-    public const int SignInsPerMinute = 20;
-
-    public static void AddSignInRateLimit(this IServiceCollection services) => services.AddRateLimiter(options =>
-    {
-        options.AddPolicy(SignInPolicy, http => RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "unknown",
-            _ => new FixedWindowRateLimiterOptions { PermitLimit = SignInsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
-        options.OnRejected = (context, _) =>
-        {
-            // A form post gets a page back, not a bare 429: see other, the sign-in page saying why.
-            context.HttpContext.Response.StatusCode = StatusCodes.Status303SeeOther;
-            context.HttpContext.Response.Headers.Location = "/login?error=busy";
-            return ValueTask.CompletedTask;
-        };
-    });
-
     public static void MapAccountEndpoints(this WebApplication app)
     {
-        app.MapPost("/account/login", SignIn).AllowAnonymous().RequireRateLimiting(SignInPolicy);
+        app.MapPost("/account/login", SignIn).AllowAnonymous();
         app.MapSsoEndpoint();
         app.MapGet("/logout", (Delegate)SignOut);
         app.MapPost("/logout", (Delegate)SignOut);

@@ -43,7 +43,6 @@ public static class DashboardServiceExtensions
 
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddScoped<OperatorToken>();
-        builder.Services.AddSignInRateLimit();
         // Reads and idempotent changes keep the standard resilience, but unsafe methods are never retried:
         // a retried rollback would move a route two targets.
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is the documented way to replace the defaults for one client.
@@ -73,7 +72,6 @@ public static class DashboardServiceExtensions
         }
         app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
         app.UseAuthentication();
-        app.UseRateLimiter();
         app.UseAuthorization();
         app.UseAntiforgery();
     }

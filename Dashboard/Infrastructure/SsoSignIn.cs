@@ -59,7 +59,7 @@ public static class SsoSignIn
         app.MapGet("/account/sso", (string? returnUrl, SsoOptions sso) => sso.Enabled
                 ? Results.Challenge(new AuthenticationProperties { RedirectUri = OperatorCredentials.SafeReturnUrl(returnUrl) }, [Scheme])
                 : Results.NotFound())
-            .AllowAnonymous().RequireRateLimiting(AccountEndpoints.SignInPolicy);
+            .AllowAnonymous();
 
     /// <summary>Trades the provider's ID token for the Api's token of the account it names; no account fails the sign-in.</summary>
     private static async Task ExchangeAsync(TokenValidatedContext context)

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using AspireBatch.Api.Infrastructure;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 
 namespace AspireBatch.Api.Services.Access;
 
@@ -12,7 +14,6 @@ namespace AspireBatch.Api.Services.Access;
 public static class KeyRateLimits
 {
     public const string SignInPolicy = "sign-in";
-    public const int SignInsPerMinute = 30;
     private const int Segments = 6;
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan Segment = Window / Segments;
@@ -31,8 +32,12 @@ public static class KeyRateLimits
                 : RateLimitPartition.GetNoLimiter("unlimited");
         });
         // Sign-ins per client address (the Dashboard's, for the people signing in through it), besides each account's lockout.
-        options.AddPolicy(SignInPolicy, http => RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "unknown",
-            _ => new FixedWindowRateLimiterOptions { PermitLimit = SignInsPerMinute, Window = Window, QueueLimit = 0, AutoReplenishment = true }));
+        options.AddPolicy(SignInPolicy, http =>
+        {
+            var limit = http.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value.SignInsPerMinute;
+            return RateLimitPartition.GetFixedWindowLimiter($"{http.Connection.RemoteIpAddress}:{limit}",
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = limit, Window = Window, QueueLimit = 0, AutoReplenishment = true });
+        });
         options.OnRejected = async (context, cancellationToken) =>
         {
             var http = context.HttpContext;
