@@ -61,6 +61,8 @@ public sealed class BrowserStackFixture : IAsyncLifetime
             $"Parameters:operator-user={OperatorUser}",
             $"Parameters:operator-password={OperatorPassword}",
             "Worker:BaseRetryDelayMilliseconds=100",
+            // Every test signs in; the Api's limit (30 a minute) is tested by the stack tests.
+            "Api:SignInsPerMinute=600",
             $"Oidc:Authority={Sso.Authority}",
             $"Oidc:ClientId={TestOidcProvider.ClientId}",
             $"Oidc:ClientSecret={TestOidcProvider.ClientSecret}",
