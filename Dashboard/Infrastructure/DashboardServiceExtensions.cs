@@ -30,6 +30,8 @@ public static class DashboardServiceExtensions
             {
                 options.LoginPath = "/login";
                 options.LogoutPath = "/logout";
+                // A signed-in person whose role does not reach a page.
+                options.AccessDeniedPath = "/forbidden";
                 options.Cookie.Name = "aspirebatch.operator";
                 options.Cookie.HttpOnly = true;
                 options.Cookie.SameSite = SameSiteMode.Strict;
