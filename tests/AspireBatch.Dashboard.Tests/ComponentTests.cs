@@ -1,3 +1,4 @@
+using AspireBatch.Contracts;
 using AspireBatch.Dashboard.Components.Layout;
 using AspireBatch.Dashboard.Components.Shared;
 using AspireBatch.Dashboard.Formatting;
@@ -41,6 +42,9 @@ public sealed class ComponentTests : DashboardContext
     [Fact]
     public void Test_ids_reach_the_elements_a_browser_test_drives()
     {
+        var authorization = AddAuthorization();
+        authorization.SetAuthorized("vera");
+        authorization.SetRoles(AccountRoles.Viewer);
         // MudTextField hands unmatched attributes to its <input>, so a test can fill [data-testid=...] directly.
         var field = Render<MudTextField<string>>(p => p.AddUnmatched("data-testid", "user-template"));
         Assert.Equal("INPUT", field.Find("[data-testid=user-template]").TagName);
@@ -48,6 +52,12 @@ public sealed class ComponentTests : DashboardContext
         var nav = Render<NavMenu>();
         Assert.NotNull(nav.Find("[data-testid=nav-new-job]"));
         Assert.Contains("/logout", nav.Find("[data-testid=nav-signout]").OuterHtml);
+        // Keys and users are admin pages: a viewer's menu leaves them out, an admin's has them.
+        Assert.Empty(nav.FindAll("[data-testid=nav-users]"));
+        authorization.SetRoles(AccountRoles.Admin);
+        nav = Render<NavMenu>();
+        Assert.NotNull(nav.Find("[data-testid=nav-users]"));
+        Assert.NotNull(nav.Find("[data-testid=nav-keys]"));
     }
 
     [Fact]
