@@ -24,6 +24,7 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options) : D
     public DbSet<ResponseCacheEntry> ResponseCache => Set<ResponseCacheEntry>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
+    public DbSet<RetentionPolicy> RetentionPolicies => Set<RetentionPolicy>();
     /// <summary>Data Protection keys, shared by every service so each can read provider keys.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
