@@ -15,6 +15,10 @@ public sealed class RetentionOptions
     [Range(1, 100_000)]
     public int MaxFilesPerSweep { get; set; } = 1000;
 
+    /// <summary>Expired response-cache entries deleted per sweep at most (imports already ignore them).</summary>
+    [Range(1, 1_000_000)]
+    public int MaxCacheEntriesPerSweep { get; set; } = 10_000;
+
     /// <summary>Jobs purged per sweep at most (each one transaction, as a purge by hand); the rest go at the next.</summary>
     [Range(1, 100_000)]
     public int MaxJobsPerSweep { get; set; } = 100;

@@ -14,6 +14,8 @@ namespace AspireBatch.Worker.Retention;
 /// <c>expires_at</c> are deleted (reads answer 404 from that moment already; this frees the space), and each team's
 /// finished jobs older than its policy are purged exactly as <c>POST /api/jobs/{id}/purge</c> purges them (records
 /// and answers go, the cost ledger stays). Every deletion leaves its audit row, actor "system", in the same transaction.
+/// Expired response-cache entries (which imports already ignore) are deleted too, without an audit row: they are
+/// copies of answers, not anyone's resource.
 /// Each deletion is conditional on what it found still holding, so a second sweeper (a lock handed over mid-sweep)
 /// deletes and records nothing twice.
 /// </summary>
@@ -61,9 +63,27 @@ public sealed class RetentionSweeper(
         }
     }
 
-    /// <summary>One sweep: expired files, then the jobs teams' policies no longer keep. Returns what it deleted.</summary>
-    public async Task<(int Files, int Jobs)> SweepAsync(CancellationToken cancellationToken) =>
-        (await ExpireFilesAsync(cancellationToken), await PurgeByPolicyAsync(cancellationToken));
+    /// <summary>One sweep: expired files and cache entries, then the jobs teams' policies no longer keep. Returns what it deleted.</summary>
+    public async Task<(int Files, int CacheEntries, int Jobs)> SweepAsync(CancellationToken cancellationToken) =>
+        (await ExpireFilesAsync(cancellationToken), await DropExpiredCacheAsync(cancellationToken), await PurgeByPolicyAsync(cancellationToken));
+
+    private async Task<int> DropExpiredCacheAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<BatchDbContext>();
+        var now = time.GetUtcNow();
+        // Checked again on the row itself: an entry a result write just renewed (same key, later expiry) stays.
+        var dropped = await db.Database.ExecuteSqlAsync($"""
+            DELETE FROM response_cache
+            WHERE expires_at <= {now}
+              AND key IN (SELECT key FROM response_cache WHERE expires_at <= {now} ORDER BY expires_at LIMIT {options.Value.MaxCacheEntriesPerSweep})
+            """, cancellationToken);
+        if (dropped > 0)
+        {
+            logger.LogInformation("Retention deleted {Entries} expired response-cache entries", dropped);
+        }
+        return dropped;
+    }
 
     private async Task<int> ExpireFilesAsync(CancellationToken cancellationToken)
     {

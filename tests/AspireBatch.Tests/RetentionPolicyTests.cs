@@ -265,6 +265,24 @@ public sealed class RetentionPolicyTests(StackFixture stack) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Expired_response_cache_entries_are_deleted_by_the_sweeper()
+    {
+        var created = await stack.Api.CreateAsync("cached.jsonl", JobApiClient.Jsonl(6, i => new { id = $"c{i}", text = $"cache me {Guid.NewGuid()}" }),
+            JobApiClient.Fields("deepseek-chat", more: [("responseCacheTtlSeconds", "3600")]));
+        var job = await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
+        Assert.Equal(6L, await stack.ScalarAsync<long>("SELECT count(*) FROM response_cache WHERE source_job_id = @job", ("job", job.Id)));
+
+        // Four of the six expire; the other two are still good for an hour.
+        await ExecuteAsync("""
+            UPDATE response_cache SET expires_at = now() - interval '1 second'
+            WHERE source_item_id IN (SELECT source_item_id FROM response_cache WHERE source_job_id = @job ORDER BY source_item_id LIMIT 4)
+            """, ("job", job.Id));
+        await EventuallyAsync(() => stack.ScalarAsync<long>("SELECT count(*) FROM response_cache WHERE source_job_id = @job", ("job", job.Id)),
+            n => n == 2, "the expired cache entries to be deleted");
+        Assert.Equal(2L, await stack.ScalarAsync<long>("SELECT count(*) FROM response_cache WHERE source_job_id = @job AND expires_at > now() + interval '50 minutes'", ("job", job.Id)));
+    }
+
+    [Fact]
     public async Task The_operators_purge_leaves_its_receipt_in_the_audit_log()
     {
         var job = await RunAsync(stack.Api, "manual", 7);
