@@ -38,7 +38,7 @@ public enum JobEventKind
 
 /// <summary>
 /// Who moved a job: an operator (any caller of the Api, person or script), a worker (starting, finishing, a refused
-/// key), the budget, or a monitor.
+/// key), the budget, a monitor, or the team's retention policy (a purge by the Worker's retention sweeper).
 /// </summary>
 [JsonConverter(typeof(JsonStringEnumConverter<JobActor>))]
 public enum JobActor
@@ -47,6 +47,7 @@ public enum JobActor
     Worker = 1,
     Budget = 2,
     Monitor = 3,
+    Retention = 4,
 }
 
 /// <summary>Life of one record of a job. Stored as its integer value; never reorder.</summary>

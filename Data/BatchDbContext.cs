@@ -28,6 +28,7 @@ public sealed class BatchDbContext(DbContextOptions<BatchDbContext> options)
     public DbSet<ResponseCacheEntry> ResponseCache => Set<ResponseCacheEntry>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
+    public DbSet<RetentionPolicy> RetentionPolicies => Set<RetentionPolicy>();
     /// <summary>Data Protection keys, shared by every service so each can read provider keys.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

@@ -3,6 +3,7 @@ using AspireBatch.Worker.Execution;
 using AspireBatch.Worker.Limits;
 using AspireBatch.Worker.Monitoring;
 using AspireBatch.Worker.NativeBatch;
+using AspireBatch.Worker.Retention;
 
 namespace AspireBatch.Worker;
 
@@ -43,6 +44,9 @@ internal static class WorkerServiceExtensions
         builder.Services.AddSingleton<LeaderLock>();
         builder.Services.AddHostedService<RouteMonitor>();
         builder.Services.AddHostedService<ProviderHealthMonitor>();
+        // Expired files and the jobs teams' retention policies no longer keep.
+        builder.Services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHostedService<RetentionSweeper>();
         builder.AddModelListProbe();
     }
 }

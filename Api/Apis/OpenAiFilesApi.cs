@@ -14,6 +14,12 @@ public sealed class OpenAiUploadForm
     public IFormFile? File { get; set; }
     /// <summary>Must be `batch`.</summary>
     public string? Purpose { get; set; }
+    /// <summary>Optional, with `expires_after[seconds]`: must be `created_at` (the file's creation).</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("expires_after[anchor]")]
+    public string? ExpiresAfterAnchor { get; set; }
+    /// <summary>Optional: the file expires this many seconds after its creation, 3600 (1 hour) to 2592000 (30 days).</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("expires_after[seconds]")]
+    public int? ExpiresAfterSeconds { get; set; }
 }
 
 /// <summary>OpenAI's Files API, for batch input files and the output and error files of batches.</summary>
@@ -26,10 +32,11 @@ public static class OpenAiFilesApi
         api.MapPost("/", UploadFile).WithName("OpenAiUploadFile").DisableAntiforgery()
             .Accepts<OpenAiUploadForm>("multipart/form-data")
             .WithSummary("Upload a Batch API input file (OpenAI Files API)")
-            .WithDescription("Multipart form: `file` (OpenAI Batch JSONL) and `purpose=batch`. Answers OpenAI's file object.");
+            .WithDescription("Multipart form: `file` (OpenAI Batch JSONL) and `purpose=batch`; optionally `expires_after[anchor]=created_at` and " +
+                "`expires_after[seconds]` (3600 to 2592000): from `expires_at` on the file answers 404 and is then deleted. Answers OpenAI's file object.");
         api.MapGet("/", ListFiles).WithName("OpenAiListFiles")
             .WithSummary("List files, newest first (`purpose`, `limit` 1-10000, `order` asc|desc, `after` a file id)");
-        api.MapGet("/{id}", GetFile).WithName("OpenAiGetFile").WithSummary("A file object");
+        api.MapGet("/{id}", GetFile).WithName("OpenAiGetFile").WithSummary("A file object; 404 once it has expired");
         api.MapGet("/{id}/content", DownloadFile).WithName("OpenAiDownloadFile")
             .WithSummary("Stream a file's content; a batch's output and error files are produced from its results as they are read");
         api.MapDelete("/{id}", DeleteFile).WithName("OpenAiDeleteFile").WithSummary("Delete a file");
@@ -54,6 +61,10 @@ public static class OpenAiFilesApi
             return OpenAiFailure.BadRequest($"Invalid value for 'purpose': '{purpose}'. AspireBatch keeps files for the Batch API only: use 'batch'.",
                 "purpose", "invalid_value").ToResult();
         }
+        if (ExpiresAfter.FromForm(form, out var expiresAfterSeconds) is { } badExpiry)
+        {
+            return badExpiry.ToResult();
+        }
         if (form.Files.GetFile("file") is not { } file)
         {
             return OpenAiFailure.BadRequest("Missing required parameter: 'file'.", "file", "missing_required_parameter").ToResult();
@@ -70,7 +81,7 @@ public static class OpenAiFilesApi
         var name = Path.GetFileName(file.FileName);
         name = name.Length > 500 ? name[..500] : name;
         await using var content = file.OpenReadStream();
-        return TypedResults.Ok(await services.Files.UploadAsync(name, purpose, content, file.Length, cancellationToken));
+        return TypedResults.Ok(await services.Files.UploadAsync(name, purpose, content, file.Length, expiresAfterSeconds, cancellationToken));
     }
 
     public static async Task<Results<Ok<OpenAiList<OpenAiFile>>, JsonHttpResult<OpenAiErrorResponse>>> ListFiles(

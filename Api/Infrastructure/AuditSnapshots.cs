@@ -47,6 +47,11 @@ public static class AuditSnapshots
         ? await http.RequestServices.GetRequiredService<AccountStore>().GetAsync(id)
         : null;
 
+    public static readonly AuditSnapshot RetentionPolicy = async (http, ct) => Value(http, "team") is { } team
+        && await Db(http).RetentionPolicies.AsNoTracking().FirstOrDefaultAsync(p => p.Team == team, ct) is { } policy
+            ? RetentionApi.ToDto(policy)
+            : null;
+
     private static BatchDbContext Db(HttpContext http) => http.RequestServices.GetRequiredService<BatchDbContext>();
 
     private static Guid? Id(HttpContext http) => Guid.TryParse(Value(http, "id"), out var id) ? id : null;

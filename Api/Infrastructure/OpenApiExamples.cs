@@ -108,12 +108,19 @@ internal sealed partial class OpenApiExamples : IOpenApiSchemaTransformer
         [typeof(OverviewDto)] = () => new OverviewDto([Job()], LastHour(), LastDay(), [Rollback()]),
         [typeof(ProviderComparison)] = Comparison,
 
-        [typeof(OpenAiUploadForm)] = () => new OpenAiUploadForm { Purpose = FileStore.BatchPurpose },
+        [typeof(OpenAiUploadForm)] = () => new OpenAiUploadForm
+        {
+            Purpose = FileStore.BatchPurpose, ExpiresAfterAnchor = ExpiresAfter.Anchor, ExpiresAfterSeconds = 604_800,
+        },
+        [typeof(FileExpiresAfter)] = () => new FileExpiresAfter(ExpiresAfter.Anchor, 2_592_000),
+        [typeof(RetentionPolicyDto)] = RetentionPolicy,
+        [typeof(IReadOnlyList<RetentionPolicyDto>)] = () => new List<RetentionPolicyDto> { RetentionPolicy() },
+        [typeof(RetentionPolicyRequest)] = () => new RetentionPolicyRequest(RetentionPolicy().PurgeFinishedJobsAfterDays),
         [typeof(OpenAiFile)] = InputFile,
         [typeof(OpenAiList<OpenAiFile>)] = () => new OpenAiList<OpenAiFile>([InputFile()], InputFile().Id, InputFile().Id, HasMore: false),
         [typeof(OpenAiFileDeleted)] = () => new OpenAiFileDeleted(InputFile().Id),
         [typeof(CreateBatchRequest)] = () => new CreateBatchRequest(InputFile().Id, JobEndpoints.ChatCompletionsPath, BatchService.CompletionWindow,
-            new Dictionary<string, string> { ["team"] = "reviews" }),
+            new Dictionary<string, string> { ["team"] = "reviews" }, new FileExpiresAfter(ExpiresAfter.Anchor, 2_592_000)),
         [typeof(OpenAiBatch)] = Batch,
         [typeof(OpenAiList<OpenAiBatch>)] = () => new OpenAiList<OpenAiBatch>([Batch()], Batch().Id, Batch().Id, HasMore: false),
         [typeof(BatchErrors)] = () => new BatchErrors([BadLine()]),
@@ -308,8 +315,13 @@ internal sealed partial class OpenApiExamples : IOpenApiSchemaTransformer
         BeforeCostPerCall: 0.000488m, AfterCostPerCall: 0.00002562m, MonthlyBeforeUsd: 488m, MonthlyAfterUsd: 25.62m,
         CostChange: -0.9475, LatencyChange: -0.4718, MonthlyCalls: 1_000_000);
 
+    // Support's finished jobs keep their records and answers for 90 days.
+    private static RetentionPolicyDto RetentionPolicy() => new("support", 90, DateTimeOffset.Parse("2026-12-01T09:30:00Z"));
+
     private static OpenAiFile InputFile() =>
-        new("file-6f1c2a9e4b7d0c35a8e2f914", 2_481_337, CreatedAt.AddMinutes(-1).ToUnixTimeSeconds(), "reviews-batch.jsonl", FileStore.BatchPurpose);
+        // Uploaded with expires_after[seconds]=604800: gone a week later.
+        new("file-6f1c2a9e4b7d0c35a8e2f914", 2_481_337, CreatedAt.AddMinutes(-1).ToUnixTimeSeconds(), "reviews-batch.jsonl", FileStore.BatchPurpose,
+            CreatedAt.AddMinutes(-1).AddDays(7).ToUnixTimeSeconds());
 
     // A batch whose file has a bad line fails with the line's error, as at OpenAI.
     private static BatchError BadLine() => new("invalid_request", "missing \"custom_id\" (a non-empty string)", Param: null, Line: 17);

@@ -33,7 +33,8 @@ public sealed record JobImportRequest(
     string Team = ApiScopes.AdminTeam,
     Guid? ApiKeyId = null,
     JobMode Mode = JobMode.Realtime,
-    DateTimeOffset? Deadline = null)
+    DateTimeOffset? Deadline = null,
+    int? OutputExpiresAfterSeconds = null)
 {
     /// <summary>
     /// The request as the job stores it: an embeddings job without a template embeds each record's <c>input</c> field.

@@ -69,6 +69,13 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory, 
     public Task<CreatedApiKey> CreateKeyAsync(CreateApiKeyRequest request, CancellationToken cancellationToken) => SendAsync<CreatedApiKey>(HttpMethod.Post, "api/keys", request, cancellationToken);
     public Task RevokeKeyAsync(Guid id, CancellationToken cancellationToken) => SendAsync(HttpMethod.Delete, $"api/keys/{id}", null, cancellationToken);
 
+    public Task<List<RetentionPolicyDto>> GetRetentionPoliciesAsync(CancellationToken cancellationToken) =>
+        GetAsync<List<RetentionPolicyDto>>("api/retention/policies", cancellationToken);
+    public Task<RetentionPolicyDto> SetRetentionPolicyAsync(string team, int purgeFinishedJobsAfterDays, CancellationToken cancellationToken) =>
+        SendAsync<RetentionPolicyDto>(HttpMethod.Put, $"api/retention/policies/{Uri.EscapeDataString(team)}", new RetentionPolicyRequest(purgeFinishedJobsAfterDays), cancellationToken);
+    public Task RemoveRetentionPolicyAsync(string team, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Delete, $"api/retention/policies/{Uri.EscapeDataString(team)}", null, cancellationToken);
+
     public Task<List<ProviderDto>> GetProvidersAsync(CancellationToken cancellationToken) => GetAsync<List<ProviderDto>>("api/providers", cancellationToken);
     public Task<ProviderDto> GetProviderAsync(Guid id, CancellationToken cancellationToken) => GetAsync<ProviderDto>($"api/providers/{id}", cancellationToken);
     public Task<ProviderDto> CreateProviderAsync(ProviderRequest request, CancellationToken cancellationToken) => SendAsync<ProviderDto>(HttpMethod.Post, "api/providers", request, cancellationToken);

@@ -16,7 +16,10 @@ internal sealed class StoredFileConfiguration : IEntityTypeConfiguration<StoredF
         builder.HasIndex(f => f.CreatedAt);
         builder.HasIndex(f => f.JobId);
         builder.Property(f => f.Team).HasMaxLength(100).HasDefaultValue(Contracts.ApiScopes.AdminTeam);
-        // Every read of the Files API sees only files that are not deleted; registering batch files looks past this.
-        builder.HasQueryFilter(f => f.DeletedAt == null);
+        // The retention sweeper looks for expired files.
+        builder.HasIndex(f => f.ExpiresAt).HasFilter("expires_at IS NOT NULL");
+        // Every read of the Files API sees only files that are neither deleted nor expired (the database's clock: an
+        // expired file is gone from that moment, before the sweeper deletes it); registering batch files looks past this.
+        builder.HasQueryFilter(f => f.DeletedAt == null && (f.ExpiresAt == null || f.ExpiresAt > DateTimeOffset.UtcNow));
     }
 }

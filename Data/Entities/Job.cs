@@ -45,6 +45,11 @@ public sealed class Job
     public int? ResponseCacheTtlSeconds { get; set; }
     /// <summary>Records the response cache answered at import: no call, no cost.</summary>
     public int CachedItems { get; set; }
+    /// <summary>
+    /// A batch's <c>output_expires_after.seconds</c>: its output and error files expire this long after they are
+    /// created (OpenAI's anchor is the file's creation, not the batch's). Null: they are kept until deleted.
+    /// </summary>
+    public int? OutputExpiresAfterSeconds { get; set; }
 
     public int TotalItems { get; set; }
     public int SucceededItems { get; set; }

@@ -19,4 +19,10 @@ public sealed class StoredFile
     /// file (as at OpenAI) and reading the batch does not register it again. Uploads are deleted outright.
     /// </summary>
     public DateTimeOffset? DeletedAt { get; set; }
+    /// <summary>
+    /// When the file expires (OpenAI's <c>expires_after</c> on upload, a batch's <c>output_expires_after</c> on its
+    /// output and error files): from then on every read answers 404, and the Worker's retention sweeper deletes it.
+    /// Null: kept until deleted.
+    /// </summary>
+    public DateTimeOffset? ExpiresAt { get; set; }
 }

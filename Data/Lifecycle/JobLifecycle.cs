@@ -27,7 +27,8 @@ public sealed record NewJob(
     double? Temperature, int? MaxTokens, string? ResponseFormat, string? Metadata, decimal? BudgetUsd, bool IsBatch, string? InputFileId,
     string? IdempotencyKey, string? TraceParent, DateTimeOffset CreatedAt, bool? Dedup = null,
     JobEndpoint Endpoint = JobEndpoint.ChatCompletions, int? Dimensions = null, int? ResponseCacheTtlSeconds = null,
-    string Team = ApiScopes.AdminTeam, Guid? ApiKeyId = null, JobMode Mode = JobMode.Realtime, DateTimeOffset? Deadline = null);
+    string Team = ApiScopes.AdminTeam, Guid? ApiKeyId = null, JobMode Mode = JobMode.Realtime, DateTimeOffset? Deadline = null,
+    int? OutputExpiresAfterSeconds = null);
 
 /// <summary>A rehearsal's job on one target, copied from the source job's settings and sampled records.</summary>
 public sealed record RehearsalJob(
@@ -58,10 +59,10 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
                     response_format, metadata, budget_usd, is_batch, input_file_id, idempotency_key, trace_parent, created_at,
                     total_items, succeeded_items, failed_items, cancelled_items, input_tokens, output_tokens, cost_usd,
                     estimated_input_tokens, estimated_cost_bound_usd, template_hash, parameters_hash, dedup, deduplicated_items,
-                    endpoint, dimensions, response_cache_ttl_seconds, cached_items, team, api_key_id, mode, deadline)
+                    endpoint, dimensions, response_cache_ttl_seconds, cached_items, team, api_key_id, mode, deadline, output_expires_after_seconds)
                 VALUES (@id, @name, @state, @format, @requested, @system, @user, @temperature, @max_tokens,
                     @response_format::jsonb, @metadata::jsonb, @budget, @is_batch, @file, @key, @trace, @now, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                    @template_hash, @parameters_hash, @dedup, 0, @endpoint, @dimensions, @cache_ttl, 0, @team, @api_key, @mode, @deadline)
+                    @template_hash, @parameters_hash, @dedup, 0, @endpoint, @dimensions, @cache_ttl, 0, @team, @api_key, @mode, @deadline, @output_expires)
                 RETURNING id)
             INSERT INTO job_events (job_id, kind, from_state, to_state, actor, reason, at)
             SELECT id, @kind, NULL, @state, @actor, @reason, @now FROM job
@@ -92,6 +93,7 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("api_key", NpgsqlTypes.NpgsqlDbType.Uuid, (object?)job.ApiKeyId ?? DBNull.Value);
         command.Parameters.AddWithValue("mode", (int)job.Mode);
         command.Parameters.AddWithValue("deadline", NpgsqlTypes.NpgsqlDbType.TimestampTz, (object?)job.Deadline ?? DBNull.Value);
+        command.Parameters.AddWithValue("output_expires", NpgsqlTypes.NpgsqlDbType.Integer, (object?)job.OutputExpiresAfterSeconds ?? DBNull.Value);
         // OpenAI Batch lines carry their own messages and parameters: a job-level hash would say nothing about them.
         var perLine = job.Format == JobInputFormat.OpenAiBatch;
         command.Parameters.AddWithValue("template_hash", NpgsqlTypes.NpgsqlDbType.Varchar,
@@ -378,7 +380,15 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
     /// then the records go, the job is marked purged with what was freed and a <see cref="JobEventKind.Purged"/> event
     /// is written. The job's state does not change. The response cache keeps its copies until they expire.
     /// </summary>
-    public async Task<PurgeResult> PurgeAsync(Guid id, CancellationToken cancellationToken)
+    public Task<PurgeResult> PurgeAsync(Guid id, CancellationToken cancellationToken) => PurgeAsync(id, JobActor.Operator, null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="PurgeAsync(Guid, CancellationToken)"/> with the actor its event names (the operator for
+    /// <c>POST /api/jobs/{id}/purge</c>, <see cref="JobActor.Retention"/> for a team's retention policy) and, when
+    /// <paramref name="receipt"/> is given, the audit row it builds from what was purged, written in the purge's own
+    /// transaction: a purge without its receipt cannot happen.
+    /// </summary>
+    public async Task<PurgeResult> PurgeAsync(Guid id, JobActor actor, Func<PurgeResult, AuditEntry>? receipt, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -434,15 +444,36 @@ public sealed class JobLifecycle(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("id", id);
         command.Parameters.AddWithValue("kind", (int)JobEventKind.Purged);
         command.Parameters.AddWithValue("state", (int)state);
-        command.Parameters.AddWithValue("actor", (int)JobActor.Operator);
+        command.Parameters.AddWithValue("actor", (int)actor);
         PurgeResult result;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             await reader.ReadAsync(cancellationToken);
             result = new(PurgeOutcome.Done, state, reader.GetInt32(0), reader.GetInt64(1), reader.GetInt32(2), reader.GetFieldValue<DateTimeOffset>(3));
         }
+        if (receipt is not null)
+        {
+            await AddAuditAsync(connection, transaction, receipt(result), cancellationToken);
+        }
         await transaction.CommitAsync(cancellationToken);
         return result;
+    }
+
+    private static async Task AddAuditAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, AuditEntry entry, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO audit_log (at, actor, team, action, resource_type, resource_id, before, after)
+            VALUES (@at, @actor, @team, @action, @type, @resource, @before::jsonb, @after::jsonb)
+            """, connection, transaction);
+        command.Parameters.AddWithValue("at", entry.At);
+        command.Parameters.AddWithValue("actor", entry.Actor);
+        command.Parameters.AddWithValue("team", entry.Team);
+        command.Parameters.AddWithValue("action", entry.Action);
+        command.Parameters.AddWithValue("type", entry.ResourceType);
+        command.Parameters.AddWithValue("resource", NpgsqlTypes.NpgsqlDbType.Varchar, (object?)entry.ResourceId ?? DBNull.Value);
+        command.Parameters.AddWithValue("before", NpgsqlTypes.NpgsqlDbType.Text, (object?)entry.Before ?? DBNull.Value);
+        command.Parameters.AddWithValue("after", NpgsqlTypes.NpgsqlDbType.Text, (object?)entry.After ?? DBNull.Value);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>The one statement shape of a job transition: lock the jobs still in a from-state, move them, record the move.</summary>

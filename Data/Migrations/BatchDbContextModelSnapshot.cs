@@ -636,6 +636,10 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("character varying(200)")
                         .HasColumnName("name");
 
+                    b.Property<int?>("OutputExpiresAfterSeconds")
+                        .HasColumnType("integer")
+                        .HasColumnName("output_expires_after_seconds");
+
                     b.Property<long>("OutputTokens")
                         .HasColumnType("bigint")
                         .HasColumnName("output_tokens");
@@ -1448,6 +1452,30 @@ namespace AspireBatch.Data.Migrations
                     b.ToTable("response_cache", (string)null);
                 });
 
+            modelBuilder.Entity("AspireBatch.Data.Entities.RetentionPolicy", b =>
+                {
+                    b.Property<string>("Team")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("team");
+
+                    b.Property<int>("PurgeFinishedJobsAfterDays")
+                        .HasColumnType("integer")
+                        .HasColumnName("purge_finished_jobs_after_days");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Team")
+                        .HasName("pk_retention_policies");
+
+                    b.ToTable("retention_policies", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_retention_policies_days", "purge_finished_jobs_after_days >= 1");
+                        });
+                });
+
             modelBuilder.Entity("AspireBatch.Data.Entities.RollbackEvent", b =>
                 {
                     b.Property<long>("Id")
@@ -1661,6 +1689,10 @@ namespace AspireBatch.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("deleted_at");
 
+                    b.Property<DateTimeOffset?>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
                     b.Property<string>("FileName")
                         .IsRequired()
                         .HasMaxLength(500)
@@ -1695,6 +1727,10 @@ namespace AspireBatch.Data.Migrations
 
                     b.HasIndex("CreatedAt")
                         .HasDatabaseName("ix_files_created_at");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_files_expires_at")
+                        .HasFilter("expires_at IS NOT NULL");
 
                     b.HasIndex("JobId")
                         .HasDatabaseName("ix_files_job_id");

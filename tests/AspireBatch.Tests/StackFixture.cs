@@ -80,6 +80,8 @@ public sealed class StackFixture : IAsyncLifetime
             "Worker:NativeBatch:MaxPollSeconds=1",
             "Worker:NativeBatch:RealtimeReserveSeconds=30",
             "Worker:NativeBatch:StageHoldMilliseconds=1500",
+            // Retention (RetentionPolicyTests): a sweep every second, so an expired file or an old job goes within seconds.
+            "Worker:Retention:SweepInterval=00:00:01",
         ], (options, _) => options.DisableDashboard = true);
         // Health probes fail by design until each service is up; those retries are not news.
         builder.Services.AddLogging(logging => logging

@@ -16,9 +16,9 @@ public sealed partial class ApiKeyStore(BatchDbContext db, TimeProvider time)
         {
             errors.Add("name is required (at most 200 characters)");
         }
-        if (request.Team is null || !TeamName().IsMatch(request.Team))
+        if (!IsTeamName(request.Team))
         {
-            errors.Add("team must be 1-100 lower-case letters, digits, '-' or '_'");
+            errors.Add(TeamNameRule);
         }
         if (request.Scopes is not { Count: > 0 } || request.Scopes.Any(s => !ApiScopes.All.Contains(s)))
         {
@@ -88,6 +88,11 @@ public sealed partial class ApiKeyStore(BatchDbContext db, TimeProvider time)
 
     private static ApiKeyDto ToDto(ApiKey k, decimal spent) =>
         new(k.Id, k.Name, k.Team, k.Scopes, k.Prefix, k.RequestsPerMinute, k.MonthlyBudgetUsd, spent, k.CreatedAt, k.LastUsedAt, k.RevokedAt);
+
+    public const string TeamNameRule = "team must be 1-100 lower-case letters, digits, '-' or '_'";
+
+    /// <summary>What a team may be called: a key's team, and the team a retention policy names.</summary>
+    public static bool IsTeamName(string? team) => team is not null && TeamName().IsMatch(team);
 
     [GeneratedRegex("^[a-z0-9_-]{1,100}$")]
     private static partial Regex TeamName();

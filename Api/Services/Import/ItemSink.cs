@@ -49,7 +49,8 @@ public sealed class ItemSink : IAsyncDisposable
             await JobLifecycle.CreateAsync(connection, new NewJob(jobId, request.Name, request.StartPaused, request.Format, request.RequestedModel,
                 request.SystemTemplate, request.UserTemplate, request.Temperature, request.MaxTokens, request.ResponseFormat, request.Metadata,
                 request.BudgetUsd, request.IsBatch, request.InputFileId, request.IdempotencyKey, Activity.Current?.Id, now, request.Dedup,
-                request.Endpoint, request.Dimensions, request.ResponseCacheTtlSeconds, request.Team, request.ApiKeyId, request.Mode, request.Deadline), cancellationToken);
+                request.Endpoint, request.Dimensions, request.ResponseCacheTtlSeconds, request.Team, request.ApiKeyId, request.Mode, request.Deadline,
+                request.OutputExpiresAfterSeconds), cancellationToken);
         }
         catch (PostgresException e) when (JobImporter.IsRepeatedKey(e))
         {

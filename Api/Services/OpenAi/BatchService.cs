@@ -10,7 +10,6 @@ using Microsoft.EntityFrameworkCore;
 
 namespace AspireBatch.Api.Services.OpenAi;
 
-/// <summary>A batch, or why the request was refused.</summary>
 /// <summary>A batch, or why the request was refused; <see cref="Replayed"/> when an earlier request with the same Idempotency-Key made it.</summary>
 public sealed record BatchOutcome(OpenAiBatch? Batch, OpenAiFailure? Failure, bool Replayed = false)
 {
@@ -73,6 +72,10 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
         {
             return badMetadata;
         }
+        if (ExpiresAfter.FromJson(body, "output_expires_after", out var outputExpiresAfter) is { } badExpiry)
+        {
+            return badExpiry;
+        }
 
         var file = await db.Files.AsNoTracking().Where(f => f.Id == fileId).Select(f => new { f.FileName, f.Purpose, f.Team }).FirstOrDefaultAsync(cancellationToken);
         if (file is null || !access.Sees(file.Team))
@@ -87,7 +90,7 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
 
         var request = new JobImportRequest(JobInputFormat.OpenAiBatch, RequestedModel: null, Name: file.FileName, Metadata: metadata,
             IsBatch: true, InputFileId: fileId, IdempotencyKey: idempotencyKey, Endpoint: JobEndpoints.Parse(endpoint)!.Value,
-            Team: access.Team, ApiKeyId: access.KeyId);
+            Team: access.Team, ApiKeyId: access.KeyId, OutputExpiresAfterSeconds: outputExpiresAfter);
         if (await keys.BudgetReachedAsync(access.KeyId, cancellationToken) is { } reached)
         {
             // OpenAI's answer for an account out of credit, so SDKs raise their usual error.
@@ -255,6 +258,7 @@ public sealed class BatchService(BatchDbContext db, JobImporter importer, JobCom
             InputFileId = request.InputFileId,
             IsBatch = true,
             IdempotencyKey = request.IdempotencyKey,
+            OutputExpiresAfterSeconds = request.OutputExpiresAfterSeconds,
             CreatedAt = now,
             // No template or parameter hash: a batch's lines hold their own requests, and these were refused unread.
         };

@@ -37,12 +37,18 @@ public sealed class FileStore(BatchDbContext db, NpgsqlDataSource dataSource, Re
     public static string BatchFileId(Guid jobId, string kind) =>
         "file-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{jobId:N}/{kind}"))[..12]);
 
-    public async Task<OpenAiFile> UploadAsync(string fileName, string purpose, Stream content, long length, CancellationToken cancellationToken)
+    /// <summary>Stores an upload; with <paramref name="expiresAfterSeconds"/> (OpenAI's <c>expires_after</c>) it expires that long after now.</summary>
+    public async Task<OpenAiFile> UploadAsync(string fileName, string purpose, Stream content, long length, int? expiresAfterSeconds, CancellationToken cancellationToken)
     {
+        // Whole seconds of policy: the file object's expires_at is exactly its created_at + seconds.
         var now = time.GetUtcNow();
-        var file = new OpenAiFile(NewFileId(), length, now.ToUnixTimeSeconds(), fileName, purpose);
-        await using var command = dataSource.CreateCommand(
-            "INSERT INTO files (id, file_name, purpose, bytes, content, created_at, team) VALUES (@id, @name, @purpose, @bytes, @content, @now, @team)");
+        var expiresAt = ExpiresAfter.At(now, expiresAfterSeconds);
+        var file = new OpenAiFile(NewFileId(), length, now.ToUnixTimeSeconds(), fileName, purpose, expiresAt?.ToUnixTimeSeconds());
+        await using var command = dataSource.CreateCommand("""
+            INSERT INTO files (id, file_name, purpose, bytes, content, created_at, team, expires_at)
+            VALUES (@id, @name, @purpose, @bytes, @content, @now, @team, @expires_at)
+            """);
+        command.Parameters.AddWithValue("expires_at", NpgsqlDbType.TimestampTz, (object?)expiresAt ?? DBNull.Value);
         command.Parameters.AddWithValue("id", file.Id);
         command.Parameters.AddWithValue("name", fileName);
         command.Parameters.AddWithValue("purpose", purpose);
@@ -119,7 +125,9 @@ public sealed class FileStore(BatchDbContext db, NpgsqlDataSource dataSource, Re
     public async Task<bool> ReadUploadAsync(string id, Func<Stream, Task> read, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand("SELECT content FROM files WHERE id = @id AND deleted_at IS NULL", connection);
+        // Like every read (the files' query filter): an expired file is gone from the moment it expires.
+        await using var command = new NpgsqlCommand(
+            "SELECT content FROM files WHERE id = @id AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > now())", connection);
         command.Parameters.AddWithValue("id", id);
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
@@ -153,9 +161,12 @@ public sealed class FileStore(BatchDbContext db, NpgsqlDataSource dataSource, Re
                 await WriteContentAsync(new FileSource(id, jobId, kind), counter, cancellationToken);
                 var name = $"batch_{jobId:N}_{kind}.jsonl";
                 var now = time.GetUtcNow();
+                // The batch's output_expires_after, anchored at the file's creation (now) as at OpenAI; null without one.
                 await db.Database.ExecuteSqlAsync($"""
-                    INSERT INTO files (id, file_name, purpose, bytes, content, job_id, output_kind, created_at, team)
-                    SELECT {id}, {name}, {BatchOutputPurpose}, {counter.Length}, ''::bytea, {jobId}, {kind}, {now}, team FROM jobs WHERE id = {jobId}
+                    INSERT INTO files (id, file_name, purpose, bytes, content, job_id, output_kind, created_at, team, expires_at)
+                    SELECT {id}, {name}, {BatchOutputPurpose}, {counter.Length}, ''::bytea, {jobId}, {kind}, {now}, team,
+                        {now} + make_interval(secs => output_expires_after_seconds)
+                    FROM jobs WHERE id = {jobId}
                     ON CONFLICT (id) DO NOTHING
                     """, cancellationToken);
                 files.Add(new { Id = id, OutputKind = (string?)kind });
@@ -166,11 +177,11 @@ public sealed class FileStore(BatchDbContext db, NpgsqlDataSource dataSource, Re
 
     // Never selects the content column.
     private static IQueryable<FileRow> Rows(IQueryable<StoredFile> files) =>
-        files.Select(f => new FileRow(f.Id, f.Bytes, f.CreatedAt, f.FileName, f.Purpose));
+        files.Select(f => new FileRow(f.Id, f.Bytes, f.CreatedAt, f.FileName, f.Purpose, f.ExpiresAt));
 
-    private static OpenAiFile ToDto(FileRow f) => new(f.Id, f.Bytes, f.CreatedAt.ToUnixTimeSeconds(), f.FileName, f.Purpose);
+    private static OpenAiFile ToDto(FileRow f) => new(f.Id, f.Bytes, f.CreatedAt.ToUnixTimeSeconds(), f.FileName, f.Purpose, f.ExpiresAt?.ToUnixTimeSeconds());
 
-    private sealed record FileRow(string Id, long Bytes, DateTimeOffset CreatedAt, string FileName, string Purpose);
+    private sealed record FileRow(string Id, long Bytes, DateTimeOffset CreatedAt, string FileName, string Purpose, DateTimeOffset? ExpiresAt);
 
     /// <summary>Counts what is written and keeps none of it.</summary>
     private sealed class CountingStream : Stream

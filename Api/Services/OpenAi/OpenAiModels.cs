@@ -7,18 +7,20 @@ namespace AspireBatch.Api.Services.OpenAi;
 // (components/schemas Batch, BatchError, BatchRequestCounts, OpenAIFile, ListBatchesResponse, ListFilesResponse,
 // DeleteFileResponse, ErrorResponse), so every OpenAI SDK reads them as it reads OpenAI's own.
 
-/// <summary>OpenAI's `OpenAIFile`. `status` is always `processed`: a stored file is ready at once.</summary>
+/// <summary>
+/// OpenAI's `OpenAIFile`. `status` is always `processed`: a stored file is ready at once. `expires_at` is set by the
+/// upload's `expires_after` (or the batch's `output_expires_after` for its output and error files), null otherwise.
+/// </summary>
 public sealed record OpenAiFile(
     [property: JsonPropertyName("id")] string Id,
     [property: JsonPropertyName("bytes")] long Bytes,
     [property: JsonPropertyName("created_at")] long CreatedAt,
     [property: JsonPropertyName("filename")] string FileName,
-    [property: JsonPropertyName("purpose")] string Purpose)
+    [property: JsonPropertyName("purpose")] string Purpose,
+    [property: JsonPropertyName("expires_at")] long? ExpiresAt = null)
 {
     [JsonPropertyName("object")] public string Object => "file";
     [JsonPropertyName("status")] public string Status => "processed";
-    /// <summary>Files do not expire here.</summary>
-    [JsonPropertyName("expires_at")] public long? ExpiresAt => null;
 }
 
 /// <summary>OpenAI's list object (`ListFilesResponse`, `ListBatchesResponse`).</summary>
@@ -43,7 +45,13 @@ public sealed record CreateBatchRequest(
     [property: JsonPropertyName("input_file_id")] string InputFileId,
     [property: JsonPropertyName("endpoint")] string Endpoint,
     [property: JsonPropertyName("completion_window")] string CompletionWindow,
-    [property: JsonPropertyName("metadata")] IReadOnlyDictionary<string, string>? Metadata);
+    [property: JsonPropertyName("metadata")] IReadOnlyDictionary<string, string>? Metadata,
+    [property: JsonPropertyName("output_expires_after")] FileExpiresAfter? OutputExpiresAfter = null);
+
+/// <summary>OpenAI's `BatchFileExpirationAfter`: the anchor is `created_at` (the file's creation), the seconds 3600 to 2592000.</summary>
+public sealed record FileExpiresAfter(
+    [property: JsonPropertyName("anchor")] string Anchor,
+    [property: JsonPropertyName("seconds")] int Seconds);
 
 /// <summary>OpenAI's `Batch`: a job seen through OpenAI's Batch API.</summary>
 public sealed record OpenAiBatch(
