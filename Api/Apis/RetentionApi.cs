@@ -13,7 +13,7 @@ public static class RetentionApi
 {
     public static RouteGroupBuilder MapRetentionApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/jobs").WithTags("Jobs").RequireScope(ApiScopes.Jobs).OwnedJobs().Audited("job", AuditSnapshots.Job);
+        var api = app.MapGroup("/api/jobs").WithTags("Jobs").RequireScope(ApiScopes.Jobs).OwnedJobs().Audited(AuditResourceTypes.Job, AuditSnapshots.Job);
         api.MapPost("/{id:guid}/purge", PurgeJob).WithName("PurgeJob")
             .WithSummary("Delete a finished job's records and answers; keep its counters, history and attempts (the cost ledger); answer what was freed")
             .WithDescription("Only for a completed, failed or cancelled job with no record still pending or running, and not a rehearsal's: 409 otherwise, and for a job already purged. " +
