@@ -21,8 +21,9 @@ public static class AuditFilter
     /// </summary>
     /// <remarks>
     /// The row is written after the handler committed its change, in a transaction of its own: a crash between the two
-    /// loses that row (docs/security.md, "Audit log"). One transaction for both would need every handler's writes
-    /// (EF Core, Npgsql COPY, execution strategies with their own transactions) on one connection; they are not.
+    /// loses that row (docs/security.md, "Audit log"). One transaction for both would need every handler's writes on one
+    /// connection; they are not (EF Core under retrying execution strategies with transactions of their own, the
+    /// import's COPY on its own connection).
     /// </remarks>
     public static TBuilder Audited<TBuilder>(this TBuilder builder, string resourceType, AuditSnapshot? snapshot = null)
         where TBuilder : IEndpointConventionBuilder
@@ -40,16 +41,19 @@ public static class AuditFilter
             {
                 return result;
             }
-            // The change is committed: nothing below may be cancelled by the caller going away.
-            var after = snapshot is null ? null : await snapshot(http, CancellationToken.None);
-            after ??= value;
             var services = http.RequestServices;
             var caller = services.GetRequiredService<CallerAccess>();
             var action = http.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName ?? $"{http.Request.Method} {http.Request.Path}";
-            var entry = AuditRecords.Create(caller.Actor, caller.Team, action, resourceType, ResourceId(http, value), before, after,
-                services.GetRequiredService<TimeProvider>().GetUtcNow());
+            string? resourceId = null;
+            string? recorded = null;
             try
             {
+                resourceId = ResourceId(http, value);
+                // The change is committed: nothing here may be cancelled by the caller going away.
+                var after = (snapshot is null ? null : await snapshot(http, CancellationToken.None)) ?? value;
+                var entry = AuditRecords.Create(caller.Actor, caller.Team, action, resourceType, resourceId, before, after,
+                    services.GetRequiredService<TimeProvider>().GetUtcNow());
+                recorded = $"before: {entry.Before}; after: {entry.After}";
                 // Its own scope and context: the handler's context may still track what it changed.
                 await using var scope = services.CreateAsyncScope();
                 var db = scope.ServiceProvider.GetRequiredService<BatchDbContext>();
@@ -61,8 +65,8 @@ public static class AuditFilter
                 // The change was made and the caller must hear so: a 500 now would have it retry a change that happened.
                 // The row goes to the log instead (its before and after are masked), to be found there.
                 services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AuditFilter)).LogError(e,
-                    "Could not write the audit row of {Action} on {ResourceType} {ResourceId} by {Actor}; before: {Before}; after: {After}",
-                    entry.Action, entry.ResourceType, entry.ResourceId, entry.Actor, entry.Before, entry.After);
+                    "Could not write the audit row of {Action} on {ResourceType} {ResourceId} by {Actor}; {Recorded}",
+                    action, resourceType, resourceId, caller.Actor, recorded ?? "before and after not read");
                 return result;
             }
             await services.GetRequiredService<LivePublisher>().AuditChangedAsync();
