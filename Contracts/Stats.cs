@@ -34,7 +34,7 @@ public sealed record ProviderComparison(
 
 /// <summary>
 /// Pushed on the Redis channel "aspirebatch:events" (by AspireBatch.Data.Live.LivePublisher, the one publisher)
-/// when a job, a route, a provider or the catalog changes.
+/// when a job, a route, a provider, the catalog or the audit log changes.
 /// </summary>
 public sealed record LiveEvent(string Kind, Guid? JobId, Guid? RouteId, DateTimeOffset At)
 {
@@ -43,4 +43,6 @@ public sealed record LiveEvent(string Kind, Guid? JobId, Guid? RouteId, DateTime
     public const string Route = "route";
     public const string Provider = "provider";
     public const string Catalog = "catalog";
+    /// <summary>A row was added to the audit log.</summary>
+    public const string Audit = "audit";
 }

@@ -26,7 +26,7 @@ public static class AccountsApi
         account.MapGet("/me", Me).WithName("GetCaller").RequireAuthorization()
             .WithSummary("Who the caller is: an account with its role, or a key with its team, and the scopes either carries");
 
-        var users = app.MapGroup("/api/users").WithTags("Access").RequireScope(ApiScopes.Admin).Audited("user", AuditSnapshots.Account);
+        var users = app.MapGroup("/api/users").WithTags("Access").RequireScope(ApiScopes.Admin).Audited(AuditResourceTypes.User, AuditSnapshots.Account);
         users.MapGet("/", ListAccounts).WithName("ListAccounts").WithSummary("Operator accounts with their roles and last sign-in; never their passwords");
         users.MapPost("/", CreateAccount).WithName("CreateAccount")
             .WithSummary("Create an account with a role (viewer, operator, admin); the password follows ASP.NET Core Identity's default rules");

@@ -26,6 +26,10 @@ public static class AuditApi
         {
             return Invalid.Field(page < 1 ? "page" : "pageSize", "page must be 1 or more and pageSize between 1 and 500");
         }
+        if (from > to)
+        {
+            return Invalid.Field("from", "from must be before to");
+        }
         var query = db.AuditLog.AsNoTracking();
         if (!string.IsNullOrWhiteSpace(resourceType))
         {
@@ -33,15 +37,20 @@ public static class AuditApi
         }
         if (!string.IsNullOrWhiteSpace(resourceId))
         {
-            query = query.Where(a => a.ResourceId == resourceId || a.ResourceId!.StartsWith(resourceId + "/"));
+            // A provider's id finds its models' rows too (id/model).
+            var id = Guid.TryParse(resourceId, out var guid) ? guid.ToString() : resourceId.Trim();
+            var children = id + "/";
+            query = query.Where(a => a.ResourceId == id || a.ResourceId!.StartsWith(children));
         }
         if (!string.IsNullOrWhiteSpace(actor))
         {
-            query = query.Where(a => EF.Functions.ILike(a.Actor, $"%{actor}%"));
+            var pattern = Contains(actor);
+            query = query.Where(a => EF.Functions.ILike(a.Actor, pattern, @"\"));
         }
         if (!string.IsNullOrWhiteSpace(action))
         {
-            query = query.Where(a => EF.Functions.ILike(a.Action, $"%{action}%"));
+            var pattern = Contains(action);
+            query = query.Where(a => EF.Functions.ILike(a.Action, pattern, @"\"));
         }
         if (!string.IsNullOrWhiteSpace(team))
         {
@@ -61,5 +70,17 @@ public static class AuditApi
         return TypedResults.Ok(new PagedResult<AuditEntryDto>(items, page, pageSize, total));
     }
 
-    private static JsonElement? Parse(string? json) => json is null ? null : JsonDocument.Parse(json).RootElement.Clone();
+    private static JsonElement? Parse(string? json)
+    {
+        if (json is null)
+        {
+            return null;
+        }
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
+
+    /// <summary>An ILIKE pattern for text containing <paramref name="text"/> as typed: its % and _ match themselves.</summary>
+    internal static string Contains(string text) =>
+        "%" + text.Trim().Replace(@"\", @"\\", StringComparison.Ordinal).Replace("%", @"\%", StringComparison.Ordinal).Replace("_", @"\_", StringComparison.Ordinal) + "%";
 }

@@ -23,7 +23,7 @@ public static class JobsApi
 {
     public static RouteGroupBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/jobs").WithTags("Jobs").RequireScope(ApiScopes.Jobs).OwnedJobs().Audited("job", AuditSnapshots.Job);
+        var api = app.MapGroup("/api/jobs").WithTags("Jobs").RequireScope(ApiScopes.Jobs).OwnedJobs().Audited(AuditResourceTypes.Job, AuditSnapshots.Job);
 
         api.MapPost("/", CreateJob).WithName("CreateJob").DisableAntiforgery()
             .WithSummary("Create a job from an uploaded file")

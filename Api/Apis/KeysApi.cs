@@ -9,7 +9,7 @@ public static class KeysApi
 {
     public static RouteGroupBuilder MapKeysApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/keys").WithTags("Access").RequireScope(ApiScopes.Admin).Audited("key", AuditSnapshots.Key);
+        var api = app.MapGroup("/api/keys").WithTags("Access").RequireScope(ApiScopes.Admin).Audited(AuditResourceTypes.Key, AuditSnapshots.Key);
         api.MapGet("/", ListKeys).WithName("ListApiKeys").WithSummary("Teams' API keys, newest first, with their month's spend and last use; never their secrets");
         api.MapPost("/", CreateKey).WithName("CreateApiKey")
             .WithSummary("Create a key for a team, with scopes (jobs, batches, providers:admin, read-only), an optional requests-per-minute limit and monthly budget; the secret is in this answer only");

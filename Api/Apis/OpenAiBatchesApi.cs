@@ -18,7 +18,7 @@ public static class OpenAiBatchesApi
     public static IEndpointRouteBuilder MapOpenAiBatchApi(this IEndpointRouteBuilder app)
     {
         app.MapOpenAiFilesApi();
-        var api = app.MapGroup("/v1/batches").WithTags("OpenAI Batch API").RequireScope(ApiScopes.Batches).OwnedBatches().Audited("batch");
+        var api = app.MapGroup("/v1/batches").WithTags("OpenAI Batch API").RequireScope(ApiScopes.Batches).OwnedBatches().Audited(AuditResourceTypes.Batch);
 
         api.MapPost("/", CreateBatch).WithName("OpenAiCreateBatch")
             .Accepts<CreateBatchRequest>("application/json")

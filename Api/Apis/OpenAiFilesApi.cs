@@ -27,7 +27,7 @@ public static class OpenAiFilesApi
 {
     public static RouteGroupBuilder MapOpenAiFilesApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v1/files").WithTags("OpenAI Batch API").RequireScope(ApiScopes.Batches).OwnedFiles().Audited("file");
+        var api = app.MapGroup("/v1/files").WithTags("OpenAI Batch API").RequireScope(ApiScopes.Batches).OwnedFiles().Audited(AuditResourceTypes.File);
 
         api.MapPost("/", UploadFile).WithName("OpenAiUploadFile").DisableAntiforgery()
             .Accepts<OpenAiUploadForm>("multipart/form-data")

@@ -25,20 +25,20 @@ public static class ProvidersApi
         api.MapGet("/providers/{id:guid}", GetProvider).WithName("GetProvider").WithSummary("A provider with its models and prices; its key shows only as the last 4 characters");
         api.MapGet("/providers/health", ProviderHealth).WithName("GetProviderHealth")
             .WithSummary("Each provider's circuit breaker (shared by all workers), its last background health check and the limits learned from its headers or 429s where none is configured");
-        api.MapPost("/providers", CreateProvider).WithName("CreateProvider").Audited("provider", AuditSnapshots.Provider)
+        api.MapPost("/providers", CreateProvider).WithName("CreateProvider").Audited(AuditResourceTypes.Provider, AuditSnapshots.Provider)
             .WithSummary("Register an OpenAI-compatible provider")
             .WithDescription("Example body: {\"name\":\"deepseek\",\"baseUrl\":\"https://api.deepseek.com/v1\",\"apiKey\":\"sk-...\",\"requestsPerMinute\":3000}. The key is stored encrypted; answers show only its last 4 characters.");
-        api.MapPut("/providers/{id:guid}", UpdateProvider).WithName("UpdateProvider").Audited("provider", AuditSnapshots.Provider).WithSummary("Replace a provider's settings; a null apiKey keeps the stored key");
-        api.MapDelete("/providers/{id:guid}", DeleteProvider).WithName("DeleteProvider").Audited("provider", AuditSnapshots.Provider).WithSummary("Delete a provider that no route or job uses");
+        api.MapPut("/providers/{id:guid}", UpdateProvider).WithName("UpdateProvider").Audited(AuditResourceTypes.Provider, AuditSnapshots.Provider).WithSummary("Replace a provider's settings; a null apiKey keeps the stored key");
+        api.MapDelete("/providers/{id:guid}", DeleteProvider).WithName("DeleteProvider").Audited(AuditResourceTypes.Provider, AuditSnapshots.Provider).WithSummary("Delete a provider that no route or job uses");
         api.MapPost("/providers/{id:guid}/test", TestProvider).WithName("TestProvider").WithSummary("Call the provider's /models: status, latency and model list");
-        api.MapPut("/providers/{id:guid}/models/{model}", PutModel).WithName("PutModelPrice").Audited("model", AuditSnapshots.Model).WithSummary("Add a model to a provider or change its price (USD per million tokens) and its own RPM/TPM limits");
-        api.MapDelete("/providers/{id:guid}/models/{model}", DeleteModel).WithName("DeleteModel").Audited("model", AuditSnapshots.Model).WithSummary("Remove a model and its price from a provider");
+        api.MapPut("/providers/{id:guid}/models/{model}", PutModel).WithName("PutModelPrice").Audited(AuditResourceTypes.Model, AuditSnapshots.Model).WithSummary("Add a model to a provider or change its price (USD per million tokens) and its own RPM/TPM limits");
+        api.MapDelete("/providers/{id:guid}/models/{model}", DeleteModel).WithName("DeleteModel").Audited(AuditResourceTypes.Model, AuditSnapshots.Model).WithSummary("Remove a model and its price from a provider");
         api.MapGet("/catalog", GetCatalog).WithName("GetCatalog").WithSummary("Every model, alias and route a job may name");
         api.MapGet("/catalog/resolve", ResolveName).WithName("ResolveName")
             .WithSummary("What a job naming this model, alias or route would run on: route targets or provider and model, with prices")
             .WithDescription("Resolved as the import resolves it (a route, then an alias, then a model). 404 when nothing has the name, 400 for an empty name.");
-        api.MapPut("/aliases/{alias}", PutAlias).WithName("PutAlias").Audited("alias", AuditSnapshots.Alias).WithSummary("Point an alias at a model (gpt-4 -> gpt-4.1)");
-        api.MapDelete("/aliases/{alias}", DeleteAlias).WithName("DeleteAlias").Audited("alias", AuditSnapshots.Alias).WithSummary("Delete an alias");
+        api.MapPut("/aliases/{alias}", PutAlias).WithName("PutAlias").Audited(AuditResourceTypes.Alias, AuditSnapshots.Alias).WithSummary("Point an alias at a model (gpt-4 -> gpt-4.1)");
+        api.MapDelete("/aliases/{alias}", DeleteAlias).WithName("DeleteAlias").Audited(AuditResourceTypes.Alias, AuditSnapshots.Alias).WithSummary("Delete an alias");
         return api;
     }
 

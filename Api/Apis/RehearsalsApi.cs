@@ -23,7 +23,7 @@ public static class RehearsalsApi
 {
     public static RouteGroupBuilder MapRehearsalsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/rehearsals").WithTags("Rehearsals").RequireScope(ApiScopes.Jobs).OwnedRehearsals().Audited("rehearsal", AuditSnapshots.Rehearsal);
+        var api = app.MapGroup("/api/rehearsals").WithTags("Rehearsals").RequireScope(ApiScopes.Jobs).OwnedRehearsals().Audited(AuditResourceTypes.Rehearsal, AuditSnapshots.Rehearsal);
         api.MapPost("/", CreateRehearsal).WithName("CreateRehearsal")
             .WithSummary("Rehearse a move: the same sample of a job's records on 2 to 5 targets (one the baseline), each as a job of its own, compared by a judge");
         api.MapPost("/upload", CreateRehearsalFromUpload).WithName("CreateRehearsalFromUpload").DisableAntiforgery()

@@ -16,7 +16,7 @@ public static class RoutesApi
 {
     public static RouteGroupBuilder MapRoutesApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").WithTags("Routes and rollback").RequireAdminToChange().Audited("route", AuditSnapshots.Route)
+        var api = app.MapGroup("/api").WithTags("Routes and rollback").RequireAdminToChange().Audited(AuditResourceTypes.Route, AuditSnapshots.Route)
             .AnnouncesChanges((live, request) => live.RouteChangedAsync(request.RouteValues.TryGetValue("id", out var id) && Guid.TryParse(id as string, out var routeId) ? routeId : null));
         api.MapGet("/routes", ListRoutes).WithName("ListRoutes").WithSummary("Routes with their ordered targets, active target and rollback thresholds");
         api.MapGet("/routes/{id:guid}", GetRoute).WithName("GetRoute").WithSummary("A route with its ordered targets, active target and rollback thresholds");

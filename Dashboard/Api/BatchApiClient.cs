@@ -16,6 +16,10 @@ public sealed record JobQuery(int Page = 1, int PageSize = 20, JobState? State =
 /// <param name="Field">With <paramref name="Value"/>: only items whose answer has that value at that path (answer.sentiment).</param>
 public sealed record ItemQuery(int Page = 1, int PageSize = 50, ItemState? State = null, string? ErrorCode = null, string? Field = null, string? Value = null);
 
+/// <summary>GET /api/audit's filters: actor and action match any part, case-insensitively; from inclusive, to exclusive.</summary>
+public sealed record AuditQuery(int Page = 1, int PageSize = 50, string? ResourceType = null, string? ResourceId = null, string? Actor = null,
+    string? Action = null, DateTimeOffset? From = null, DateTimeOffset? To = null);
+
 /// <summary>An export as the Api streams it; dispose it to release the connection.</summary>
 public sealed class ExportStream(HttpResponseMessage response, Stream content) : IAsyncDisposable
 {
@@ -68,6 +72,7 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory, 
     public Task<List<ApiKeyDto>> GetKeysAsync(CancellationToken cancellationToken) => GetAsync<List<ApiKeyDto>>("api/keys", cancellationToken);
     public Task<CreatedApiKey> CreateKeyAsync(CreateApiKeyRequest request, CancellationToken cancellationToken) => SendAsync<CreatedApiKey>(HttpMethod.Post, "api/keys", request, cancellationToken);
     public Task RevokeKeyAsync(Guid id, CancellationToken cancellationToken) => SendAsync(HttpMethod.Delete, $"api/keys/{id}", null, cancellationToken);
+    public Task<PagedResult<AuditEntryDto>> GetAuditAsync(AuditQuery query, CancellationToken cancellationToken) => GetAsync<PagedResult<AuditEntryDto>>(AuditUri(query), cancellationToken);
 
     public Task<List<RetentionPolicyDto>> GetRetentionPoliciesAsync(CancellationToken cancellationToken) =>
         GetAsync<List<RetentionPolicyDto>>("api/retention/policies", cancellationToken);
@@ -196,6 +201,16 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory, 
         ("pageSize", q.PageSize.ToString(CultureInfo.InvariantCulture)),
         ("state", q.State?.ToString()),
         ("model", q.Model),
+        ("from", Iso(q.From)),
+        ("to", Iso(q.To)));
+
+    public static string AuditUri(AuditQuery q) => Query("api/audit",
+        ("page", q.Page.ToString(CultureInfo.InvariantCulture)),
+        ("pageSize", q.PageSize.ToString(CultureInfo.InvariantCulture)),
+        ("resourceType", q.ResourceType),
+        ("resourceId", q.ResourceId),
+        ("actor", q.Actor),
+        ("action", q.Action),
         ("from", Iso(q.From)),
         ("to", Iso(q.To)));
 

@@ -7,7 +7,7 @@ namespace AspireBatch.Data.Audit;
 /// <summary>
 /// Builds audit rows, in one place for the Api's changes and the services' own decisions. Before and after are the
 /// resource's JSON with every secret-like property ("apiKey", "secret", "password", "token", ...) replaced by "***",
-/// so the log never holds what the key store protects.
+/// at any depth, so the log never holds what the key store protects.
 /// </summary>
 public static class AuditRecords
 {
@@ -30,25 +30,47 @@ public static class AuditRecords
         After = MaskedJson(after),
     };
 
-    /// <summary>The value as JSON with its secrets masked; null stays null.</summary>
+    /// <summary>The value as JSON with its secrets masked; null stays null. A <see cref="JsonNode"/> given is masked in place.</summary>
     public static string? MaskedJson(object? value)
     {
         if (value is null)
         {
             return null;
         }
-        var node = value as JsonNode ?? JsonSerializer.SerializeToNode(value, value.GetType(), Json);
+        var node = value switch
+        {
+            JsonNode given => given,
+            JsonElement element => JsonNode.Parse(element.GetRawText()),
+            _ => JsonSerializer.SerializeToNode(value, value.GetType(), Json),
+        };
         Mask(node);
         return node?.ToJsonString();
     }
 
+    /// <summary>
+    /// Whether a property's value is a secret, by its name in any casing or separator style (apiKey, api_key, API-KEY):
+    /// keys, secrets, passwords, tokens, credentials and connection strings. Counters (inputTokens, tokensPerMinute)
+    /// and what only hints at a key (apiKeyLast4, keyId) are not; a true or false under a secret's name (hasApiKey) is kept.
+    /// </summary>
     public static bool IsSecret(string propertyName)
     {
-        var name = propertyName.ToLowerInvariant();
-        return name is "key" or "token" or "accesstoken" or "refreshtoken" or "authorization" or "passwordhash" or "securitystamp"
-            || name.EndsWith("apikey", StringComparison.Ordinal) || name.EndsWith("secret", StringComparison.Ordinal)
-            || name.EndsWith("password", StringComparison.Ordinal);
+        var name = Normalize(propertyName);
+        if (IsAmbiguous(name) || name is "accesstoken" or "refreshtoken" or "idtoken" or "authorization" or "passwordhash" or "securitystamp"
+            or "credential" or "credentials" or "connectionstring" or "cookie")
+        {
+            return true;
+        }
+        // apiKeys, secrets, passwords: a list of them is as secret as one.
+        var singular = name.EndsWith('s') ? name[..^1] : name;
+        return new[] { "apikey", "secret", "password", "privatekey", "bearertoken" }
+            .Any(end => name.EndsWith(end, StringComparison.Ordinal) || singular.EndsWith(end, StringComparison.Ordinal));
     }
+
+    /// <summary>
+    /// Names that are secrets as text but also name whole objects ("key": an API key's description in CreatedApiKey):
+    /// their text is masked, an object under them is kept and masked inside.
+    /// </summary>
+    private static bool IsAmbiguous(string normalizedName) => normalizedName is "key" or "token";
 
     private static void Mask(JsonNode? node)
     {
@@ -57,13 +79,23 @@ public static class AuditRecords
             case JsonObject obj:
                 foreach (var name in obj.Select(p => p.Key).ToList())
                 {
-                    if (IsSecret(name) && obj[name] is JsonValue)
+                    var child = obj[name];
+                    if (child is null || !IsSecret(name))
                     {
-                        obj[name] = Masked;
+                        Mask(child);
+                    }
+                    else if (child.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
+                    {
+                        // Whether there is one (hasApiKey) tells nothing of what it is.
+                    }
+                    else if (child is JsonObject && IsAmbiguous(Normalize(name)))
+                    {
+                        Mask(child);
                     }
                     else
                     {
-                        Mask(obj[name]);
+                        // A secret's text, or whatever is under a secret's name (an array of keys, an object holding one).
+                        obj[name] = Masked;
                     }
                 }
                 break;
@@ -75,6 +107,9 @@ public static class AuditRecords
                 break;
         }
     }
+
+    private static string Normalize(string name) =>
+        name.Replace("_", "", StringComparison.Ordinal).Replace("-", "", StringComparison.Ordinal).ToLowerInvariant();
 
     private static string Truncate(string value, int length) => value.Length <= length ? value : value[..length];
 }

@@ -8,13 +8,13 @@ public sealed class AuditEntry
 {
     public long Id { get; set; }
     public DateTimeOffset At { get; set; }
-    /// <summary>"user alice", "key ingest (support)", "api-key (AppHost)", or "system" for what the services decide themselves.</summary>
+    /// <summary>"api-key (AppHost)" (the AppHost's key, which the Dashboard uses too), "key ingest (support)" for a team's key, or "system" for what the services decide themselves.</summary>
     public required string Actor { get; set; }
-    /// <summary>The caller's team; admin for the AppHost's key, accounts and the system.</summary>
+    /// <summary>The caller's team; admin for the AppHost's key and the system.</summary>
     public required string Team { get; set; }
     /// <summary>The endpoint's name (UpdateProvider, PauseJob, ...) or the system's decision (AutomaticRollback, RetentionPurge, ...).</summary>
     public required string Action { get; set; }
-    /// <summary>provider, model, alias, route, job, key, user, batch, file.</summary>
+    /// <summary>One of <see cref="Contracts.AuditResourceTypes"/>: provider, model, alias, route, job, key, rehearsal, batch, file.</summary>
     public required string ResourceType { get; set; }
     public string? ResourceId { get; set; }
     public string? Before { get; set; }

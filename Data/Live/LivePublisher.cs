@@ -7,7 +7,7 @@ namespace AspireBatch.Data.Live;
 
 /// <summary>
 /// The one publisher of live events, for the Api, the Workers and the route monitor: tells every Dashboard and
-/// Worker that a job, route, provider or the catalog changed. Callers publish after their change committed, so a
+/// Worker that a job, route, provider, the catalog or the audit log changed. Callers publish after their change committed, so a
 /// publish never fails its caller and never holds it up past <see cref="Timeout"/>; listeners also poll, and catch up.
 /// </summary>
 public sealed class LivePublisher(IConnectionMultiplexer redis, TimeProvider time, ILogger<LivePublisher> logger)
@@ -25,6 +25,9 @@ public sealed class LivePublisher(IConnectionMultiplexer redis, TimeProvider tim
 
     /// <summary>Models, prices or aliases changed: what a job may name.</summary>
     public Task CatalogChangedAsync() => PublishAsync(new LiveEvent(LiveEvent.Catalog, null, null, time.GetUtcNow()));
+
+    /// <summary>A change was recorded in the audit log (the Audit page reloads).</summary>
+    public Task AuditChangedAsync() => PublishAsync(new LiveEvent(LiveEvent.Audit, null, null, time.GetUtcNow()));
 
     private async Task PublishAsync(LiveEvent liveEvent)
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using AspireBatch.Contracts;
 using AspireBatch.Data.Audit;
 using AspireBatch.Data.Entities;
@@ -127,7 +128,7 @@ public sealed class RouteSwitcher(
             CreatedAt = now,
         };
         var stopped = await RecordAsync(entry, () => db.RouteTargets.Where(t => t.Id == targetId && t.RouteId == routeId && t.Weight == expectedWeight && t.Weight > 0)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.Weight, 0), cancellationToken), cancellationToken);
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.Weight, 0), cancellationToken), cancellationToken, expectedWeight);
         if (!stopped)
         {
             return new(null, "the canary's weight changed meanwhile; reload and try again");
@@ -192,7 +193,7 @@ public sealed class RouteSwitcher(
     /// Makes a route change and writes its event in one transaction, or neither: <paramref name="change"/> is a conditional
     /// update that changes nothing (returns 0) when another decider got there first.
     /// </summary>
-    private Task<bool> RecordAsync(RollbackEvent entry, Func<Task<int>> change, CancellationToken cancellationToken) =>
+    private Task<bool> RecordAsync(RollbackEvent entry, Func<Task<int>> change, CancellationToken cancellationToken, int? expectedWeight = null) =>
         db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
         {
             db.ChangeTracker.Clear();
@@ -202,23 +203,43 @@ public sealed class RouteSwitcher(
                 return false;
             }
             db.RollbackEvents.Add(entry);
-            // A person's switch is audited by the Api with its caller; the services' own decisions are audited here, with the move.
+            // A person's switch is audited by the Api with its caller; the services' own decisions are audited here,
+            // in the move's transaction, so neither is ever without the other.
             if (entry.Automatic)
             {
-                db.AuditLog.Add(AuditRecords.Create(AuditRecords.System, AuditRecords.AdminTeam,
-                    entry.Kind == RouteEventKind.CanaryStopped ? "AutomaticCanaryStop" : "AutomaticRollback", "route", entry.RouteId.ToString(),
-                    new { position = entry.FromPosition, target = entry.FromTarget },
-                    new { position = entry.ToPosition, target = entry.ToTarget, reason = entry.Reason }, entry.CreatedAt));
+                db.AuditLog.Add(AutomaticAudit(entry, expectedWeight));
             }
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             return true;
         });
 
+    /// <summary>
+    /// The audit row of a decision of the route monitor: a rollback or roll-forward moves the active target, a canary
+    /// stop takes a target's weight from <paramref name="canaryWeight"/> to 0. The figures it judged on go with the after.
+    /// </summary>
+    internal static AuditEntry AutomaticAudit(RollbackEvent entry, int? canaryWeight)
+    {
+        var figures = entry.Figures is null ? null : JsonNode.Parse(entry.Figures);
+        var (action, before, after) = entry.Kind == RouteEventKind.CanaryStopped
+            ? ("AutomaticCanaryStop",
+                (object)new { target = entry.FromTarget, position = entry.FromPosition, weight = canaryWeight },
+                (object)new { target = entry.FromTarget, position = entry.FromPosition, weight = 0, reason = entry.Reason, figures })
+            : (entry.ToPosition > entry.FromPosition ? "AutomaticRollback" : "AutomaticRollForward",
+                new { activeTargetPosition = entry.FromPosition, activeTarget = entry.FromTarget },
+                new { activeTargetPosition = entry.ToPosition, activeTarget = entry.ToTarget, reason = entry.Reason, figures });
+        return AuditRecords.Create(AuditRecords.System, AuditRecords.AdminTeam, action, AuditResourceTypes.Route, entry.RouteId.ToString(), before, after, entry.CreatedAt);
+    }
+
     /// <summary>Tells the Dashboard and the webhook of a change of a route, whoever made it (a switch, a canary stopped, an adoption).</summary>
     public async Task AnnounceAsync(RouteSwitchAnnouncement announcement, CancellationToken cancellationToken)
     {
         await live.RouteChangedAsync(announcement.RouteId);
+        if (announcement.Automatic)
+        {
+            // Its audit row committed with it (the Api announces the rows it writes itself).
+            await live.AuditChangedAsync();
+        }
         if (string.IsNullOrWhiteSpace(options.Value.WebhookUrl))
         {
             return;

@@ -119,7 +119,7 @@ public sealed class RetentionSweeper(
                     : await matching.ExecuteUpdateAsync(s => s.SetProperty(f => f.DeletedAt, now), cancellationToken);
                 if (count > 0)
                 {
-                    db.AuditLog.Add(AuditRecords.Create(AuditRecords.System, file.Team, FileExpired, "file", file.Id, before, null, now));
+                    db.AuditLog.Add(AuditRecords.Create(AuditRecords.System, file.Team, FileExpired, AuditResourceTypes.File, file.Id, before, null, now));
                     await db.SaveChangesAsync(cancellationToken);
                 }
                 await transaction.CommitAsync(cancellationToken);
@@ -157,7 +157,7 @@ public sealed class RetentionSweeper(
             {
                 budget--;
                 var result = await lifecycle.PurgeAsync(job.Id, JobActor.Retention, done => AuditRecords.Create(AuditRecords.System, job.Team, RetentionPurge,
-                    "job", job.Id.ToString(), job,
+                    AuditResourceTypes.Job, job.Id.ToString(), job,
                     new RetentionPurgeReceipt(job.Id, job.Team, policy.PurgeFinishedJobsAfterDays, done.PurgedAt!.Value, done.Records, done.Bytes, done.AttemptsKept),
                     done.PurgedAt!.Value), cancellationToken);
                 if (result.Outcome != PurgeOutcome.Done)

@@ -43,6 +43,7 @@ public sealed class PageTests(BrowserStackFixture stack) : BrowserTest(stack)
             ("rehearsals", "/rehearsals", "Rehearsals", "[data-testid=rehearsal-row]"),
             ("new-rehearsal", $"/rehearsals/new?source={done.Job.Id}", "New rehearsal", "[data-testid=new-rehearsal-form][data-ready=true]"),
             ("rehearsal-detail", $"/rehearsals/{rehearsal.Id}", "support tickets rehearsal", "[data-testid=comparison-row]"),
+            ("audit", "/audit", "Audit log", "[data-testid=audit-row]"),
         };
         var problems = new List<string>();
         foreach (var (name, path, title, ready) in pages)

@@ -86,6 +86,12 @@ public sealed class CanaryTests(StackFixture stack) : IAsyncLifetime
             Assert.Equal(10, figures.RootElement.GetProperty("weight").GetInt32());
             Assert.Equal(0.02, figures.RootElement.GetProperty("thresholds").GetProperty("MaxErrorRate").GetDouble());
         }
+        // The stop is in the audit log as the system's: the canary's weight from 10 to 0.
+        var audited = Assert.Single((await stack.Api.GetFromJsonAsync<PagedResult<AuditEntryDto>>($"/api/audit?resourceType=route&resourceId={route.Id}&actor=system", StackFixture.Json))!.Items);
+        Assert.Equal("AutomaticCanaryStop", audited.Action);
+        var stopped = audited.After!.Value;
+        Assert.Equal((10, 0), (audited.Before!.Value.GetProperty("weight").GetInt32(), stopped.GetProperty("weight").GetInt32()));
+        Assert.Equal($"{canary.Name}/deepseek-chat", stopped.GetProperty("target").GetString());
         var hook = await WaitForWebhookAsync(route.Name, "CanaryStopped");
         Assert.True(hook.GetProperty("automatic").GetBoolean());
         Assert.Equal(stop.Reason, hook.GetProperty("reason").GetString());

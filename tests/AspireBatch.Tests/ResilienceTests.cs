@@ -210,6 +210,14 @@ public sealed class ResilienceTests(StackFixture stack) : IAsyncLifetime
             Assert.True(figures.RootElement.GetProperty("meanLatencyMs").GetDouble() > 500);
         }
         await WaitForWebhookAsync(route.Name, automatic: true);
+        // The monitor's decision is in the audit log as the system's, written with the switch.
+        var audited = Assert.Single((await stack.Api.GetFromJsonAsync<PagedResult<AuditEntryDto>>($"/api/audit?resourceType=route&resourceId={route.Id}&actor=system", StackFixture.Json))!.Items);
+        Assert.Equal(("system", "admin", "AutomaticRollback"), (audited.Actor, audited.Team, audited.Action));
+        Assert.Equal(0, audited.Before!.Value.GetProperty("activeTargetPosition").GetInt32());
+        var after = audited.After!.Value;
+        Assert.Equal(1, after.GetProperty("activeTargetPosition").GetInt32());
+        Assert.Equal(automatic.Reason, after.GetProperty("reason").GetString());
+        Assert.True(after.GetProperty("figures").GetProperty("meanLatencyMs").GetDouble() > 500);
 
         await stack.Api.WaitForStateAsync(created.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2));
         await Configure(stack.SimPrimary, new { latencyMs = 5 });
@@ -218,6 +226,9 @@ public sealed class ResilienceTests(StackFixture stack) : IAsyncLifetime
         Assert.Equal(0, (await forward.Content.ReadFromJsonAsync<RouteDto>(StackFixture.Json))!.ActiveTargetPosition);
         await WaitForWebhookAsync(route.Name, automatic: false);
         Assert.Equal(2, (await stack.Api.GetFromJsonAsync<List<RollbackEventDto>>($"/api/routes/{route.Id}/events", StackFixture.Json))!.Count);
+        // The operator's roll-forward is audited by the Api, under the caller's name.
+        var audit = (await stack.Api.GetFromJsonAsync<PagedResult<AuditEntryDto>>($"/api/audit?resourceType=route&resourceId={route.Id}", StackFixture.Json))!.Items;
+        Assert.Equal([("RollForwardRoute", "api-key (AppHost)"), ("AutomaticRollback", "system"), ("CreateRoute", "api-key (AppHost)")], audit.Select(e => (e.Action, e.Actor)));
 
         var window = await stack.Api.GetFromJsonAsync<RouteWindowDto>($"/api/routes/{route.Id}/window", StackFixture.Json);
         Assert.Equal($"{primary.Name}/deepseek-chat", window!.ActiveTarget);
