@@ -23,7 +23,7 @@ public static class RetentionApi
     public static IEndpointRouteBuilder MapRetentionApi(this IEndpointRouteBuilder app)
     {
         var jobs = app.MapGroup("/api/jobs").WithTags("Jobs").RequireScope(ApiScopes.Jobs).OwnedJobs().Audited(AuditResourceTypes.Job, AuditSnapshots.Job);
-        jobs.MapPost("/{id:guid}/purge", PurgeJob).WithName("PurgeJob")
+        jobs.MapPost("/{id:guid}/purge", PurgeJob).WithName("PurgeJob").AuditsAnswer()
             .WithSummary("Delete a finished job's records and answers; keep its counters, history and attempts (the cost ledger); answer what was freed")
             .WithDescription("Only for a completed, failed or cancelled job with no record still pending or running, and not a rehearsal's: 409 otherwise, and for a job already purged. " +
                 "Usage and cost reports, the job's counters and time series read the kept ledger and do not change. Exports of a purged job answer 410 and say when it was purged.");

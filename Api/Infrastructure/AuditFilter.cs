@@ -50,7 +50,8 @@ public static class AuditFilter
             {
                 resourceId = ResourceId(http, value);
                 // The change is committed: nothing here may be cancelled by the caller going away.
-                var after = (snapshot is null ? null : await snapshot(http, CancellationToken.None)) ?? value;
+                var receipt = http.GetEndpoint()?.Metadata.GetMetadata<AuditAnswerAsAfter>() is not null && value is not null;
+                var after = receipt ? value : (snapshot is null ? null : await snapshot(http, CancellationToken.None)) ?? value;
                 var entry = AuditRecords.Create(caller.Actor, caller.Team, action, resourceType, resourceId, before, after,
                     services.GetRequiredService<TimeProvider>().GetUtcNow());
                 recorded = $"before: {entry.Before}; after: {entry.After}";
@@ -74,6 +75,10 @@ public static class AuditFilter
         });
         return builder;
     }
+
+    /// <summary>The answer is what the audit keeps as after (a purge's receipt), rather than the resource read again.</summary>
+    public static TBuilder AuditsAnswer<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new AuditAnswerAsAfter());
 
     /// <summary>
     /// Whether the answer is a success (2xx), with its value: a typed result's value, or what a handler returned as is.
@@ -108,7 +113,7 @@ public static class AuditFilter
     {
         var values = http.Request.RouteValues;
         var id = values.TryGetValue("id", out var value) ? Canonical(value?.ToString()) : null;
-        foreach (var name in new[] { "model", "alias" })
+        foreach (var name in new[] { "model", "alias", "team" })
         {
             if (values.TryGetValue(name, out var part) && part is not null)
             {
@@ -125,3 +130,6 @@ public static class AuditFilter
 
     private static string? Canonical(string? id) => Guid.TryParse(id, out var guid) ? guid.ToString() : id;
 }
+
+/// <summary>Endpoint metadata: the audit's after is the answer (<see cref="AuditFilter.AuditsAnswer"/>).</summary>
+public sealed record AuditAnswerAsAfter;

@@ -822,6 +822,48 @@ if (options.Runs("native"))
     Console.WriteLine("Native batch, the same job in both modes: " + string.Join(" | ", figures));
 }
 
+if (options.Runs("access"))
+{
+    // What a request costs by who sends it: the AppHost's key (one constant-time compare), a team's key (one lookup by
+    // hash) and an account's token (the token unprotected, then the account, its stamp and its role read). Interleaved,
+    // so the machine's noise falls on all three alike; then what a password sign-in costs (PBKDF2).
+    var created = await api.PostAsJsonAsync("/api/keys", new CreateApiKeyRequest("bench", "bench", [ApiScopes.Jobs]));
+    var teamKey = (await created.Content.ReadFromJsonAsync<CreatedApiKey>())!.Secret;
+    var signIn = await api.PostAsJsonAsync("/api/account/token", new SignInRequest("operator", "operator"));
+    var accountToken = JsonDocument.Parse(await signIn.Content.ReadAsStringAsync()).RootElement.GetProperty("accessToken").GetString()!;
+    var callers = new (string Name, string Bearer)[] { ("AppHost key", ApiKey), ("team key", teamKey), ("account token", accountToken) };
+    var timings = callers.ToDictionary(c => c.Name, _ => new List<double>());
+    using var plain = new HttpClient { BaseAddress = api.BaseAddress };
+    for (var round = 0; round < options.AccessRequests + 50; round++)
+    {
+        foreach (var (name, bearer) in callers)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/jobs?pageSize=1");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+            var started = Stopwatch.GetTimestamp();
+            using var response = await plain.SendAsync(request);
+            response.EnsureSuccessStatusCode();
+            // The first 50 rounds warm the JIT, pools and caches.
+            if (round >= 50)
+            {
+                timings[name].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+        }
+    }
+    var baseline = ClaimProbe.Percentile(timings["AppHost key"], 0.5);
+    Console.WriteLine($"Access, GET /api/jobs x {options.AccessRequests:N0} each, interleaved: " + string.Join(" | ", callers.Select(c =>
+        $"{c.Name} p50 {ClaimProbe.Percentile(timings[c.Name], 0.5):N2} ms, p99 {ClaimProbe.Percentile(timings[c.Name], 0.99):N2} ms, " +
+        $"median {ClaimProbe.Percentile(timings[c.Name], 0.5) / baseline:N2}x the AppHost key's")));
+    var signIns = new List<double>();
+    for (var i = 0; i < 20; i++)
+    {
+        var started = Stopwatch.GetTimestamp();
+        (await plain.PostAsJsonAsync("/api/account/token", new SignInRequest("operator", "operator"))).EnsureSuccessStatusCode();
+        signIns.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+    Console.WriteLine($"Access, password sign-in x 20: p50 {ClaimProbe.Percentile(signIns, 0.5):N1} ms, max {ClaimProbe.Percentile(signIns, 1):N1} ms");
+}
+
 await app.StopAsync();
 return;
 
@@ -922,10 +964,11 @@ static async Task Configure(HttpClient simulator, object settings) =>
     (await simulator.PutAsJsonAsync("/admin/config", settings)).EnsureSuccessStatusCode();
 
 internal sealed record BenchOptions(int ImportLines, int Items, int Rpm, int P3Seconds, int SoakItems, IReadOnlySet<string> Phases, int DedupItems = 100_000,
-    int NativeItems = 10_000, int LatencyItems = 6_000, int ScaleSeconds = 20, int DurableItems = 60_000)
+    int NativeItems = 10_000, int LatencyItems = 6_000, int ScaleSeconds = 20, int DurableItems = 60_000,
+    int AccessRequests = 1_000)
 {
-    private static readonly string[] AllPhases = ["import", "p2", "p1", "p3", "redis", "soak", "dedup", "native", "importratio", "latency", "scale"];
-    // redis, soak, dedup, native, importratio, latency and scale are opt-in: the soak alone takes longer than the routine phases together.
+    private static readonly string[] AllPhases = ["import", "p2", "p1", "p3", "redis", "soak", "dedup", "native", "importratio", "latency", "scale", "access"];
+    // redis, soak, dedup, native, importratio, latency, scale and access are opt-in: the soak alone takes longer than the routine phases together.
     private static readonly string[] DefaultPhases = ["import", "p2", "p1", "p3"];
 
     public bool Runs(string phase) => Phases.Contains(phase);
@@ -952,7 +995,8 @@ internal sealed record BenchOptions(int ImportLines, int Items, int Rpm, int P3S
             int.Parse(Value("--native-items") ?? "10000", CultureInfo.InvariantCulture),
             int.Parse(Value("--latency-items") ?? "6000", CultureInfo.InvariantCulture),
             int.Parse(Value("--scale-seconds") ?? "20", CultureInfo.InvariantCulture),
-            int.Parse(Value("--durable-items") ?? "60000", CultureInfo.InvariantCulture));
+            int.Parse(Value("--durable-items") ?? "60000", CultureInfo.InvariantCulture),
+            int.Parse(Value("--access-requests") ?? "1000", CultureInfo.InvariantCulture));
         if (options.P3Seconds < 90)
         {
             throw new ArgumentException("--p3-seconds must be 90 or more: P3 measures after the first minute");
