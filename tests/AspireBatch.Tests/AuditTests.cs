@@ -130,7 +130,8 @@ public sealed class AuditTests(StackFixture stack) : IAsyncLifetime
         Assert.Equal(2, (await AuditAsync($"resourceId={provider.Id}")).Items.Count(e => e.Action == "PutModelPrice"));
 
         // An alias, pointed at one model then another.
-        await PutOkAsync($"/api/providers/{provider.Id}/models/gpt-4.1", new ModelPriceDto("gpt-4.1", 2m, 8m));
+        // Dearer than the seeded gpt-4.1 (8/8): the stack is shared, and a name resolves to its cheapest provider.
+        await PutOkAsync($"/api/providers/{provider.Id}/models/gpt-4.1", new ModelPriceDto("gpt-4.1", 20m, 20m));
         var alias = $"audit-alias-{suffix}";
         await PutOkAsync($"/api/aliases/{alias}", new ModelAliasDto(alias, "deepseek-chat"));
         await PutOkAsync($"/api/aliases/{alias}", new ModelAliasDto(alias, "gpt-4.1"));
