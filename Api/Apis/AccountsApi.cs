@@ -52,9 +52,7 @@ public static class AccountsApi
         {
             return Refused("The user name or password is wrong.");
         }
-        account.LastSignInAt = time.GetUtcNow();
-        await users.UpdateAsync(account);
-        return TypedResults.SignIn(await signIn.CreateUserPrincipalAsync(account), authenticationScheme: IdentityConstants.BearerScheme);
+        return await IssueTokenAsync(account, users, signIn, time);
 
         static ProblemHttpResult Refused(string detail) => TypedResults.Problem(detail, title: "Sign-in refused", statusCode: StatusCodes.Status401Unauthorized);
     }
@@ -73,6 +71,12 @@ public static class AccountsApi
         {
             return TypedResults.Problem("The account is locked.", title: "Sign-in refused", statusCode: StatusCodes.Status401Unauthorized);
         }
+        return await IssueTokenAsync(account, users, signIn, time);
+    }
+
+    /// <summary>The answer of either sign-in: the account's bearer token, its last sign-in noted.</summary>
+    private static async Task<SignInHttpResult> IssueTokenAsync(OperatorAccount account, UserManager<OperatorAccount> users, SignInManager<OperatorAccount> signIn, TimeProvider time)
+    {
         account.LastSignInAt = time.GetUtcNow();
         await users.UpdateAsync(account);
         return TypedResults.SignIn(await signIn.CreateUserPrincipalAsync(account), authenticationScheme: IdentityConstants.BearerScheme);

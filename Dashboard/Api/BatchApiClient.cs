@@ -46,19 +46,18 @@ public sealed class BatchApiClient(HttpClient http, IHttpClientFactory factory, 
     public Task<SignInToken> SignInAsync(SignInRequest request, CancellationToken cancellationToken) =>
         SendAsync<SignInToken>(HttpMethod.Post, "api/account/token", request, cancellationToken);
     /// <summary>Single sign-on: the provider's ID token, for the Api's token of the account it names.</summary>
-    public async Task<SignInToken> SignInWithProviderAsync(string idToken, CancellationToken cancellationToken)
+    public Task<SignInToken> SignInWithProviderAsync(string idToken, CancellationToken cancellationToken) =>
+        SendWithBearerAsync<SignInToken>(HttpMethod.Post, "api/account/external-token", idToken, cancellationToken);
+    public Task<CallerDto> GetCallerAsync(string accessToken, CancellationToken cancellationToken) =>
+        SendWithBearerAsync<CallerDto>(HttpMethod.Get, "api/account/me", accessToken, cancellationToken);
+
+    /// <summary>A call with a bearer of its own (a sign-in's token before the cookie holds it, a provider's ID token).</summary>
+    private async Task<T> SendWithBearerAsync<T>(HttpMethod method, string uri, string bearer, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "api/account/external-token");
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", idToken);
+        using var request = new HttpRequestMessage(method, uri);
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", bearer);
         using var response = await Guard(() => http.SendAsync(request, cancellationToken));
-        return await ReadAsync<SignInToken>(response, cancellationToken);
-    }
-    public async Task<CallerDto> GetCallerAsync(string accessToken, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "api/account/me");
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", accessToken);
-        using var response = await Guard(() => http.SendAsync(request, cancellationToken));
-        return await ReadAsync<CallerDto>(response, cancellationToken);
+        return await ReadAsync<T>(response, cancellationToken);
     }
     public Task<CallerDto> GetMeAsync(CancellationToken cancellationToken) => GetAsync<CallerDto>("api/account/me", cancellationToken);
     public Task<List<AccountDto>> GetAccountsAsync(CancellationToken cancellationToken) => GetAsync<List<AccountDto>>("api/users", cancellationToken);
