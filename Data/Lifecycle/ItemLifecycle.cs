@@ -83,6 +83,9 @@ public sealed record JobTargetSent(Guid? RouteId, Guid? ProviderId, string? Mode
 /// </summary>
 public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
 {
+    // The first key of the packing lock (the second is the job id's hash), apart from the Worker's batch-driving locks.
+    private const int PackingLockClass = 0x4E50; // "NP"
+
     public async Task<IReadOnlyList<ClaimedItem>> ClaimAsync(Guid jobId, int count, int leaseSeconds, CancellationToken cancellationToken)
     {
         var token = Guid.NewGuid();
@@ -388,12 +391,23 @@ public sealed class ItemLifecycle(NpgsqlDataSource dataSource)
     /// batch, in one transaction with the batch's row (<see cref="ProviderBatchState.Packing"/>): the records become
     /// running with the batch's lease token and no lease expiry, so the claim (pending only) and the lease sweeper
     /// (expired leases only) both pass them by until the batch writes their results or gives them back. Returns the
-    /// records taken; 0 leaves no row.
+    /// records taken; 0 leaves no row. One worker packs a job at a time: SKIP LOCKED alone lets two workers packing
+    /// together split the same pending records into two half-size batches.
     /// </summary>
     public async Task<int> PackProviderBatchAsync(NewProviderBatch batch, int maxLines, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var exclusive = new NpgsqlCommand("SELECT pg_try_advisory_xact_lock(@class, hashtext(@job::text))", connection, transaction))
+        {
+            exclusive.Parameters.AddWithValue("class", PackingLockClass);
+            exclusive.Parameters.AddWithValue("job", batch.JobId);
+            if (await exclusive.ExecuteScalarAsync(cancellationToken) is not true)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                return 0; // another worker is packing this job; what it leaves is packed on a later tick
+            }
+        }
         await using (var insert = new NpgsqlCommand("""
             INSERT INTO provider_batches (id, job_id, provider_id, model, endpoint, state, lease_token, line_count, bytes, completed_lines, failed_lines,
                 released_lines, input_price_per_m_tok, output_price_per_m_tok, realtime_input_price_per_m_tok, realtime_output_price_per_m_tok,

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using AspireBatch.Contracts;
+using AspireBatch.Data.Lifecycle;
+using Npgsql;
 
 namespace AspireBatch.Tests;
 
@@ -135,6 +137,40 @@ public sealed class NativeBatchModeTests(StackFixture stack) : IAsyncLifetime
         Assert.Equal(0, after.ChatRequests - before.ChatRequests);
         await _native.AssertAnsweredOnceAsync(job.Id, total);
         Assert.Equal(2, (await _native.BatchesAsync(job.Id)).Batches.Count);
+    }
+
+    [Fact]
+    public async Task Workers_packing_the_same_job_at_once_make_one_batch_not_several_half_size_ones()
+    {
+        const int total = 10_000;
+        var (route, provider) = await _native.ProviderRouteAsync("native-pack");
+        // Paused, so the stack's own workers leave it to the packers below.
+        var created = await stack.Api.CreateAsync("pack.jsonl", JobApiClient.Jsonl(total, i => new { id = $"k{i}", text = $"pack review {i}" }),
+            JobApiClient.Fields(route, more: [("mode", "provider-batch"), ("startPaused", "true")]));
+        await using var dataSource = NpgsqlDataSource.Create(stack.DatabaseConnectionString);
+        var lifecycle = new ItemLifecycle(dataSource);
+        const int packers = 8;
+        // Connections opened beforehand, so the packers start together rather than one per connection opened.
+        var warm = await Task.WhenAll(Enumerable.Range(0, packers).Select(_ => dataSource.OpenConnectionAsync().AsTask()));
+        foreach (var connection in warm)
+        {
+            await connection.DisposeAsync();
+        }
+        using var start = new SemaphoreSlim(0);
+        var packing = Enumerable.Range(0, packers).Select(_ => Task.Run(async () =>
+        {
+            await start.WaitAsync();
+            return await lifecycle.PackProviderBatchAsync(new NewProviderBatch(Guid.CreateVersion7(), created.Job.Id, provider.Id, NativeBatchStack.Model,
+                JobEndpoint.ChatCompletions, Guid.NewGuid(), 0.5m, 0.5m, 1m, 1m, null), maxLines: total, CancellationToken.None);
+        })).ToList();
+        start.Release(packers);
+        var taken = await Task.WhenAll(packing);
+
+        Assert.Equal([total], taken.Where(n => n > 0));
+        Assert.Equal(1, await stack.ScalarAsync<long>("SELECT count(*) FROM provider_batches WHERE job_id = @job", ("job", created.Job.Id)));
+        // Cancelling gives the packed records back through the engine, as for any job.
+        (await stack.Api.PostAsync($"/api/jobs/{created.Job.Id}/cancel", null)).EnsureSuccessStatusCode();
+        await _native.WaitForBatchesAsync(created.Job.Id, "state = 4", TimeSpan.FromMinutes(1));
     }
 
     [Fact]
