@@ -15,6 +15,7 @@ public sealed class NativeBatchCrashTests(StackFixture stack) : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
+        await _native.PauseLeftoverJobsAsync();
         await stack.ResetSimulatorsAsync();
         await _native.BatchSettingsAsync(turnaroundMs: 1000);
     }

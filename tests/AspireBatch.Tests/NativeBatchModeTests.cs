@@ -17,6 +17,7 @@ public sealed class NativeBatchModeTests(StackFixture stack) : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
+        await _native.PauseLeftoverJobsAsync();
         await stack.ResetSimulatorsAsync();
         await _native.BatchSettingsAsync(turnaroundMs: 1000);
     }

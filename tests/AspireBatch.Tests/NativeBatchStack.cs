@@ -4,6 +4,7 @@ using System.Text.Json;
 using Aspire.Hosting.ApplicationModel;
 using AspireBatch.Contracts;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace AspireBatch.Tests;
 
@@ -52,6 +53,44 @@ internal sealed class NativeBatchStack(StackFixture stack)
         {
             (await sim.PutAsJsonAsync("/admin/config", new { batchTurnaroundMs = turnaroundMs, batchLineFailureRate = lineFailureRate })).EnsureSuccessStatusCode();
         }
+    }
+
+    /// <summary>
+    /// Pauses the jobs earlier test classes left queued or running, then waits for sim-primary to go quiet: these tests
+    /// count its real-time calls, and a leftover job still calling it would be counted as theirs (CI once saw two).
+    /// </summary>
+    public async Task PauseLeftoverJobsAsync()
+    {
+        var leftovers = new List<Guid>();
+        await using (var connection = new NpgsqlConnection(stack.DatabaseConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT id FROM jobs WHERE state IN (@queued, @running)", connection);
+            command.Parameters.AddWithValue("queued", (int)JobState.Queued);
+            command.Parameters.AddWithValue("running", (int)JobState.Running);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                leftovers.Add(reader.GetGuid(0));
+            }
+        }
+        foreach (var id in leftovers)
+        {
+            await stack.Api.PostAsync($"/api/jobs/{id}/pause", null); // one that has just finished answers 409: fine
+        }
+        var watch = Stopwatch.StartNew();
+        var last = (await CountersAsync()).ChatRequests;
+        while (watch.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(1000);
+            var now = (await CountersAsync()).ChatRequests;
+            if (now == last)
+            {
+                return;
+            }
+            last = now;
+        }
+        Assert.Fail("sim-primary still answers real-time calls 30 s after every other job was paused");
     }
 
     /// <summary>The fast simulator's counters: real-time chat calls, and its native batches (created, lines answered).</summary>
