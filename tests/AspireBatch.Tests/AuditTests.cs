@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using AspireBatch.Contracts;
@@ -16,16 +15,13 @@ namespace AspireBatch.Tests;
 public sealed class AuditTests(StackFixture stack) : IAsyncLifetime
 {
     private const string AppHostActor = "api-key (AppHost)";
-    private readonly List<HttpClient> _clients = [];
+    private readonly TeamKeys _keys = new(stack);
 
     public async ValueTask InitializeAsync() => await stack.ResetSimulatorsAsync();
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var client in _clients)
-        {
-            client.Dispose();
-        }
+        _keys.Dispose();
         await stack.ResetSimulatorsAsync();
     }
 
@@ -78,9 +74,7 @@ public sealed class AuditTests(StackFixture stack) : IAsyncLifetime
     {
         var team = $"audit-{Suffix()}";
         var keyName = "audit nightly";
-        var response = await stack.Api.PostAsJsonAsync("/api/keys", new CreateApiKeyRequest(keyName, team, [ApiScopes.Jobs]), StackFixture.Json);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        var created = (await response.Content.ReadFromJsonAsync<CreatedApiKey>(StackFixture.Json))!;
+        var (created, client) = await _keys.CreateAsync(team, [ApiScopes.Jobs], name: keyName);
 
         var creation = Assert.Single((await AuditAsync($"resourceType=key&resourceId={created.Key.Id}")).Items);
         Assert.Equal(("CreateApiKey", AppHostActor), (creation.Action, creation.Actor));
@@ -89,7 +83,6 @@ public sealed class AuditTests(StackFixture stack) : IAsyncLifetime
         Assert.Equal(0L, await stack.ScalarAsync<long>("SELECT count(*) FROM audit_log a WHERE a::text LIKE '%' || @secret || '%'", ("secret", created.Secret)));
 
         // The team's key: no audit log for it, and what it creates is recorded under its name and team.
-        var client = Client(created.Secret);
         var refused = await client.GetAsync("/api/audit");
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
         var job = await client.CreateAsync("team.jsonl", JobApiClient.Jsonl(3, i => new { id = $"a{i}", text = $"audit {i}" }), JobApiClient.Fields("deepseek-chat"));
@@ -317,14 +310,6 @@ public sealed class AuditTests(StackFixture stack) : IAsyncLifetime
         var response = await stack.Api.PostAsJsonAsync("/api/providers", new ProviderRequest(name, SimulatorV1(), StackFixture.SimulatorKey));
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<ProviderDto>(StackFixture.Json))!;
-    }
-
-    private HttpClient Client(string secret)
-    {
-        var client = new HttpClient { BaseAddress = stack.Api.BaseAddress };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
-        _clients.Add(client);
-        return client;
     }
 
     private string SimulatorV1() => stack.SimPrimary.BaseAddress!.ToString().TrimEnd('/') + "/v1";

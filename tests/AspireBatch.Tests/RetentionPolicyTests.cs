@@ -3,7 +3,6 @@
 using System.ClientModel;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -24,16 +23,13 @@ public sealed class RetentionPolicyTests(StackFixture stack) : IAsyncLifetime
     /// <summary>How the audit log names the AppHost's key (CallerAccess.AppHostKeyName).</summary>
     private const string CallerAccessActor = "api-key (AppHost)";
     private static readonly TimeSpan SweepTimeout = TimeSpan.FromSeconds(30);
-    private readonly List<HttpClient> _clients = [];
+    private readonly TeamKeys _keys = new(stack);
 
     public async ValueTask InitializeAsync() => await stack.ResetSimulatorsAsync();
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var client in _clients)
-        {
-            client.Dispose();
-        }
+        _keys.Dispose();
         await stack.ResetSimulatorsAsync();
     }
 
@@ -166,10 +162,10 @@ public sealed class RetentionPolicyTests(StackFixture stack) : IAsyncLifetime
     [Fact]
     public async Task A_teams_policy_purges_its_old_finished_jobs_only_with_a_receipt_in_the_audit_log()
     {
-        var teamA = Team("keep7");
-        var teamB = Team("keep30");
-        var a = await KeyAsync(teamA);
-        var b = await KeyAsync(teamB);
+        var teamA = TeamKeys.Team("keep7");
+        var teamB = TeamKeys.Team("keep30");
+        var a = (await _keys.CreateAsync(teamA, [ApiScopes.Jobs])).Client;
+        var b = (await _keys.CreateAsync(teamB, [ApiScopes.Jobs])).Client;
         var oldA = await RunAsync(a, "old-a", 12);
         var recentA = await RunAsync(a, "recent-a", 6);
         var oldB = await RunAsync(b, "old-b", 8);
@@ -225,8 +221,8 @@ public sealed class RetentionPolicyTests(StackFixture stack) : IAsyncLifetime
     [Fact]
     public async Task Policies_are_admin_only_validated_listed_and_audited()
     {
-        var team = Team("policy");
-        var key = await KeyAsync(team);
+        var team = TeamKeys.Team("policy");
+        var key = (await _keys.CreateAsync(team, [ApiScopes.Jobs])).Client;
         Assert.Equal(HttpStatusCode.Forbidden, (await key.GetAsync("/api/retention/policies")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await key.PutAsJsonAsync($"/api/retention/policies/{team}", new RetentionPolicyRequest(3), StackFixture.Json)).StatusCode);
 
@@ -302,19 +298,6 @@ public sealed class RetentionPolicyTests(StackFixture stack) : IAsyncLifetime
         // A refused purge changes nothing and is not logged.
         Assert.Equal(HttpStatusCode.Conflict, (await stack.Api.PostAsync($"/api/jobs/{job.Id}/purge", null)).StatusCode);
         Assert.Single(await AuditAsync("job", job.Id.ToString(), "PurgeJob"));
-    }
-
-    private static string Team(string name) => $"{name}-{Guid.NewGuid().ToString("N")[..6]}";
-
-    private async Task<HttpClient> KeyAsync(string team)
-    {
-        var response = await stack.Api.PostAsJsonAsync("/api/keys", new CreateApiKeyRequest($"{team} key", team, [ApiScopes.Jobs]), StackFixture.Json);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        var created = (await response.Content.ReadFromJsonAsync<CreatedApiKey>(StackFixture.Json))!;
-        var client = new HttpClient { BaseAddress = stack.Api.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", created.Secret);
-        _clients.Add(client);
-        return client;
     }
 
     /// <summary>A small job of the client's team, run to completion.</summary>

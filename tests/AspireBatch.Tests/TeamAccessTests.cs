@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -14,37 +13,21 @@ namespace AspireBatch.Tests;
 /// </summary>
 public sealed class TeamAccessTests(StackFixture stack) : IAsyncLifetime
 {
-    private readonly List<HttpClient> _clients = [];
+    private readonly TeamKeys _keys = new(stack);
 
     public async ValueTask InitializeAsync() => await stack.ResetSimulatorsAsync();
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var client in _clients)
-        {
-            client.Dispose();
-        }
+        _keys.Dispose();
         await stack.ResetSimulatorsAsync();
     }
-
-    private async Task<(CreatedApiKey Key, HttpClient Client)> KeyAsync(string team, string[] scopes, int? rpm = null, decimal? budget = null)
-    {
-        var response = await stack.Api.PostAsJsonAsync("/api/keys", new CreateApiKeyRequest($"{team} key", team, scopes, rpm, budget), StackFixture.Json);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        var created = (await response.Content.ReadFromJsonAsync<CreatedApiKey>(StackFixture.Json))!;
-        var client = new HttpClient { BaseAddress = stack.Api.BaseAddress };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", created.Secret);
-        _clients.Add(client);
-        return (created, client);
-    }
-
-    private static string Team(string name) => $"{name}-{Guid.NewGuid().ToString("N")[..6]}";
 
     [Fact]
     public async Task Another_teams_key_gets_404_on_every_route_that_names_a_job_rehearsal_file_or_batch()
     {
-        var (_, owner) = await KeyAsync(Team("owner"), [ApiScopes.Jobs, ApiScopes.Batches]);
-        var (_, stranger) = await KeyAsync(Team("stranger"), [ApiScopes.Jobs, ApiScopes.Batches]);
+        var (_, owner) = await _keys.CreateAsync(TeamKeys.Team("owner"), [ApiScopes.Jobs, ApiScopes.Batches]);
+        var (_, stranger) = await _keys.CreateAsync(TeamKeys.Team("stranger"), [ApiScopes.Jobs, ApiScopes.Batches]);
 
         var job = await owner.CreateAsync("t.jsonl", JobApiClient.Jsonl(20, i => new { id = $"t{i}", text = $"team text {i}" }), JobApiClient.Fields("deepseek-chat"));
         Assert.Equal(JobState.Completed, (await owner.WaitForStateAsync(job.Job.Id, JobState.Completed, TimeSpan.FromMinutes(2))).State);
@@ -117,9 +100,9 @@ public sealed class TeamAccessTests(StackFixture stack) : IAsyncLifetime
     [Fact]
     public async Task Scopes_limit_what_a_key_may_do_and_keys_are_stored_hashed_shown_once_and_revoked_at_once()
     {
-        var team = Team("scopes");
-        var (readOnly, reader) = await KeyAsync(team, [ApiScopes.ReadOnly]);
-        var (batchesKey, batchesOnly) = await KeyAsync(team, [ApiScopes.Batches]);
+        var team = TeamKeys.Team("scopes");
+        var (readOnly, reader) = await _keys.CreateAsync(team, [ApiScopes.ReadOnly]);
+        var (batchesKey, batchesOnly) = await _keys.CreateAsync(team, [ApiScopes.Batches]);
         Assert.StartsWith("abk_", readOnly.Secret);
         Assert.StartsWith(readOnly.Key.Prefix, readOnly.Secret);
 
@@ -160,7 +143,7 @@ public sealed class TeamAccessTests(StackFixture stack) : IAsyncLifetime
     [Fact]
     public async Task A_keys_requests_per_minute_and_monthly_budget_are_enforced()
     {
-        var (_, limited) = await KeyAsync(Team("rpm"), [ApiScopes.Jobs], rpm: 3);
+        var (_, limited) = await _keys.CreateAsync(TeamKeys.Team("rpm"), [ApiScopes.Jobs], rpm: 3);
         var statuses = new List<HttpStatusCode>();
         for (var i = 0; i < 5; i++)
         {
@@ -171,7 +154,7 @@ public sealed class TeamAccessTests(StackFixture stack) : IAsyncLifetime
         Assert.NotNull(rejected.Headers.RetryAfter);
 
         // A budget far below one job's cost: the running job pauses once its cost passes it, and the next job is refused.
-        var (budgetKey, spender) = await KeyAsync(Team("budget"), [ApiScopes.Jobs, ApiScopes.Batches], budget: 0.000001m);
+        var (budgetKey, spender) = await _keys.CreateAsync(TeamKeys.Team("budget"), [ApiScopes.Jobs, ApiScopes.Batches], budget: 0.000001m);
         // Slow answers, so most records are still waiting when the first results pass the budget.
         await stack.ResetSimulatorsAsync(primaryLatencyMs: 300, fallbackLatencyMs: 300);
         var created = await spender.CreateAsync("b.jsonl", JobApiClient.Jsonl(400, i => new { id = $"b{i}", text = $"budget text {i}" }), JobApiClient.Fields("deepseek-chat"));
