@@ -31,7 +31,7 @@ public static class JobsApi
                 "an embeddings job embeds the rendered `userTemplate`, or each record's `input` field without one), `dimensions` (embeddings), `responseCacheTtlSeconds` (opt in to reusing answers of earlier jobs with the same request).  Example: `curl -H 'Authorization: Bearer dev-api-key' -F file=@reviews.jsonl -F model=gpt-3.5-turbo -F 'userTemplate=Classify the sentiment: {{text}}' http://localhost:5200/api/jobs`. A file with bad lines creates nothing and answers 400 with the line numbers. " +
                 "With an `Idempotency-Key` header a retried request answers 201 with the job the first one created and creates nothing.")
             .WithIdempotencyKeyHeader();
-        api.MapPost("/preview", PreviewJob).WithName("PreviewJob").DisableAntiforgery()
+        api.MapPost("/preview", PreviewJob).WithName("PreviewJob").ChangesNothing().DisableAntiforgery()
             .WithSummary("Validate a file and render the template on its first records, with the estimate; creates nothing");
         api.MapGet("/", ListJobs).WithName("ListJobs").WithSummary("List jobs, newest first, with paging and filters");
         api.MapGet("/{id:guid}", GetJob).WithName("GetJob").WithSummary("A job with counters, rate, ETA, tokens and cost so far");

@@ -30,7 +30,7 @@ public static class ProvidersApi
             .WithDescription("Example body: {\"name\":\"deepseek\",\"baseUrl\":\"https://api.deepseek.com/v1\",\"apiKey\":\"sk-...\",\"requestsPerMinute\":3000}. The key is stored encrypted; answers show only its last 4 characters.");
         api.MapPut("/providers/{id:guid}", UpdateProvider).WithName("UpdateProvider").Audited(AuditResourceTypes.Provider, AuditSnapshots.Provider).WithSummary("Replace a provider's settings; a null apiKey keeps the stored key");
         api.MapDelete("/providers/{id:guid}", DeleteProvider).WithName("DeleteProvider").Audited(AuditResourceTypes.Provider, AuditSnapshots.Provider).WithSummary("Delete a provider that no route or job uses");
-        api.MapPost("/providers/{id:guid}/test", TestProvider).WithName("TestProvider").WithSummary("Call the provider's /models: status, latency and model list");
+        api.MapPost("/providers/{id:guid}/test", TestProvider).WithName("TestProvider").ChangesNothing().WithSummary("Call the provider's /models: status, latency and model list");
         api.MapPut("/providers/{id:guid}/models/{model}", PutModel).WithName("PutModelPrice").Audited(AuditResourceTypes.Model, AuditSnapshots.Model).WithSummary("Add a model to a provider or change its price (USD per million tokens) and its own RPM/TPM limits");
         api.MapDelete("/providers/{id:guid}/models/{model}", DeleteModel).WithName("DeleteModel").Audited(AuditResourceTypes.Model, AuditSnapshots.Model).WithSummary("Remove a model and its price from a provider");
         api.MapGet("/catalog", GetCatalog).WithName("GetCatalog").WithSummary("Every model, alias and route a job may name");

@@ -31,7 +31,7 @@ public static class AuditFilter
         builder.AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
-            if (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method) || IsProbe(http))
+            if (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method) || http.GetEndpoint()?.Metadata.GetMetadata<ChangesNothingMetadata>() is not null)
             {
                 return await next(context);
             }
@@ -80,6 +80,10 @@ public static class AuditFilter
     public static TBuilder AuditsAnswer<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new AuditAnswerAsAfter());
 
+    /// <summary>A POST that only reads (a connection test, a preview): the audit passes it by.</summary>
+    public static TBuilder ChangesNothing<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new ChangesNothingMetadata());
+
     /// <summary>
     /// Whether the answer is a success (2xx), with its value: a typed result's value, or what a handler returned as is.
     /// A result without a status code (TypedResults.Json without one) answers 200.
@@ -100,10 +104,6 @@ public static class AuditFilter
         var status = inner is IStatusCodeHttpResult coded ? coded.StatusCode ?? StatusCodes.Status200OK : StatusCodes.Status200OK;
         return status is >= 200 and < 300;
     }
-
-    // A connection test or a preview reads; it changes nothing.
-    private static bool IsProbe(HttpContext http) => http.Request.Path.Value?.EndsWith("/test", StringComparison.Ordinal) == true
-        || http.Request.Path.Value?.EndsWith("/preview", StringComparison.Ordinal) == true;
 
     /// <summary>
     /// The route's id (with a model or alias name where the route has one), or the created resource's id. Guids are
@@ -133,3 +133,6 @@ public static class AuditFilter
 
 /// <summary>Endpoint metadata: the audit's after is the answer (<see cref="AuditFilter.AuditsAnswer"/>).</summary>
 public sealed record AuditAnswerAsAfter;
+
+/// <summary>Endpoint metadata: the endpoint changes nothing (<see cref="AuditFilter.ChangesNothing"/>).</summary>
+public sealed record ChangesNothingMetadata;
