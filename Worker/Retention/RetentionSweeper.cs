@@ -101,11 +101,7 @@ public sealed class RetentionSweeper(
         foreach (var file in expired)
         {
             // The file object as the Files API showed it, kept in the audit log.
-            var before = new
-            {
-                id = file.Id, @object = "file", bytes = file.Bytes, created_at = file.CreatedAt.ToUnixTimeSeconds(), filename = file.FileName,
-                purpose = file.Purpose, expires_at = file.ExpiresAt.ToUnixTimeSeconds(),
-            };
+            var before = new OpenAiFile(file.Id, file.Bytes, file.CreatedAt.ToUnixTimeSeconds(), file.FileName, file.Purpose, file.ExpiresAt.ToUnixTimeSeconds());
             var strategy = db.Database.CreateExecutionStrategy();
             var gone = await strategy.ExecuteAsync(async () =>
             {

@@ -4,24 +4,9 @@ using System.Text.Json.Serialization;
 namespace AspireBatch.Api.Services.OpenAi;
 
 // The objects of OpenAI's Files and Batch APIs, named as OpenAI's OpenAPI document names them
-// (components/schemas Batch, BatchError, BatchRequestCounts, OpenAIFile, ListBatchesResponse, ListFilesResponse,
-// DeleteFileResponse, ErrorResponse), so every OpenAI SDK reads them as it reads OpenAI's own.
-
-/// <summary>
-/// OpenAI's `OpenAIFile`. `status` is always `processed`: a stored file is ready at once. `expires_at` is set by the
-/// upload's `expires_after` (or the batch's `output_expires_after` for its output and error files), null otherwise.
-/// </summary>
-public sealed record OpenAiFile(
-    [property: JsonPropertyName("id")] string Id,
-    [property: JsonPropertyName("bytes")] long Bytes,
-    [property: JsonPropertyName("created_at")] long CreatedAt,
-    [property: JsonPropertyName("filename")] string FileName,
-    [property: JsonPropertyName("purpose")] string Purpose,
-    [property: JsonPropertyName("expires_at")] long? ExpiresAt = null)
-{
-    [JsonPropertyName("object")] public string Object => "file";
-    [JsonPropertyName("status")] public string Status => "processed";
-}
+// (components/schemas Batch, BatchError, BatchRequestCounts, ListBatchesResponse, ListFilesResponse,
+// DeleteFileResponse, ErrorResponse), so every OpenAI SDK reads them as it reads OpenAI's own. OpenAIFile is in
+// Contracts (AspireBatch.Contracts.OpenAiFile): the Worker's retention sweeper records it too.
 
 /// <summary>OpenAI's list object (`ListFilesResponse`, `ListBatchesResponse`).</summary>
 public sealed record OpenAiList<T>(
