@@ -201,7 +201,9 @@ public sealed class RehearsalTests(StackFixture stack) : IAsyncLifetime
         RehearsalRequest Request(int seed) => new(source.Id, new SampleRequest(30, SampleStrategy.Random, seed),
             [new RehearsalTargetRequest(Provider: _baseline, Model: "deepseek-chat"), new RehearsalTargetRequest(Provider: _candidate, Model: "deepseek-chat")],
             new JudgeRequest(JudgeKind.None));
-        await Configure(stack.SimPrimary, new { latencyMs = 300 });
+        // Both targets slow (the candidate is on sim-fallback), so neither job finishes before the cancel reaches it.
+        await Configure(stack.SimPrimary, new { latencyMs = 2000 });
+        await Configure(stack.SimFallback, new { latencyMs = 2000 });
         var a = await StartAsync(Request(3));
         var cancel = await stack.Api.PostAsync($"/api/rehearsals/{a.Id}/cancel", null);
         Assert.True(cancel.IsSuccessStatusCode, await cancel.Content.ReadAsStringAsync());
@@ -213,6 +215,7 @@ public sealed class RehearsalTests(StackFixture stack) : IAsyncLifetime
         }
         Assert.Equal(HttpStatusCode.Conflict, (await stack.Api.PostAsync($"/api/rehearsals/{a.Id}/cancel", null)).StatusCode);
         await Configure(stack.SimPrimary, new { latencyMs = 5 });
+        await Configure(stack.SimFallback, new { latencyMs = 60 }); // as InitializeAsync set it
 
         var b = await StartAsync(Request(3));
         var c = await StartAsync(Request(4));
